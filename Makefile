@@ -1,0 +1,47 @@
+# BroadcastOps: `make run` starts the console, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# The bundled cloud simulator runs while no Tencent credentials are set (the DEMO mode).
+PROCESSES := web worker beat $(if $(TENCENTCLOUD_SECRET_ID),,cloudsim)
+
+.PHONY: run test test-postgres install messages lint format clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Compiles the committed .po files (Babel: no GNU gettext needed on the machine).
+messages: install
+	@$(BIN)/pybabel compile --use-fuzzy -d locale -D django >/dev/null
+
+run: messages
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_admin
+	$(BIN)/honcho start $(PROCESSES)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The suite on SQLite (embedded mode); then, when CI provides the servers, again on
+# PostgreSQL with Redis (scaled mode).
+test: lint messages
+	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
+	$(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
+
+test-postgres: messages
+	DATABASE_URL="$$TEST_DATABASE_URL" REDIS_URL="$$TEST_REDIS_URL" $(BIN)/pytest -m "not browser"
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "broadcastops.accounts"
+    label = "accounts"
+    verbose_name = "Accounts and roles"
+
+    def ready(self):
+        from broadcastops.accounts.roles import roles_sync_after_migrate
+
+        # Later apps add models (and so permissions) in their own migrations: give the roles
+        # their permissions after every migrate, the way Django itself creates permissions.
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="broadcastops-roles-sync")

@@ -1,0 +1,90 @@
+"""Health of the parts the console needs: database, broker, channel layer, worker heartbeat."""
+
+import asyncio
+import logging
+import time
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "broadcastops:heartbeat"
+CHECK_TIMEOUT_S = 3.0
+
+
+def heartbeat_record() -> None:
+    cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
+
+
+def _check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"vendor": connection.vendor}
+
+
+def _check_broker() -> dict:
+    from broadcastops.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=CHECK_TIMEOUT_S)
+        return {"transport": conn.transport_cls if isinstance(conn.transport_cls, str) else "?"}
+
+
+async def _layer_roundtrip() -> None:
+    layer = get_channel_layer()
+    channel = await layer.new_channel(prefix="healthz")
+    token = uuid.uuid4().hex
+    await layer.send(channel, {"type": "health.ping", "token": token})
+    message = await asyncio.wait_for(layer.receive(channel), timeout=CHECK_TIMEOUT_S)
+    if message.get("token") != token:
+        raise RuntimeError("the channel layer returned another message")
+
+
+def _check_channel_layer() -> dict:
+    async_to_sync(_layer_roundtrip)()
+    return {"backend": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]}
+
+
+def _check_heartbeat() -> dict:
+    last = cache.get(HEARTBEAT_KEY)
+    if last is None:
+        raise RuntimeError("no heartbeat yet: is the Celery worker (and beat) running?")
+    age_s = time.time() - float(last)
+    if age_s > settings.HEARTBEAT_MAX_AGE_S:
+        raise RuntimeError(f"last heartbeat {age_s:.0f} s ago: the worker or beat has stopped")
+    return {"age_s": round(age_s, 1)}
+
+
+CHECKS = {
+    "database": _check_database,
+    "broker": _check_broker,
+    "channel_layer": _check_channel_layer,
+    "heartbeat": _check_heartbeat,
+}
+
+
+def health_report() -> dict:
+    """Run every check; each failure is named with its reason, none raises."""
+    checks = {}
+    for name, check in CHECKS.items():
+        started = time.monotonic()
+        try:
+            result = {"ok": True, **check()}
+        except Exception as exc:  # a health check reports every failure, whatever its type
+            logger.warning("Health check %s failed: %s", name, exc)
+            result = {"ok": False, "error": str(exc) or exc.__class__.__name__}
+        result["ms"] = round((time.monotonic() - started) * 1000, 1)
+        checks[name] = result
+    failing = [name for name, result in checks.items() if not result["ok"]]
+    return {
+        "status": "failing" if failing else "ok",
+        "failing": failing,
+        "mode": "scaled" if settings.REDIS_URL else "embedded",
+        "demo": settings.CLOUD_DEMO,
+        "checks": checks,
+    }

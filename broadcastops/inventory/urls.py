@@ -1,0 +1,3 @@
+"""HTTP routes of inventory, included at the site root by ``broadcastops.urls``."""
+
+urlpatterns: list = []

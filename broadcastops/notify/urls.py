@@ -1,0 +1,3 @@
+"""HTTP routes of notifications, included at the site root by ``broadcastops.urls``."""
+
+urlpatterns: list = []

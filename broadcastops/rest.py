@@ -1,0 +1,116 @@
+"""REST conventions shared by every app: error rendering, pagination, role permissions."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, detail=None) -> dict:
+    return {"code": code, "message": str(message), "detail": detail if detail is not None else {}}
+
+
+def _drf_message(exc: exceptions.APIException) -> tuple[str, object]:
+    detail = exc.detail
+    if isinstance(detail, dict | list):
+        if isinstance(exc, exceptions.ValidationError):
+            return _("The request is not valid; see detail for each field."), detail
+        return str(exc.default_detail), detail
+    return str(detail), {}
+
+
+def exception_handler(exc, context):
+    """Render every error as ``{"code", "message", "detail"}`` with the right status."""
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django log it and answer 500
+    message, detail = _drf_message(exc)
+    code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    if not isinstance(code, str):
+        code = getattr(exc, "default_code", "invalid")
+    response.data = error_body(code, message, detail)
+    return response
+
+
+def api_not_found(request, exception=None, rest=""):
+    """JSON 404 for unknown URLs under /api/ (in DEBUG too, through a catch-all route)."""
+    if not request.path.startswith("/api/"):
+        from django.views.defaults import page_not_found
+
+        return page_not_found(request, exception)
+    detail = {}
+    if not request.path.endswith("/"):
+        try:
+            if resolve(request.path + "/").func is not api_not_found:
+                detail["did_you_mean"] = request.path + "/"
+        except Resolver404:
+            pass
+    body = error_body(
+        "not_found", _("No API endpoint at %(path)s.") % {"path": request.path}, detail
+    )
+    return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+
+
+def api_server_error(request):
+    if request.path.startswith("/api/"):
+        body = error_body("server_error", _("Something went wrong on our side; it was logged."))
+        return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 1000
+
+
+class HasRole(BasePermission):
+    """Allow users holding ``role`` or a higher one (Viewer < Operator < Admin)."""
+
+    role = Role.VIEWER
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and user_has_role(
+            request.user, self.role
+        )
+
+
+class IsViewer(HasRole):
+    role = Role.VIEWER
+
+
+class IsOperator(HasRole):
+    role = Role.OPERATOR
+
+
+class IsAdmin(HasRole):
+    role = Role.ADMIN
+
+
+class ViewerReadsOperatorWrites(BasePermission):
+    """Viewers may read; changing anything takes an Operator."""
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        needed = Role.VIEWER if request.method in SAFE_METHODS else Role.OPERATOR
+        return user_has_role(request.user, needed)

@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from broadcastops import views
+from broadcastops.accounts import api as accounts_api
+from broadcastops.rest import api_not_found
+
+admin.site.site_header = "BroadcastOps"
+admin.site.site_title = "BroadcastOps"
+admin.site.index_title = _("Operations console")
+
+APP_URLCONFS = [
+    "broadcastops.cloud.urls",
+    "broadcastops.inventory.urls",
+    "broadcastops.notify.urls",
+    "broadcastops.assistant.urls",
+    "streaming.urls",
+    "failover.urls",
+    "scheduling.urls",
+    "ivs_scaling.urls",
+    "errorlogs.urls",
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/auth/token/", accounts_api.TokenCreateApi.as_view(), name="auth-token"),
+    path("api/v1/me/", accounts_api.MeApi.as_view(), name="me"),
+    *[path("", include(urlconf)) for urlconf in APP_URLCONFS],
+    # Last: anything else under /api/ is a JSON 404, never an HTML page or a login redirect.
+    re_path(r"^api/(?P<rest>.*)$", csrf_exempt(api_not_found)),
+]
+
+handler404 = "broadcastops.rest.api_not_found"
+handler500 = "broadcastops.rest.api_server_error"

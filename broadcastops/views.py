@@ -1,0 +1,36 @@
+"""Project-level views: health, metrics, the unknown-API catch-all."""
+
+import hmac
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from broadcastops.health import health_report
+
+
+@never_cache
+def healthz(request):
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def _metrics_allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    auth = request.headers.get("Authorization", "")
+    if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], token):
+        return True
+    try:
+        remote = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(remote == ipaddress.ip_address(ip) for ip in settings.METRICS_ALLOWED_IPS)
+
+
+@never_cache
+def metrics(request):
+    if not _metrics_allowed(request):
+        return HttpResponseForbidden("metrics: address not allowed and no valid token\n")
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,108 @@
+"""Fixtures shared by every app's tests."""
+
+import os
+import shutil
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from broadcastops.accounts.roles import Role
+
+REQUIRE_SERVICES = os.environ.get("BROADCASTOPS_REQUIRE_SERVICES") == "1"
+
+
+def require_service(what: str, available: bool, how: str) -> None:
+    """Skip when a server the test needs is missing, except in CI where that is a failure."""
+    if available:
+        return
+    message = f"{what} is not available ({how})"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + "; CI must provide it")
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Throttle counters, heartbeats and rate-limiter buckets must not leak between tests.
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL", "")
+    available = False
+    if url:
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+            available = True
+        except redis.RedisError:
+            available = False
+    require_service("Redis", available, "set TEST_REDIS_URL to a running server")
+    return url
+
+
+@pytest.fixture
+def chromium_path():
+    path = "/usr/bin/chromium"
+    require_service("Chromium", os.path.exists(path) and bool(shutil.which("chromium")), path)
+    return path
+
+
+def _user_with_role(django_user_model, username, role):
+    from broadcastops.accounts.services import user_set_role
+
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username)
+    if role is not None:
+        user_set_role(user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def viewer(db, django_user_model):
+    return _user_with_role(django_user_model, "viewer", Role.VIEWER)
+
+
+@pytest.fixture
+def operator(db, django_user_model):
+    return _user_with_role(django_user_model, "operator", Role.OPERATOR)
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    return _user_with_role(django_user_model, "admin-user", Role.ADMIN)
+
+
+@pytest.fixture
+def nobody(db, django_user_model):
+    """Signed in, but holding no role."""
+    return _user_with_role(django_user_model, "nobody", None)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def _client_for(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return _client_for(viewer)
+
+
+@pytest.fixture
+def operator_client(operator):
+    return _client_for(operator)
+
+
+@pytest.fixture
+def admin_client_api(admin_user):
+    return _client_for(admin_user)

@@ -1,0 +1,3 @@
+"""HTTP routes of schedules, included at the site root by ``broadcastops.urls``."""
+
+urlpatterns: list = []
