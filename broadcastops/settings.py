@@ -291,6 +291,18 @@ CLOUD_MAX_RETRIES = env.int("CLOUD_MAX_RETRIES", default=3)
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
+# --- Inventory and notifications (broadcastops/inventory, broadcastops/notify) ---------------
+
+# --- Failover audit (failover/) -------------------------------------------------------------
+
+# --- Schedules (scheduling/) ----------------------------------------------------------------
+
+# --- Live monitoring (streaming/) -----------------------------------------------------------
+
+# --- IVS stages (ivs_scaling/) --------------------------------------------------------------
+
+# --- Player error reports (errorlogs/) ------------------------------------------------------
+
 # --- Security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
