@@ -1,5 +1,6 @@
 """Fixtures shared by every app's tests."""
 
+import contextlib
 import os
 import shutil
 
@@ -106,3 +107,57 @@ def operator_client(operator):
 @pytest.fixture
 def admin_client_api(admin_user):
     return _client_for(admin_user)
+
+
+class SimHandle:
+    """A running cloud simulator, as tests use it."""
+
+    def __init__(self, server):
+        self.server = server
+        self.sim = server.sim
+        self.url = server.url
+        self.endpoint = server.endpoint
+
+    def control(self, verb: str, body: dict | None = None) -> dict:
+        import requests
+
+        response = requests.post(f"{self.url}/_sim/{verb}", json=body or {}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def requests(self, service: str | None = None, action: str | None = None) -> list[dict]:
+        with self.sim.lock:
+            return [
+                e
+                for e in self.sim.requests
+                if service in (None, e["service"]) and action in (None, e["action"])
+            ]
+
+    def load(self, scenario: dict) -> None:
+        self.sim.reset(scenario)
+
+
+def _gateway_caches_clear():
+    from importlib import import_module
+
+    for module, factory in (("tencent", "tencent_gateway"), ("ivs", "ivs_gateway")):
+        with contextlib.suppress(ImportError, AttributeError):
+            getattr(import_module(f"broadcastops.cloud.{module}"), factory).cache_clear()
+
+
+@pytest.fixture
+def cloudsim(settings):
+    """A simulator on a free loopback port, empty (``.load(scenario)`` fills it), with the
+    gateways' settings pointed at it. Transitional states are short so tests stay fast."""
+    from broadcastops.cloud.simulator.server import SIM_SECRET_ID, SIM_SECRET_KEY, serve_in_thread
+
+    server = serve_in_thread({}, start_delay_s=0.2, stop_delay_s=0.1)
+    settings.TENCENTCLOUD_ENDPOINT = server.url
+    settings.TENCENTCLOUD_SECRET_ID = SIM_SECRET_ID
+    settings.TENCENTCLOUD_SECRET_KEY = SIM_SECRET_KEY
+    settings.AWS_ENDPOINT_URL_IVS_REALTIME = server.url
+    _gateway_caches_clear()
+    yield SimHandle(server)
+    server.shutdown()
+    server.server_close()
+    _gateway_caches_clear()
