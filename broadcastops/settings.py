@@ -298,6 +298,35 @@ SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 # --- Schedules (scheduling/) ----------------------------------------------------------------
 
 # --- Live monitoring (streaming/) -----------------------------------------------------------
+STREAMING_DIR = DATA_DIR / "streaming"
+STREAMING_UPLOAD_MAX_BYTES = env.int("STREAMING_UPLOAD_MAX_BYTES", default=2 * 1024**3)
+STREAMING_UPLOAD_EXTENSIONS = env.list(
+    "STREAMING_UPLOAD_EXTENSIONS", default=["mp4", "mov", "avi", "mkv", "webm"]
+)
+# Uploads older than this are deleted, but never while a stream session plays them.
+STREAMING_UPLOAD_RETENTION_HOURS = env.int("STREAMING_UPLOAD_RETENTION_HOURS", default=72)
+STREAMING_JPEG_QUALITY = env.int("STREAMING_JPEG_QUALITY", default=85)
+# 0 keeps the source width; otherwise frames wider than this are scaled down before encoding.
+STREAMING_MAX_WIDTH = env.int("STREAMING_MAX_WIDTH", default=0)
+# Viewers asking for a smaller picture get the nearest of these widths, so that a handful of
+# renditions (each encoded once) serves every request.
+STREAMING_RENDITION_WIDTHS = env.list(
+    "STREAMING_RENDITION_WIDTHS", cast=int, default=[320, 480, 640, 960, 1280, 1920]
+)
+# Frames per second sent at most (speed 4 on a 30 fps file would otherwise send 120).
+STREAMING_MAX_OUTPUT_FPS = env.float("STREAMING_MAX_OUTPUT_FPS", default=30.0)
+STREAMING_STATUS_INTERVAL_S = env.float("STREAMING_STATUS_INTERVAL_S", default=1.0)
+# A running camera whose newest frame is older than this is reported as lagging.
+STREAMING_FEED_LAG_S = env.float("STREAMING_FEED_LAG_S", default=3.0)
+# Frames travel through Redis pub/sub (stream_worker processes) when this is set.
+STREAMING_REDIS_URL = env.str("STREAMING_REDIS_URL", default=REDIS_URL)
+STREAMING_REDIS_PREFIX = env.str("STREAMING_REDIS_PREFIX", default="broadcastops:streaming")
+STREAMING_WORKER_LEASE_S = env.float("STREAMING_WORKER_LEASE_S", default=10.0)
+STREAMING_WORKER_POLL_S = env.float("STREAMING_WORKER_POLL_S", default=0.5)
+CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
+    "task": "streaming.tasks.upload_prune_task",
+    "schedule": timedelta(minutes=env.int("STREAMING_PRUNE_INTERVAL_MIN", default=30)),
+}
 
 # --- IVS stages (ivs_scaling/) --------------------------------------------------------------
 
