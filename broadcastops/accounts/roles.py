@@ -49,9 +49,9 @@ def roles_sync(*, Group, Permission) -> None:
         group.permissions.set(_role_permissions(role, Permission))
 
 
-def roles_sync_after_migrate(sender, apps=None, using="default", **kwargs):
-    if sender.label != "accounts":
-        return
+def roles_sync_after_migrate(sender, **kwargs):
+    # post_migrate fires once per app that has models, after that app's permissions exist;
+    # syncing each time is idempotent and gives the roles every app's permissions.
     from django.contrib.auth.models import Group, Permission
 
     roles_sync(Group=Group, Permission=Permission)

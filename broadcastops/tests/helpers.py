@@ -1,0 +1,34 @@
+"""Run a snippet under fresh settings in a child process (settings are read once per process)."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_django(code: str, env: dict[str, str], timeout: float = 60) -> dict:
+    """Run ``code`` after ``django.setup()``; it must print one JSON object last."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+    }
+    base["BROADCASTOPS_DATA_DIR"] = tempfile.mkdtemp(prefix="bo-child-")
+    base.update(env)
+    script = "import django, json\ndjango.setup()\n" + code
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "broadcastops.settings"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return {"returncode": proc.returncode, "stderr": proc.stderr}
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,0 +1,114 @@
+import pytest
+from django.test import override_settings
+from django.urls import path
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from broadcastops.errors import Conflict, NotFound
+
+pytestmark = pytest.mark.django_db
+
+
+class EchoInput(serializers.Serializer):
+    seconds = serializers.IntegerField(min_value=1)
+
+
+class EchoApi(APIView):
+    def post(self, request):
+        data = EchoInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(data.validated_data)
+
+
+class BusyApi(APIView):
+    def post(self, request):
+        raise Conflict("Channel ch-1 is being restarted by another operator.", detail={"id": 1})
+
+
+class MissingApi(APIView):
+    def get(self, request):
+        raise NotFound("No channel named ch-9.")
+
+
+urlpatterns = [
+    path("api/v1/test/echo", EchoApi.as_view()),
+    path("api/v1/test/busy", BusyApi.as_view()),
+    path("api/v1/test/missing", MissingApi.as_view()),
+]
+
+
+def test_unknown_api_url_is_a_json_404(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == "not_found" and "/api/v1/no-such-thing/" in body["message"]
+
+
+def test_unknown_api_url_without_slash_suggests_the_slashed_one(client):
+    body = client.get("/api/v1/me").json()
+    assert body["detail"] == {"did_you_mean": "/api/v1/me/"}
+
+
+def test_anonymous_api_call_is_401_json_not_a_login_redirect(client):
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert "WWW-Authenticate" in response
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_validation_errors_name_each_field(operator_client):
+    response = operator_client.post("/api/v1/test/echo", {"seconds": 0}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert "seconds" in body["detail"]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_application_errors_keep_their_status_code_and_detail(operator_client):
+    response = operator_client.post("/api/v1/test/busy")
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "conflict",
+        "message": "Channel ch-1 is being restarted by another operator.",
+        "detail": {"id": 1},
+    }
+    missing = operator_client.get("/api/v1/test/missing")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_malformed_json_is_a_400_with_a_message(operator_client):
+    response = operator_client.post(
+        "/api/v1/test/echo", data="{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_schema_and_docs_are_served_without_internet(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.")
+    assert "/api/v1/me/" in schema.json()["paths"]
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html and "cdn.jsdelivr" not in html
+
+
+def test_cors_allows_only_the_configured_player_origin(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["http://player.example.test"]
+    allowed = client.options(
+        "/api/v1/me/",
+        HTTP_ORIGIN="http://player.example.test",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+    )
+    assert allowed["Access-Control-Allow-Origin"] == "http://player.example.test"
+    other = client.options(
+        "/api/v1/me/", HTTP_ORIGIN="http://evil.test", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
+    assert "Access-Control-Allow-Origin" not in other
