@@ -161,3 +161,54 @@ def cloudsim(settings):
     server.shutdown()
     server.server_close()
     _gateway_caches_clear()
+
+
+class FakeSlack:
+    """A Slack incoming-webhook stand-in on loopback: records bodies, answers as told."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[dict] = []
+        self.replies: list[tuple[int, str]] = []  # consumed first; then 200 "ok"
+        self.delay_s = 0.0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                import time
+
+                length = int(self.headers.get("Content-Length") or 0)
+                fake.received.append(json.loads(self.rfile.read(length)))
+                if fake.delay_s:
+                    time.sleep(fake.delay_s)
+                status, body = fake.replies.pop(0) if fake.replies else (200, "ok")
+                payload = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T000/B000/XXXX"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slack(settings):
+    """A fake Slack webhook; ``settings.SLACK_WEBHOOK_URL`` points at it."""
+    fake = FakeSlack()
+    settings.SLACK_WEBHOOK_URL = fake.url
+    yield fake
+    fake.close()

@@ -295,6 +295,12 @@ SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
 # --- Inventory and notifications (broadcastops/inventory, broadcastops/notify) ---------------
+NOTIFY_DEDUP_WINDOW_S = env.int("NOTIFY_DEDUP_WINDOW_S", default=900)
+NOTIFY_FLAP_WINDOW_S = env.int("NOTIFY_FLAP_WINDOW_S", default=600)
+NOTIFY_FLAP_THRESHOLD = env.int("NOTIFY_FLAP_THRESHOLD", default=4)
+NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=5.0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=2.0)
 
 # --- Failover audit (failover/) -------------------------------------------------------------
 

@@ -1,0 +1,15 @@
+from celery import shared_task
+from django.conf import settings
+
+from broadcastops.notify.services import notification_deliver
+from broadcastops.notify.slack import DeliveryTransientError
+
+
+@shared_task(bind=True, max_retries=None, ignore_result=True)
+def notification_deliver_task(self, notification_id: int) -> None:
+    """Deliver one notification; the service bounds the attempts (NOTIFY_MAX_ATTEMPTS)."""
+    try:
+        notification_deliver(notification_id=notification_id)
+    except DeliveryTransientError as exc:
+        backoff_s = min(settings.NOTIFY_RETRY_BACKOFF_S * 2**self.request.retries, 300)
+        raise self.retry(countdown=exc.retry_after_s or backoff_s) from exc
