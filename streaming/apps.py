@@ -5,3 +5,23 @@ class StreamingConfig(AppConfig):
     name = "streaming"
     label = "streaming"
     verbose_name = "Live monitoring"
+
+    def ready(self):
+        from broadcastops import health
+
+        # /healthz names a camera whose feed is late (a dead stream worker, a lost Redis
+        # subscription) next to the project's own checks.
+        health.CHECKS.setdefault("live_frames", _check_live_frames)
+
+
+def _check_live_frames() -> dict:
+    from streaming.selectors import feed_health
+
+    report = feed_health()
+    if report["lagging"]:
+        details = ", ".join(
+            f"{camera} (last frame {report['cameras'][camera]['last_frame_age_s']} s ago)"
+            for camera in report["lagging"]
+        )
+        raise RuntimeError(f"live frames lagging for camera {details}")
+    return {"watched_cameras": len(report["cameras"])}

@@ -1,0 +1,275 @@
+"""REST API of live monitoring: thin views over services and selectors."""
+
+import logging
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from broadcastops.errors import NotFound
+from broadcastops.rest import IsOperator, IsViewer, Pagination
+from streaming import selectors, services
+from streaming.models import StreamSession, Upload
+from streaming.uploads import VideoUploadHandler
+
+logger = logging.getLogger(__name__)
+
+CAMERA_ID_FIELD = {"max_length": 64, "regex": services.CAMERA_ID_RE.pattern}
+
+
+def stream_urls(request, camera_id: str, upload: Upload | None = None) -> dict:
+    mjpeg = reverse("streaming:legacy-mjpeg", kwargs={"camera_id": camera_id})
+    if upload is not None:
+        mjpeg += f"?video_path={upload.file_name}"
+    ws_scheme = "wss" if request.is_secure() else "ws"
+    return {
+        "stream_url": request.build_absolute_uri(mjpeg),
+        "snapshot_url": request.build_absolute_uri(
+            reverse("streaming:legacy-snapshot", kwargs={"camera_id": camera_id})
+        ),
+        "websocket_url": f"{ws_scheme}://{request.get_host()}/ws/live-monitoring/{camera_id}/",
+        "page_url": request.build_absolute_uri(reverse("streaming:page")) + f"?camera={camera_id}",
+    }
+
+
+class UploadOutputSerializer(serializers.ModelSerializer):
+    upload_id = serializers.UUIDField(source="id")
+    resolution = serializers.CharField()
+    video_path = serializers.CharField(source="file_name")
+    urls = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Upload
+        fields = [
+            "upload_id",
+            "camera_id",
+            "original_name",
+            "video_path",
+            "size_bytes",
+            "duration_s",
+            "fps",
+            "frame_count",
+            "width",
+            "height",
+            "resolution",
+            "created_at",
+            "urls",
+        ]
+
+    def get_urls(self, upload) -> dict:
+        return stream_urls(self.context["request"], upload.camera_id, upload)
+
+
+class SessionOutputSerializer(serializers.ModelSerializer):
+    session_id = serializers.UUIDField(source="id")
+    upload = UploadOutputSerializer(allow_null=True)
+
+    class Meta:
+        model = StreamSession
+        fields = [
+            "session_id",
+            "camera_id",
+            "state",
+            "loop",
+            "speed",
+            "jpeg_quality",
+            "max_width",
+            "anchor_at",
+            "anchor_position_s",
+            "started_at",
+            "stopped_at",
+            "upload",
+        ]
+
+
+class UploadCreateApi(APIView):
+    """Upload a video for a camera (multipart, file field ``video``). Operators only.
+
+    Also served at the old frontend's ``POST /api/live-monitoring/upload-video?camera_id=``.
+    """
+
+    permission_classes = [IsOperator]
+
+    class InputSerializer(serializers.Serializer):
+        camera_id = serializers.RegexField(**CAMERA_ID_FIELD)
+        video = serializers.FileField(
+            error_messages={
+                "required": "Choose a video file to upload (form field “video”).",
+                "empty": "The uploaded file is empty.",
+            }
+        )
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body: the video streams to the data folder chunk by chunk.
+        self.upload_handler = VideoUploadHandler(request)
+        request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Refused (403, 400, 413) or failed: no received file outlives the request.
+            self.upload_handler.discard()
+
+    @extend_schema(request=InputSerializer, responses={201: UploadOutputSerializer})
+    def post(self, request):
+        data = {
+            "camera_id": request.query_params.get("camera_id") or request.data.get("camera_id"),
+            "video": request.FILES.get("video"),
+        }
+        serializer = self.InputSerializer(data={k: v for k, v in data.items() if v is not None})
+        serializer.is_valid(raise_exception=True)
+        video = serializer.validated_data["video"]
+        upload = services.upload_create(
+            camera_id=serializer.validated_data["camera_id"],
+            incoming_path=video.path,
+            original_name=video.name,
+            actor=request.user,
+        )
+        body = UploadOutputSerializer(upload, context={"request": request}).data
+        # The old frontend reads these three.
+        body["message"] = "The video was uploaded."
+        body["filename"] = upload.original_name
+        body["stream_url"] = body["urls"]["stream_url"]
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class UploadListApi(APIView):
+    permission_classes = [IsViewer]
+
+    class FilterSerializer(serializers.Serializer):
+        camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
+
+    @extend_schema(parameters=[FilterSerializer], responses=UploadOutputSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        uploads = selectors.upload_list(**filters.validated_data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(uploads, request, view=self)
+        data = UploadOutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class UploadDetailApi(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(responses=UploadOutputSerializer)
+    def get(self, request, upload_id):
+        upload = selectors.upload_get(upload_id=upload_id)
+        if upload is None:
+            raise NotFound("No such upload.")
+        return Response(UploadOutputSerializer(upload, context={"request": request}).data)
+
+
+class UploadDeleteApi(APIView):
+    permission_classes = [IsOperator]
+
+    def post(self, request, upload_id):
+        upload = selectors.upload_get(upload_id=upload_id)
+        if upload is None:
+            raise NotFound("No such upload.")
+        services.upload_delete(upload=upload)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StreamStartApi(APIView):
+    """Play an upload on a camera from its start; replaces the camera's running stream."""
+
+    permission_classes = [IsOperator]
+
+    class InputSerializer(serializers.Serializer):
+        upload_id = serializers.UUIDField()
+        loop = serializers.BooleanField(default=True)
+        speed = serializers.FloatField(default=1.0, min_value=0.25, max_value=4.0)
+        jpeg_quality = serializers.IntegerField(required=False, min_value=1, max_value=100)
+        max_width = serializers.IntegerField(required=False, min_value=0, max_value=7680)
+
+    @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer})
+    def post(self, request, camera_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        upload = selectors.upload_get(upload_id=data.pop("upload_id"))
+        if upload is None:
+            raise NotFound("No such upload; upload the video again.", code="upload_not_found")
+        session = services.stream_start(
+            camera_id=camera_id, upload=upload, actor=request.user, **data
+        )
+        return Response(
+            SessionOutputSerializer(session, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class StreamStopApi(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(request=None, responses=SessionOutputSerializer)
+    def post(self, request, camera_id):
+        session = services.stream_stop(camera_id=camera_id, actor=request.user)
+        return Response(SessionOutputSerializer(session, context={"request": request}).data)
+
+
+class StreamUpdateApi(APIView):
+    """Change loop or speed without restarting playback."""
+
+    permission_classes = [IsOperator]
+
+    class InputSerializer(serializers.Serializer):
+        loop = serializers.BooleanField(required=False)
+        speed = serializers.FloatField(required=False, min_value=0.25, max_value=4.0)
+
+    @extend_schema(request=InputSerializer, responses=SessionOutputSerializer)
+    def post(self, request, camera_id):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.stream_update(
+            camera_id=camera_id, actor=request.user, **serializer.validated_data
+        )
+        return Response(SessionOutputSerializer(session, context={"request": request}).data)
+
+
+class StreamDetailApi(APIView):
+    """The camera's running session (404 when none runs)."""
+
+    permission_classes = [IsViewer]
+
+    @extend_schema(responses=SessionOutputSerializer)
+    def get(self, request, camera_id):
+        session = selectors.stream_session_get_active(camera_id=camera_id)
+        if session is None:
+            raise NotFound(f"No stream is running on camera {camera_id}.", code="no_stream")
+        body = SessionOutputSerializer(session, context={"request": request}).data
+        body["urls"] = stream_urls(request, camera_id)
+        return Response(body)
+
+
+class StreamListApi(APIView):
+    permission_classes = [IsViewer]
+
+    class FilterSerializer(serializers.Serializer):
+        camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
+        state = serializers.ChoiceField(choices=StreamSession.State.choices, required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses=SessionOutputSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        sessions = selectors.stream_session_list(**filters.validated_data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(sessions, request, view=self)
+        data = SessionOutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+class FeedHealthApi(APIView):
+    """Each watched camera's feed in this web process; ``lagging`` lists the late ones."""
+
+    permission_classes = [IsViewer]
+
+    def get(self, request):
+        return Response(selectors.feed_health())

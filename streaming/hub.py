@@ -1,0 +1,452 @@
+"""The frame hub of one web process: the newest frame per camera and rendition, and fan-out.
+
+Frames reach the hub from producer threads (embedded mode) or from one Redis subscription
+per camera (scaled mode); they never travel through the channel layer. The hub keeps only
+the newest frame of each rendition and offers it to each viewer; a viewer that has not
+acknowledged its previous frame is skipped and later gets whatever is newest then. Because
+daphne's ``send()`` never waits for the socket (reference/perf-limits.md), this
+acknowledgement is the only thing that keeps a stalled browser from piling frames up in
+the server: at most one frame per viewer is ever in flight.
+"""
+
+import asyncio
+import logging
+import os
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from streaming.frames import Frame
+from streaming.producer import ProducerSpec
+
+logger = logging.getLogger(__name__)
+
+# Sends between two forced yields to the event loop: Twisted flushes sockets only when the
+# loop runs, and a send never suspends on its own.
+_SENDS_PER_YIELD = 32
+_SPEC_REFRESH_S = 5.0
+
+# What the health check reads: camera id -> the newest view of that camera's feed.
+FEED_HEALTH: dict[str, dict] = {}
+PROCESS_TOKEN = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class ViewerSlot:
+    """One viewer's flow-control state: at most one frame in flight, never a queue."""
+
+    counts_as_viewer = True
+
+    def __init__(
+        self,
+        *,
+        width: int,
+        max_fps: float,
+        send: Callable[[bytes], Awaitable[None]],
+        send_status: Callable[[dict], Awaitable[None]] | None = None,
+    ):
+        self.width = width
+        self.send_status = send_status
+        self.interval_s = 1.0 / max_fps if max_fps else 0.0
+        self.awaiting_ack = False
+        self.awaiting_since = 0.0
+        self.last_key: tuple[str, int] | None = None
+        self.next_due = 0.0
+        self.frames_sent = 0
+        self._send = send
+
+    def wants(self, frame: Frame | None) -> bool:
+        if frame is None or self.awaiting_ack:
+            return False
+        if (frame.session_id, frame.seq) == self.last_key:
+            return False
+        # A small slack so that a 15 fps request on a 30 fps source gets every second frame.
+        return not self.interval_s or frame.encoded_at >= self.next_due - 0.004
+
+    async def offer(self, frame: Frame) -> None:
+        self.awaiting_ack = True
+        self.awaiting_since = time.monotonic()
+        self.last_key = (frame.session_id, frame.seq)
+        if self.interval_s:
+            self.next_due = max(self.next_due + self.interval_s, frame.encoded_at)
+            if self.next_due < frame.encoded_at + self.interval_s / 2:
+                self.next_due = frame.encoded_at + self.interval_s
+        self.frames_sent += 1
+        await self._send(frame.data)
+
+    def acknowledge(self) -> None:
+        self.awaiting_ack = False
+
+    @property
+    def stalled(self) -> bool:
+        """No acknowledgement for a while: status messages would pile up too, so hold them."""
+        return self.awaiting_ack and time.monotonic() - self.awaiting_since > 5.0
+
+
+class LatestSlot(ViewerSlot):
+    """A viewer that takes frames itself (MJPEG, snapshot): keeps the newest, wakes a reader."""
+
+    def __init__(self, *, width: int, max_fps: float = 0.0, counts_as_viewer: bool = True):
+        super().__init__(width=width, max_fps=max_fps, send=self._store)
+        self.counts_as_viewer = counts_as_viewer
+        self.frame: Frame | None = None
+        self.ready = asyncio.Event()
+
+    async def _store(self, data: bytes) -> None:
+        self.ready.set()
+
+    async def offer(self, frame: Frame) -> None:
+        self.frame = frame
+        await super().offer(frame)
+
+    async def next_frame(self, timeout: float) -> Frame | None:
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except TimeoutError:
+            return None
+        self.ready.clear()
+        frame, self.frame = self.frame, None
+        self.acknowledge()
+        return frame
+
+
+class CameraFeed:
+    """One camera's frames and viewers inside this process."""
+
+    def __init__(self, hub: "Hub", camera_id: str):
+        self.hub = hub
+        self.camera_id = camera_id
+        self.viewers: dict[int, set[ViewerSlot]] = {}
+        self.latest: dict[int, Frame] = {}
+        self.spec: ProducerSpec | None = None
+        self.spec_loaded_at = 0.0
+        self.global_viewers: int | None = None  # scaled mode: counted across web processes
+        self.last_frame_at = 0.0
+        self.frames_received = 0
+        self.lagging = False
+        self._dirty: set[int] = set()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._fps_window = (time.monotonic(), 0)
+        self.fps = 0.0
+        self.created_at = time.monotonic()
+
+    # -- demand ------------------------------------------------------------------------------
+    def demand(self) -> frozenset[int]:
+        return frozenset(width for width, slots in self.viewers.items() if slots)
+
+    @property
+    def viewer_count(self) -> int:
+        return sum(1 for slots in self.viewers.values() for s in slots if s.counts_as_viewer)
+
+    # -- frames ------------------------------------------------------------------------------
+    def deliver(self, frame: Frame) -> None:
+        """Called on the loop for every frame of a watched rendition; never blocks."""
+        if frame.width not in self.viewers:
+            return
+        self.latest[frame.width] = frame
+        self.last_frame_at = time.monotonic()
+        self.frames_received += 1
+        self.lagging = False
+        self._dirty.add(frame.width)
+        self._wake.set()
+
+    async def _fanout(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            dirty, self._dirty = self._dirty, set()
+            sent = 0
+            for width in dirty:
+                frame = self.latest.get(width)
+                for slot in list(self.viewers.get(width, ())):
+                    if not slot.wants(frame):
+                        continue
+                    try:
+                        await slot.offer(frame)
+                    except Exception:  # a socket that went away: its consumer cleans up
+                        logger.debug("Send failed camera=%s", self.camera_id, exc_info=True)
+                    sent += 1
+                    if sent % _SENDS_PER_YIELD == 0:
+                        await asyncio.sleep(0)
+            await asyncio.sleep(0)
+
+    async def on_acknowledge(self, slot: ViewerSlot) -> None:
+        slot.acknowledge()
+        frame = self.latest.get(slot.width)
+        if slot.wants(frame):
+            await slot.offer(frame)
+
+    # -- status ------------------------------------------------------------------------------
+    def status(self, slot: ViewerSlot | None = None) -> dict:
+        spec = self.spec
+        now = time.monotonic()
+        started, count = self._fps_window
+        if now - started >= 1.0:
+            self.fps = round((self.frames_received - count) / (now - started), 1)
+            self._fps_window = (now, self.frames_received)
+        viewers = self.global_viewers if self.global_viewers is not None else self.viewer_count
+        message = {
+            "type": "status",
+            "camera_id": self.camera_id,
+            "state": "idle",
+            "session_id": None,
+            "upload_id": None,
+            "position_s": None,
+            "duration_s": None,
+            "fps": self.fps,
+            "source_fps": None,
+            "speed": None,
+            "loop": None,
+            "viewers": viewers,
+            "width": slot.width if slot else 0,
+            "mode": self.hub.mode,
+        }
+        if spec is None:
+            return message
+        position_s, ended = spec.position_at(time.time())
+        if ended:
+            state = "ended"
+        elif self.lagging:
+            state = "lagging"
+        elif not self.last_frame_at:
+            state = "waiting"
+        else:
+            state = "playing"
+        message.update(
+            state=state,
+            session_id=spec.session_id,
+            upload_id=spec.upload_id,
+            position_s=round(position_s, 3),
+            duration_s=round(spec.duration_s, 3),
+            source_fps=spec.fps,
+            speed=spec.speed,
+            loop=spec.loop,
+        )
+        return message
+
+    async def _status_loop(self) -> None:
+        interval = settings.STREAMING_STATUS_INTERVAL_S
+        while True:
+            await asyncio.sleep(interval)
+            if time.monotonic() - self.spec_loaded_at > _SPEC_REFRESH_S:
+                await self.spec_reload()
+            age = time.monotonic() - self.last_frame_at if self.last_frame_at else None
+            demanded = bool(self.demand())
+            running = self.spec is not None and not self.spec.position_at(time.time())[1]
+            if running and demanded:
+                stale_since = self.last_frame_at or self.created_at
+                self.lagging = time.monotonic() - stale_since > settings.STREAMING_FEED_LAG_S
+            FEED_HEALTH[self.camera_id] = {
+                "mode": self.hub.mode,
+                "session_id": self.spec.session_id if self.spec else None,
+                "viewers": self.viewer_count,
+                "last_frame_age_s": round(age, 2) if age is not None else None,
+                "lagging": self.lagging,
+                "checked_at": time.time(),
+            }
+            if self.lagging:
+                logger.warning(
+                    "Feed lagging camera=%s session=%s last_frame_age_s=%s",
+                    self.camera_id,
+                    self.spec.session_id if self.spec else None,
+                    age,
+                )
+            sent = 0
+            for slots in list(self.viewers.values()):
+                for slot in list(slots):
+                    if slot.send_status is None or slot.stalled:
+                        continue
+                    try:
+                        await slot.send_status(self.status(slot))
+                    except Exception:
+                        logger.debug("Status send failed camera=%s", self.camera_id, exc_info=True)
+                    sent += 1
+                    if sent % _SENDS_PER_YIELD == 0:
+                        await asyncio.sleep(0)
+
+    async def spec_reload(self) -> None:
+        from streaming.selectors import stream_spec_get
+
+        self.spec_set(await database_sync_to_async(stream_spec_get)(camera_id=self.camera_id))
+
+    def spec_set(self, spec: ProducerSpec | None) -> None:
+        if spec is None or self.spec is None or spec.session_id != self.spec.session_id:
+            # Frames of another session must not be shown as this one's current frame.
+            self.latest.clear()
+            self.last_frame_at = 0.0
+            self.created_at = time.monotonic()
+        self.spec = spec
+        self.spec_loaded_at = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self.created_at = time.monotonic()
+        self._tasks = [
+            asyncio.ensure_future(self._fanout()),
+            asyncio.ensure_future(self._status_loop()),
+        ]
+        source_task = self.hub.source.feed_started(self)
+        if source_task is not None:
+            self._tasks.append(source_task)
+
+    def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        FEED_HEALTH.pop(self.camera_id, None)
+
+
+class EmbeddedSource:
+    """Producers are threads of this process; they read demand from and publish to hubs."""
+
+    mode = "embedded"
+
+    def __init__(self, hub: "Hub"):
+        self.hub = hub
+        BUS.register(hub)
+
+    def feed_started(self, feed: CameraFeed) -> asyncio.Task | None:
+        return asyncio.ensure_future(self._ensure_producer(feed.camera_id))
+
+    async def _ensure_producer(self, camera_id: str) -> None:
+        from streaming import runtime
+
+        # After a restart the session is in the database but no producer runs yet.
+        await asyncio.to_thread(runtime.producer_ensure, camera_id)
+
+    def demand_changed(self, feed: CameraFeed) -> None:
+        from streaming import runtime
+
+        runtime.producer_wake(feed.camera_id)
+
+
+class LocalBus:
+    """Connects producer threads to the hubs of this process (one per event loop)."""
+
+    def __init__(self):
+        self._hubs: list[Hub] = []
+        self._lock = threading.Lock()
+
+    def register(self, hub: "Hub") -> None:
+        with self._lock:
+            self._hubs = [h for h in self._hubs if not h.loop.is_closed()] + [hub]
+
+    def demand(self, camera_id: str) -> frozenset[int]:
+        widths: frozenset[int] = frozenset()
+        for hub in self._hubs:
+            widths |= hub.demand_snapshot.get(camera_id, frozenset())
+        return widths
+
+    def publish(self, frame: Frame) -> None:
+        for hub in self._hubs:
+            if frame.camera_id not in hub.demand_snapshot:
+                continue
+            try:
+                hub.loop.call_soon_threadsafe(hub.deliver, frame)
+            except RuntimeError:  # that loop has closed (a finished test, a shutdown)
+                with self._lock:
+                    self._hubs = [h for h in self._hubs if h is not hub]
+
+
+BUS = LocalBus()
+
+
+class Hub:
+    """All camera feeds of one event loop (one per web process in production)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.feeds: dict[str, CameraFeed] = {}
+        # Read by producer threads without a lock: replaced whole, never mutated.
+        self.demand_snapshot: dict[str, frozenset[int]] = {}
+        if settings.STREAMING_REDIS_URL:
+            from streaming.redisbus import RedisSource
+
+            self.source = RedisSource(self, settings.STREAMING_REDIS_URL)
+        else:
+            self.source = EmbeddedSource(self)
+        self.mode = self.source.mode
+
+    def feed(self, camera_id: str) -> CameraFeed:
+        feed = self.feeds.get(camera_id)
+        if feed is None:
+            feed = self.feeds[camera_id] = CameraFeed(self, camera_id)
+            feed.start()
+        return feed
+
+    async def join(self, camera_id: str, slot: ViewerSlot) -> CameraFeed:
+        """Add a viewer; it gets the current frame at once when there is one."""
+        feed = self.feed(camera_id)
+        if feed.spec is None:
+            await feed.spec_reload()
+        new_rendition = not feed.viewers.get(slot.width)
+        feed.viewers.setdefault(slot.width, set()).add(slot)
+        if new_rendition:
+            self._demand_changed(feed)
+        if slot.send_status is not None:
+            await slot.send_status(feed.status(slot))
+        frame = feed.latest.get(slot.width)
+        if slot.wants(frame):
+            await slot.offer(frame)
+        return feed
+
+    def leave(self, camera_id: str, slot: ViewerSlot) -> None:
+        feed = self.feeds.get(camera_id)
+        if feed is None:
+            return
+        slots = feed.viewers.get(slot.width)
+        if slots is not None:
+            slots.discard(slot)
+            if not slots:
+                del feed.viewers[slot.width]
+                # The kept frame would be stale when someone comes back: drop it.
+                feed.latest.pop(slot.width, None)
+                self._demand_changed(feed)
+        if not feed.viewers:
+            feed.close()
+            del self.feeds[camera_id]
+            self._demand_changed(feed, gone=True)
+
+    def deliver(self, frame: Frame) -> None:
+        feed = self.feeds.get(frame.camera_id)
+        if feed is not None:
+            feed.deliver(frame)
+
+    def _demand_changed(self, feed: CameraFeed, *, gone: bool = False) -> None:
+        snapshot = dict(self.demand_snapshot)
+        if gone:
+            snapshot.pop(feed.camera_id, None)
+        else:
+            snapshot[feed.camera_id] = feed.demand()
+        self.demand_snapshot = snapshot
+        self.source.demand_changed(feed)
+
+    async def snapshot(self, camera_id: str, *, width: int, timeout: float) -> Frame | None:
+        """The current frame of a camera, waiting up to ``timeout`` for the producer."""
+        slot = LatestSlot(width=width, counts_as_viewer=False)
+        await self.join(camera_id, slot)
+        try:
+            return await slot.next_frame(timeout)
+        finally:
+            self.leave(camera_id, slot)
+
+    def spec_set(self, camera_id: str, spec: ProducerSpec | None) -> None:
+        feed = self.feeds.get(camera_id)
+        if feed is not None:
+            feed.spec_set(spec)
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def hub_get() -> Hub:
+    """The hub of the running event loop (daphne runs one loop per process)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub(loop)
+    return hub

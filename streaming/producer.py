@@ -1,0 +1,270 @@
+"""Frame producers: one thread per active camera, decoding with OpenCV and encoding once.
+
+A producer runs whether or not anybody watches. Its playback clock is the session's
+(``ProducerSpec.position_at``): while nobody watches it only sleeps, and when demand comes
+back it seeks to where the clock is, so a viewer who leaves and returns joins the same
+position. Each demanded rendition (a width) is encoded once per frame, whatever the number
+of viewers, and handed to a ``FrameSink``: the in-process hub (embedded mode) or Redis
+pub/sub (``stream_worker``, scaled mode).
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+
+from streaming.frames import Frame, frame_pack
+from streaming.media import frame_encode
+
+logger = logging.getLogger(__name__)
+
+# Falling further behind the clock than this is cheaper to fix by seeking than by decoding.
+_SEEK_AFTER_S = 1.0
+# How often an idle producer (no demand) looks for demand, at most.
+_IDLE_WAIT_S = 0.25
+
+
+@dataclass(frozen=True)
+class ProducerSpec:
+    """Everything a producer needs, so that it never touches the database."""
+
+    session_id: str
+    camera_id: str
+    upload_id: str
+    path: str
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    loop: bool
+    speed: float
+    anchor_at: float
+    anchor_position_s: float
+    jpeg_quality: int
+    max_width: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps
+
+    def position_at(self, now: float) -> tuple[float, bool]:
+        """The playback position at wall time ``now``, and whether playback has ended."""
+        position = self.anchor_position_s + max(0.0, now - self.anchor_at) * self.speed
+        if self.loop:
+            return position % self.duration_s, False
+        last = (self.frame_count - 1) / self.fps
+        if position >= last:
+            return last, True
+        return position, False
+
+    def native_width(self) -> int:
+        if self.max_width and self.max_width < self.width:
+            return self.max_width
+        return self.width
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class FrameSink(Protocol):
+    def demand(self, camera_id: str) -> frozenset[int]:
+        """The rendition widths somebody watches now (0 is the native size)."""
+
+    def publish(self, frame: Frame) -> None:
+        """Hand one encoded frame to the viewers."""
+
+
+class Producer(threading.Thread):
+    """Decodes one session's file on the session's clock and encodes what is demanded."""
+
+    def __init__(self, spec: ProducerSpec, sink: FrameSink, *, max_output_fps: float):
+        super().__init__(name=f"producer-{spec.camera_id}", daemon=True)
+        self.spec = spec
+        self.sink = sink
+        self.max_output_fps = max_output_fps
+        self.frames_encoded = 0
+        self._halt = threading.Event()
+        self._wake = threading.Event()
+
+    def update(self, spec: ProducerSpec) -> None:
+        """Take new loop/speed/clock values for the same file (no reopen, no restart)."""
+        self.spec = spec
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def halt(self, timeout: float = 5.0) -> None:
+        """Stop and wait until the file is closed, so that nothing still reads it."""
+        self._halt.set()
+        self._wake.set()
+        if threading.current_thread() is not self:
+            self.join(timeout)
+
+    def run(self) -> None:
+        spec = self.spec
+        logger.info(
+            "Producer started camera=%s session=%s upload=%s",
+            spec.camera_id,
+            spec.session_id,
+            spec.upload_id,
+        )
+        cap = cv2.VideoCapture(spec.path, cv2.CAP_FFMPEG)
+        try:
+            if not cap.isOpened():
+                logger.error(
+                    "Producer cannot open the upload camera=%s session=%s upload=%s",
+                    spec.camera_id,
+                    spec.session_id,
+                    spec.upload_id,
+                )
+                return
+            self._loop(cap)
+        except Exception:
+            logger.exception(
+                "Producer failed camera=%s session=%s", spec.camera_id, spec.session_id
+            )
+        finally:
+            cap.release()
+            logger.info("Producer stopped camera=%s session=%s", spec.camera_id, spec.session_id)
+
+    def _loop(self, cap) -> None:
+        decoded = -1  # index of the frame held in ``image``
+        image = None
+        encoded_widths: set[int] = set()  # renditions already sent for ``image``
+        seq = 0
+        next_tick = time.monotonic()
+        while not self._halt.is_set():
+            spec = self.spec
+            widths = self.sink.demand(spec.camera_id)
+            if not widths:
+                # Nobody watches: the clock runs on (it is arithmetic) but nothing is decoded.
+                image = None
+                self._wake.wait(_IDLE_WAIT_S)
+                self._wake.clear()
+                next_tick = time.monotonic()
+                continue
+            position, _ended = spec.position_at(time.time())
+            target = min(int(position * spec.fps), spec.frame_count - 1)
+            if image is None or target != decoded:
+                if image is None or target < decoded or target - decoded > _SEEK_AFTER_S * spec.fps:
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, target)
+                    decoded = target - 1
+                while decoded < target - 1 and cap.grab():
+                    decoded += 1
+                ok, frame_image = cap.read()
+                if not ok:
+                    # The container promised more frames than it holds: start over at 0.
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    decoded, image = -1, None
+                    self._halt.wait(0.01)
+                    continue
+                image, decoded = frame_image, target
+                encoded_widths = set()
+                seq += 1
+            missing = widths - encoded_widths
+            if missing:
+                encoded_at = time.time()
+                for width in sorted(missing):
+                    jpeg = frame_encode(
+                        image, width=width or spec.native_width(), quality=spec.jpeg_quality
+                    )
+                    data = frame_pack(
+                        jpeg=jpeg,
+                        seq=seq,
+                        encoded_at=encoded_at,
+                        position_s=decoded / spec.fps,
+                        session_id=spec.session_id,
+                    )
+                    self.sink.publish(
+                        Frame(
+                            camera_id=spec.camera_id,
+                            width=width,
+                            seq=seq,
+                            encoded_at=encoded_at,
+                            position_s=decoded / spec.fps,
+                            session_id=spec.session_id,
+                            data=data,
+                        )
+                    )
+                    self.frames_encoded += 1
+                encoded_widths |= missing
+            interval = max(1.0 / (spec.fps * spec.speed), 1.0 / self.max_output_fps)
+            next_tick += interval
+            now = time.monotonic()
+            if next_tick < now - interval:
+                next_tick = now  # fell behind: skip ahead on the clock instead of bursting
+            # Always sleep a little, even when late: the hub's loop and the sockets need the GIL.
+            self._wake.wait(max(0.002, next_tick - now))
+            self._wake.clear()
+
+
+class ProducerManager:
+    """The producers of one process, at most one per camera."""
+
+    def __init__(self, sink: FrameSink, *, max_output_fps: float):
+        self.sink = sink
+        self.max_output_fps = max_output_fps
+        self._producers: dict[str, Producer] = {}
+        self._lock = threading.Lock()
+
+    def apply(self, camera_id: str, spec: ProducerSpec | None) -> None:
+        """Make the camera's producer match ``spec`` (None: no producer)."""
+        with self._lock:
+            current = self._producers.get(camera_id)
+            if current is not None and not current.is_alive():
+                self._producers.pop(camera_id)
+                current = None
+            if spec is None:
+                if current is not None:
+                    self._producers.pop(camera_id)
+                    current.halt()
+                return
+            if current is not None:
+                same_file = (current.spec.session_id, current.spec.path) == (
+                    spec.session_id,
+                    spec.path,
+                )
+                if same_file:
+                    if current.spec != spec:
+                        current.update(spec)
+                    return
+                # Replace: the old producer stops and closes its file before the new one opens.
+                logger.info(
+                    "Replacing producer camera=%s old_session=%s new_session=%s",
+                    camera_id,
+                    current.spec.session_id,
+                    spec.session_id,
+                )
+                current.halt()
+            producer = Producer(spec, self.sink, max_output_fps=self.max_output_fps)
+            self._producers[camera_id] = producer
+            producer.start()
+
+    def sync(self, specs: list[ProducerSpec]) -> None:
+        """Run exactly the producers of ``specs``."""
+        wanted = {spec.camera_id: spec for spec in specs}
+        for camera_id in set(self.cameras()) - set(wanted):
+            self.apply(camera_id, None)
+        for camera_id, spec in wanted.items():
+            self.apply(camera_id, spec)
+
+    def cameras(self) -> list[str]:
+        with self._lock:
+            return list(self._producers)
+
+    def get(self, camera_id: str) -> Producer | None:
+        with self._lock:
+            return self._producers.get(camera_id)
+
+    def wake(self, camera_id: str) -> None:
+        producer = self.get(camera_id)
+        if producer is not None:
+            producer.wake()
+
+    def shutdown(self) -> None:
+        for camera_id in self.cameras():
+            self.apply(camera_id, None)

@@ -1,0 +1,207 @@
+"""Scaled mode: frames through Redis pub/sub, one subscription per web process and camera.
+
+Keys (under ``STREAMING_REDIS_PREFIX``):
+  frames:<camera>:<width>   pub/sub channel of one rendition's frames
+  latest:<camera>:<width>   the newest frame, so a (re)subscribing process resumes at once
+  demand:<camera>           sorted set: rendition widths somebody watches, scored by expiry
+  viewers:<camera>          hash: viewers per web process, "count:expiry"
+
+Redis disconnects a subscriber that falls 32 MB behind and the messages are lost without a
+word (reference/perf-limits.md), so the subscriber reconnects with backoff, resumes from
+``latest`` and the feed reports itself as lagging meanwhile.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import redis
+import redis.asyncio as aioredis
+
+from streaming.frames import Frame, frame_unpack
+
+logger = logging.getLogger(__name__)
+
+DEMAND_TTL_S = 5.0
+_ADVERTISE_EVERY_S = 1.0
+_DEMAND_CACHE_S = 0.2
+
+
+def frames_channel(prefix: str, camera_id: str, width: int) -> str:
+    return f"{prefix}:frames:{camera_id}:{width}"
+
+
+def latest_key(prefix: str, camera_id: str, width: int) -> str:
+    return f"{prefix}:latest:{camera_id}:{width}"
+
+
+def demand_key(prefix: str, camera_id: str) -> str:
+    return f"{prefix}:demand:{camera_id}"
+
+
+def viewers_key(prefix: str, camera_id: str) -> str:
+    return f"{prefix}:viewers:{camera_id}"
+
+
+class RedisPublisherSink:
+    """The stream worker's side: reads demand, publishes each encoded frame once."""
+
+    def __init__(self, url: str, prefix: str):
+        self.prefix = prefix
+        self.redis = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._demand: dict[str, tuple[float, frozenset[int]]] = {}
+        self._last_error_at = 0.0
+
+    def _error(self, what: str, camera_id: str, exc: Exception) -> None:
+        if time.monotonic() - self._last_error_at > 10:
+            logger.warning("Redis %s failed camera=%s: %s", what, camera_id, exc)
+            self._last_error_at = time.monotonic()
+
+    def demand(self, camera_id: str) -> frozenset[int]:
+        cached = self._demand.get(camera_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < _DEMAND_CACHE_S:
+            return cached[1]
+        try:
+            members = self.redis.zrangebyscore(
+                demand_key(self.prefix, camera_id), time.time(), "+inf"
+            )
+            widths = frozenset(int(m) for m in members)
+        except redis.RedisError as exc:
+            self._error("demand read", camera_id, exc)
+            widths = frozenset()
+        self._demand[camera_id] = (now, widths)
+        return widths
+
+    def publish(self, frame: Frame) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(
+            latest_key(self.prefix, frame.camera_id, frame.width),
+            frame.data,
+            px=int(DEMAND_TTL_S * 1000),
+        )
+        pipe.publish(frames_channel(self.prefix, frame.camera_id, frame.width), frame.data)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            self._error("publish", frame.camera_id, exc)
+
+    def prune(self) -> None:
+        """Forget demand entries whose web process stopped refreshing them."""
+        for camera_id in list(self._demand):
+            try:
+                self.redis.zremrangebyscore(demand_key(self.prefix, camera_id), "-inf", time.time())
+            except redis.RedisError as exc:
+                self._error("demand prune", camera_id, exc)
+
+
+class RedisSource:
+    """The web process's side: one pub/sub connection per watched camera."""
+
+    mode = "scaled"
+
+    def __init__(self, hub, url: str):
+        from django.conf import settings
+
+        self.hub = hub
+        self.url = url
+        self.prefix = settings.STREAMING_REDIS_PREFIX
+        self._wake: dict[str, asyncio.Event] = {}
+
+    def feed_started(self, feed) -> asyncio.Task:
+        self._wake[feed.camera_id] = asyncio.Event()
+        return asyncio.ensure_future(self._run(feed))
+
+    def demand_changed(self, feed) -> None:
+        event = self._wake.get(feed.camera_id)
+        if event is not None:
+            event.set()
+
+    async def _run(self, feed) -> None:
+        from streaming.hub import PROCESS_TOKEN
+
+        camera_id = feed.camera_id
+        backoff = 0.2
+        wake = self._wake[camera_id]
+        try:
+            while True:
+                client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2.0)
+                pubsub = client.pubsub()
+                subscribed: set[int] = set()
+                try:
+                    next_advertise = 0.0
+                    while True:
+                        wanted = feed.demand()
+                        for width in wanted - subscribed:
+                            await pubsub.subscribe(frames_channel(self.prefix, camera_id, width))
+                            subscribed.add(width)
+                            # Resume from the newest frame rather than wait for the next one.
+                            data = await client.get(latest_key(self.prefix, camera_id, width))
+                            frame = data and frame_unpack(data, camera_id=camera_id, width=width)
+                            if frame:
+                                feed.deliver(frame)
+                        for width in subscribed - wanted:
+                            await pubsub.unsubscribe(frames_channel(self.prefix, camera_id, width))
+                            subscribed.discard(width)
+                        if time.monotonic() >= next_advertise:
+                            await self._advertise(client, feed, wanted, PROCESS_TOKEN)
+                            next_advertise = time.monotonic() + _ADVERTISE_EVERY_S
+                        if not subscribed:
+                            wake.clear()
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(wake.wait(), _ADVERTISE_EVERY_S)
+                            continue
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=0.25
+                        )
+                        if message and message["type"] == "message":
+                            channel = message["channel"].decode()
+                            width = int(channel.rsplit(":", 1)[1])
+                            frame = frame_unpack(message["data"], camera_id=camera_id, width=width)
+                            if frame:
+                                feed.deliver(frame)
+                        backoff = 0.2
+                except (redis.RedisError, OSError) as exc:
+                    feed.lagging = True
+                    logger.warning(
+                        "Frame subscription lost camera=%s: %s; reconnecting in %.1f s",
+                        camera_id,
+                        exc,
+                        backoff,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                finally:
+                    await self._close(client, pubsub, camera_id, PROCESS_TOKEN)
+        finally:
+            self._wake.pop(camera_id, None)
+
+    async def _advertise(self, client, feed, wanted: frozenset[int], token: str) -> None:
+        now = time.time()
+        pipe = client.pipeline(transaction=False)
+        if wanted:
+            pipe.zadd(
+                demand_key(self.prefix, feed.camera_id),
+                {str(width): now + DEMAND_TTL_S for width in wanted},
+            )
+        key = viewers_key(self.prefix, feed.camera_id)
+        pipe.hset(key, token, f"{feed.viewer_count}:{now + DEMAND_TTL_S}")
+        pipe.expire(key, 60)
+        pipe.hgetall(key)
+        results = await pipe.execute()
+        total = 0
+        for value in results[-1].values():
+            count, _, expires = value.decode().partition(":")
+            if float(expires) > now:
+                total += int(count)
+        feed.global_viewers = total
+
+    async def _close(self, client, pubsub, camera_id: str, token: str) -> None:
+        try:
+            await pubsub.aclose()
+            await client.hdel(viewers_key(self.prefix, camera_id), token)
+        except (redis.RedisError, OSError):
+            pass
+        finally:
+            await client.aclose()

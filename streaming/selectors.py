@@ -1,0 +1,112 @@
+"""Reads of live monitoring: uploads, sessions, the producer spec, the feeds' health."""
+
+import time
+import uuid
+
+from django.db.models import QuerySet
+
+from streaming.models import StreamSession, Upload
+from streaming.producer import ProducerSpec
+
+
+def upload_list(*, camera_id: str | None = None) -> QuerySet[Upload]:
+    uploads = Upload.objects.all()
+    if camera_id:
+        uploads = uploads.filter(camera_id=camera_id)
+    return uploads
+
+
+def upload_get(*, upload_id) -> Upload | None:
+    return Upload.objects.filter(pk=upload_id).first()
+
+
+def upload_get_by_reference(*, reference: str) -> Upload | None:
+    """The upload that the old frontend's ``video_path`` names, or None.
+
+    Accepts the upload id, the generated file name, or the full path the server returned;
+    each is only ever compared with stored rows, so no request can name another file.
+    """
+    reference = reference.strip()
+    if not reference:
+        return None
+    name = reference.replace("\\", "/").rsplit("/", 1)[-1]
+    upload = Upload.objects.filter(file_name=name).first()
+    if upload is not None:
+        if "/" in reference.replace("\\", "/") and reference != str(upload.path):
+            return None  # a path that merely ends in a known name
+        return upload
+    try:
+        return Upload.objects.filter(pk=uuid.UUID(reference)).first()
+    except ValueError:  # neither a known file name nor an upload id
+        return None
+
+
+def stream_session_get_active(*, camera_id: str) -> StreamSession | None:
+    return (
+        StreamSession.objects.select_related("upload")
+        .filter(camera_id=camera_id, state=StreamSession.State.RUNNING)
+        .first()
+    )
+
+
+def stream_session_list(*, camera_id: str | None = None, state: str | None = None):
+    sessions = StreamSession.objects.select_related("upload")
+    if camera_id:
+        sessions = sessions.filter(camera_id=camera_id)
+    if state:
+        sessions = sessions.filter(state=state)
+    return sessions
+
+
+def stream_spec_from_session(session: StreamSession) -> ProducerSpec | None:
+    upload = session.upload
+    if upload is None or session.state != StreamSession.State.RUNNING:
+        return None
+    return ProducerSpec(
+        session_id=str(session.pk),
+        camera_id=session.camera_id,
+        upload_id=str(upload.pk),
+        path=str(upload.path),
+        fps=upload.fps,
+        frame_count=upload.frame_count,
+        width=upload.width,
+        height=upload.height,
+        loop=session.loop,
+        speed=session.speed,
+        anchor_at=session.anchor_at.timestamp(),
+        anchor_position_s=session.anchor_position_s,
+        jpeg_quality=session.jpeg_quality,
+        max_width=session.max_width,
+    )
+
+
+def stream_spec_get(*, camera_id: str) -> ProducerSpec | None:
+    session = stream_session_get_active(camera_id=camera_id)
+    return stream_spec_from_session(session) if session else None
+
+
+def stream_spec_list_running() -> list[ProducerSpec]:
+    sessions = StreamSession.objects.select_related("upload").filter(
+        state=StreamSession.State.RUNNING, upload__isnull=False
+    )
+    return [spec for spec in map(stream_spec_from_session, sessions) if spec]
+
+
+def feed_health() -> dict:
+    """What this web process sees of each watched camera's feed (for /healthz)."""
+    from streaming.hub import FEED_HEALTH
+
+    now = time.time()
+    cameras = {
+        camera_id: info
+        for camera_id, info in list(FEED_HEALTH.items())
+        if now - info["checked_at"] < 30
+    }
+    return {"cameras": cameras, "lagging": sorted(c for c, i in cameras.items() if i["lagging"])}
+
+
+def camera_id_list() -> list[str]:
+    """Cameras the console knows: those with an upload or a session."""
+    cameras = set(Upload.objects.values_list("camera_id", flat=True).distinct())
+    cameras |= set(StreamSession.objects.values_list("camera_id", flat=True).distinct())
+    return sorted(cameras)

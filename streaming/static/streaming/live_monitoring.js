@@ -1,0 +1,169 @@
+// Live monitoring page: upload, watch over a WebSocket with per-frame acknowledgement,
+// reconnect with backoff. Playback lives on the server, so coming back to the page (or
+// reconnecting) joins the running stream where it is instead of restarting it.
+(function () {
+  "use strict";
+  const root = document.getElementById("live-monitoring");
+  const $ = (id) => document.getElementById(id);
+  const canOperate = root.dataset.canOperate === "1";
+  const maxBytes = Number(root.dataset.maxUploadBytes);
+  const extensions = root.dataset.extensions.split(",");
+  const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const img = $("lm-frame");
+  const UPLOAD_TIMEOUT_MS = 30 * 60 * 1000;
+
+  const state = {
+    ws: null, camera: null, backoffMs: 500, reconnectTimer: null, frameUrl: null,
+    framesShown: 0, lastStatus: null, connected: false, wanted: false,
+  };
+  window.liveMonitoring = state; // read by the browser tests and handy in the console
+
+  function showError(message) {
+    const box = $("lm-error");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function statusLine() {
+    const s = state.lastStatus;
+    let text = state.connected ? "Connected" : "Disconnected";
+    if (state.reconnectTimer) text = "Reconnecting in " + (state.backoffMs / 1000).toFixed(1) + " s";
+    if (s) {
+      text += " · " + s.state;
+      if (s.position_s !== null) text += " · " + s.position_s.toFixed(1) + " / " + s.duration_s.toFixed(1) + " s";
+      text += " · " + s.fps + " fps · " + s.viewers + " viewer(s)";
+      if (s.speed !== null) text += " · speed " + s.speed + "×" + (s.loop ? " · loop" : "");
+      if (s.session_id) text += " · session " + s.session_id.slice(0, 8);
+    }
+    $("lm-status").textContent = text;
+  }
+
+  function camera() { return $("lm-camera").value.trim(); }
+
+  function connect() {
+    clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = null;
+    if (state.ws) { state.ws.onclose = null; state.ws.close(); }
+    state.camera = camera();
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(state.camera)) { showError("A camera id is 1-64 letters, digits, dots, dashes or underscores."); return; }
+    localStorage.setItem("broadcastops.liveMonitoring.camera", state.camera);
+    state.wanted = true;
+    const width = $("lm-width").value;
+    const proto = location.protocol === "https:" ? "wss://" : "ws://";
+    const url = proto + location.host + "/ws/live-monitoring/" + encodeURIComponent(state.camera) + "/" + (width ? "?width=" + width : "");
+    const ws = new WebSocket(url);
+    ws.binaryType = "blob";
+    state.ws = ws;
+    ws.onopen = () => { state.connected = true; state.backoffMs = 500; showError(""); statusLine(); };
+    ws.onmessage = (event) => {
+      if (typeof event.data === "string") {
+        const message = JSON.parse(event.data);
+        if (message.type === "error") showError(message.message);
+        else state.lastStatus = message;
+        if (message.loop !== undefined && message.loop !== null && canOperate) {
+          $("lm-loop").checked = message.loop;
+          if (message.speed) $("lm-speed").value = String(message.speed);
+        }
+        statusLine();
+        return;
+      }
+      const next = URL.createObjectURL(event.data);
+      img.onload = img.onerror = () => {
+        if (state.frameUrl) URL.revokeObjectURL(state.frameUrl);
+        state.frameUrl = next;
+        state.framesShown += 1;
+        $("lm-placeholder").hidden = true;
+        // The acknowledgement is what lets the server send the next (newest) frame.
+        if (ws.readyState === WebSocket.OPEN) ws.send("ack");
+      };
+      img.src = next;
+    };
+    ws.onclose = (event) => {
+      state.connected = false;
+      if (event.code === 4403) { showError("Your account may not watch live monitoring."); statusLine(); return; }
+      if (!state.wanted) return;
+      state.reconnectTimer = setTimeout(connect, state.backoffMs);
+      statusLine();
+      state.backoffMs = Math.min(state.backoffMs * 2, 10000);
+    };
+  }
+
+  function api(method, path, body) {
+    return fetch(path, {
+      method: method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(15000),
+    }).then(async (response) => {
+      const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(data.message || ("The server answered " + response.status + "."));
+      return data;
+    }, (error) => {
+      throw new Error(error.name === "TimeoutError" ? "The server did not answer in time." : "Cannot reach the server; check that the console is running.");
+    });
+  }
+
+  function upload() {
+    const file = $("lm-file").files[0];
+    if (!file) { showError("Choose a video file first."); return; }
+    const extension = file.name.split(".").pop().toLowerCase();
+    if (!extensions.includes(extension)) { showError("“" + file.name + "” is not a supported video type; use " + extensions.join(", ") + "."); return; }
+    if (file.size > maxBytes) { showError("The video is larger than the " + (maxBytes / 1024 ** 3).toFixed(1) + " GiB limit."); return; }
+    showError("");
+    const cam = camera();
+    const form = new FormData();
+    form.append("video", file);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/live-monitoring/upload-video?camera_id=" + encodeURIComponent(cam));
+    xhr.setRequestHeader("X-CSRFToken", csrf);
+    xhr.timeout = UPLOAD_TIMEOUT_MS;
+    const bar = $("lm-progress");
+    bar.hidden = false; bar.value = 0;
+    const done = (message) => { $("lm-upload").disabled = false; $("lm-progress-text").textContent = message; };
+    xhr.upload.onprogress = (event) => {
+      if (!event.lengthComputable) return;
+      bar.value = Math.round((100 * event.loaded) / event.total);
+      $("lm-progress-text").textContent = bar.value < 100 ? "Uploading… " + bar.value + " %" : "Checking the video…";
+    };
+    xhr.onload = () => {
+      let data = {};
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = {}; }
+      if (xhr.status !== 201) {
+        done("");
+        bar.hidden = true;
+        showError(data.message || ("The upload failed (HTTP " + xhr.status + ")."));
+        return;
+      }
+      done("Uploaded " + data.resolution + ", " + data.duration_s.toFixed(1) + " s at " + data.fps.toFixed(1) + " fps.");
+      api("POST", "/api/v1/live-monitoring/cameras/" + encodeURIComponent(cam) + "/start", {
+        upload_id: data.upload_id, loop: $("lm-loop").checked, speed: Number($("lm-speed").value),
+      }).then(() => { if (state.camera !== cam || !state.connected) connect(); }, (e) => showError(e.message));
+    };
+    xhr.onerror = () => { done(""); bar.hidden = true; showError("Cannot reach the server; the upload did not arrive. Check the connection and try again."); };
+    xhr.ontimeout = () => { done(""); bar.hidden = true; showError("The upload took longer than 30 minutes and was stopped; try a smaller file."); };
+    $("lm-upload").disabled = true;
+    xhr.send(form);
+  }
+
+  function playback() {
+    api("POST", "/api/v1/live-monitoring/cameras/" + encodeURIComponent(camera()) + "/playback", {
+      loop: $("lm-loop").checked, speed: Number($("lm-speed").value),
+    }).catch((e) => showError(e.message));
+  }
+
+  $("lm-watch").addEventListener("click", connect);
+  $("lm-width").addEventListener("change", connect);
+  if (canOperate) {
+    $("lm-upload").addEventListener("click", upload);
+    $("lm-loop").addEventListener("change", playback);
+    $("lm-speed").addEventListener("change", playback);
+    $("lm-stop").addEventListener("click", () => {
+      api("POST", "/api/v1/live-monitoring/cameras/" + encodeURIComponent(camera()) + "/stop").catch((e) => showError(e.message));
+    });
+  }
+  const params = new URLSearchParams(location.search);
+  const remembered = params.get("camera") || localStorage.getItem("broadcastops.liveMonitoring.camera");
+  if (remembered) $("lm-camera").value = remembered;
+  window.addEventListener("pagehide", () => { state.wanted = false; if (state.ws) state.ws.close(); });
+  connect();
+})();

@@ -1,0 +1,106 @@
+"""The upload handler: the request body's video goes to disk chunk by chunk, never to memory.
+
+Django hands each multipart chunk (64 KiB) to the handler as it parses; the handler writes
+it to ``STREAMING_DIR/incoming/<random>.<ext>`` and refuses an unsupported type at the first
+chunk and an oversize body as soon as it crosses the limit, deleting what it wrote.
+"""
+
+import logging
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers
+
+from broadcastops.errors import PayloadTooLarge, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+FIELD = "video"
+# Multipart framing and the small form fields around the file.
+_ENVELOPE_BYTES = 1024 * 1024
+
+
+def size_limit_message() -> str:
+    limit = settings.STREAMING_UPLOAD_MAX_BYTES
+    shown = f"{limit / 1024**3:.1f} GiB" if limit >= 1024**3 else f"{limit / 1024**2:.0f} MiB"
+    return f"The video is larger than the {shown} limit; trim or compress it and try again."
+
+
+class IncomingVideo(UploadedFile):
+    """A received video on disk, not yet checked; ``path`` is where the handler wrote it."""
+
+    def __init__(self, *, path: Path, name: str, size: int, content_type: str):
+        super().__init__(file=path.open("rb"), name=name, content_type=content_type, size=size)
+        self.path = path
+
+
+class VideoUploadHandler(FileUploadHandler):
+    chunk_size = 64 * 1024
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.path: Path | None = None
+        self._out = None
+        self._size = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if (
+            content_length
+            and content_length > settings.STREAMING_UPLOAD_MAX_BYTES + _ENVELOPE_BYTES
+        ):
+            raise PayloadTooLarge(
+                size_limit_message(), detail={"limit_bytes": settings.STREAMING_UPLOAD_MAX_BYTES}
+            )
+
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        if field_name != FIELD or self.path is not None:
+            raise SkipFile()
+        super().new_file(field_name, file_name, *args, **kwargs)
+        extension = Path(file_name).suffix.lower().lstrip(".")
+        allowed = [e.lower() for e in settings.STREAMING_UPLOAD_EXTENSIONS]
+        if extension not in allowed:
+            raise ValidationFailed(
+                f"“{file_name}” is not a supported video type; upload one of: "
+                + ", ".join(allowed)
+                + ".",
+                code="unsupported_type",
+                detail={"allowed": allowed},
+            )
+        directory = settings.STREAMING_DIR / "incoming"
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{uuid.uuid4().hex}.{extension}"
+        self._out = self.path.open("wb")
+        raise StopFutureHandlers()
+
+    def receive_data_chunk(self, raw_data, start):
+        self._size += len(raw_data)
+        if self._size > settings.STREAMING_UPLOAD_MAX_BYTES:
+            self.discard()
+            raise PayloadTooLarge(
+                size_limit_message(), detail={"limit_bytes": settings.STREAMING_UPLOAD_MAX_BYTES}
+            )
+        self._out.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        if self._out is None:
+            return None
+        self._out.close()
+        self._out = None
+        return IncomingVideo(
+            path=self.path, name=self.file_name, size=file_size, content_type=self.content_type
+        )
+
+    def upload_interrupted(self):
+        self.discard()
+
+    def discard(self) -> None:
+        """Delete whatever was written; called on every error path and after each request."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        if self.path is not None and self.path.exists():
+            logger.info("Discarding an incomplete or refused upload file=%s", self.path.name)
+            self.path.unlink(missing_ok=True)
