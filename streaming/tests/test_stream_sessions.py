@@ -1,0 +1,173 @@
+"""Stream sessions: start, replace, stop, playback changes, retention, and the old URLs."""
+
+import os
+import time
+from datetime import timedelta
+
+import cv2
+import numpy as np
+import pytest
+from django.test import AsyncClient
+from django.utils import timezone
+
+from broadcastops.errors import Conflict, PermissionDenied, ValidationFailed
+from streaming import selectors, services
+from streaming.models import StreamSession, Upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _upload(path, camera_id="cam-1") -> Upload:
+    return services.upload_create(
+        camera_id=camera_id, incoming_path=path, original_name=path.name, actor=None
+    )
+
+
+def test_start_replaces_the_running_session_of_the_camera(make_clip, operator):
+    one = _upload(make_clip("one.mp4"))
+    two = _upload(make_clip("two.mp4"))
+    first = services.stream_start(camera_id="cam-1", upload=one, actor=operator)
+
+    second = services.stream_start(camera_id="cam-1", upload=two, speed=2.0, actor=operator)
+
+    first.refresh_from_db()
+    assert first.state == StreamSession.State.REPLACED and first.stopped_at is not None
+    assert StreamSession.objects.filter(state="running").get() == second
+    assert selectors.stream_spec_get(camera_id="cam-1").upload_id == str(two.pk)
+
+
+def test_speed_outside_a_quarter_to_four_is_refused(make_clip):
+    upload = _upload(make_clip())
+    with pytest.raises(ValidationFailed):
+        services.stream_start(camera_id="cam-1", upload=upload, speed=8)
+    assert StreamSession.objects.count() == 0
+
+
+def test_changing_speed_continues_from_the_current_position(make_clip):
+    upload = _upload(make_clip(frames=300, fps=30.0))
+    session = services.stream_start(camera_id="cam-1", upload=upload)
+    StreamSession.objects.filter(pk=session.pk).update(
+        anchor_at=timezone.now() - timedelta(seconds=4)
+    )
+
+    services.stream_update(camera_id="cam-1", speed=2.0)
+
+    spec = selectors.stream_spec_get(camera_id="cam-1")
+    position, _ = spec.position_at(time.time())
+    assert position == pytest.approx(4.0, abs=0.2)
+    later, _ = spec.position_at(time.time() + 1)
+    assert later - position == pytest.approx(2.0, abs=0.05)
+
+
+def test_an_upload_playing_on_a_camera_cannot_be_deleted(make_clip):
+    upload = _upload(make_clip())
+    services.stream_start(camera_id="cam-1", upload=upload)
+
+    with pytest.raises(Conflict):
+        services.upload_delete(upload=upload)
+    assert upload.path.exists()
+
+
+def test_retention_removes_old_unused_uploads_and_spares_playing_ones(make_clip, settings):
+    playing = _upload(make_clip("playing.mp4"))
+    unused = _upload(make_clip("unused.mp4"))
+    fresh = _upload(make_clip("fresh.mp4"))
+    services.stream_start(camera_id="cam-1", upload=playing)
+    old = timezone.now() - timedelta(hours=100)
+    Upload.objects.filter(pk__in=[playing.pk, unused.pk]).update(created_at=old)
+    orphan = services.incoming_dir() / "cut-off.mp4"
+    orphan.write_bytes(b"partial")
+    os.utime(orphan, (time.time() - 7 * 3600,) * 2)
+
+    deleted = services.upload_prune(older_than_hours=72)
+
+    assert deleted == 1
+    assert set(Upload.objects.values_list("pk", flat=True)) == {playing.pk, fresh.pk}
+    assert playing.path.exists() and fresh.path.exists()
+    assert not unused.path.exists() and not orphan.exists()
+
+
+def test_video_path_names_only_known_uploads(make_clip):
+    upload = _upload(make_clip())
+
+    assert selectors.upload_get_by_reference(reference=upload.file_name) == upload
+    assert selectors.upload_get_by_reference(reference=str(upload.path)) == upload
+    assert selectors.upload_get_by_reference(reference=str(upload.pk)) == upload
+    for foreign in ["/etc/passwd", "../../manage.py", f"/tmp/{upload.file_name}", "", "x"]:
+        assert selectors.upload_get_by_reference(reference=foreign) is None
+
+
+def test_old_frontend_t_starts_once_and_a_viewer_only_joins(make_clip, operator, viewer):
+    upload = _upload(make_clip())
+
+    with pytest.raises(PermissionDenied):
+        services.stream_ensure(
+            camera_id="cam-1", upload=upload, loop=True, speed=1.0, start_token="1", actor=viewer
+        )
+    started = services.stream_ensure(
+        camera_id="cam-1", upload=upload, loop=True, speed=1.0, start_token="1", actor=operator
+    )
+    again = services.stream_ensure(
+        camera_id="cam-1", upload=upload, loop=True, speed=1.0, start_token="1", actor=operator
+    )
+    joined = services.stream_ensure(
+        camera_id="cam-1", upload=None, loop=None, speed=None, start_token="", actor=viewer
+    )
+    restarted = services.stream_ensure(
+        camera_id="cam-1", upload=None, loop=None, speed=None, start_token="2", actor=operator
+    )
+
+    assert started == again == joined
+    assert restarted != started and restarted.upload == upload
+
+
+async def _login(client: AsyncClient, user) -> None:
+    from channels.db import database_sync_to_async
+
+    await database_sync_to_async(client.force_login)(user)
+
+
+async def test_mjpeg_refuses_a_path_that_is_not_an_upload(viewer):
+    client = AsyncClient()
+    await _login(client, viewer)
+
+    response = await client.get("/api/live-monitoring/stream/cam-1?video_path=/etc/passwd&t=1")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_video"
+
+
+async def test_mjpeg_and_snapshot_need_a_role():
+    client = AsyncClient()
+    assert (await client.get("/api/live-monitoring/stream/cam-1")).status_code == 401
+    assert (await client.get("/api/live-monitoring/stream/cam-1/snapshot.jpg")).status_code == 401
+
+
+async def test_mjpeg_starts_the_named_upload_and_streams_jpeg_parts(operator, make_clip):
+    from channels.db import database_sync_to_async
+
+    upload = await database_sync_to_async(_upload)(make_clip(frames=90, size=(640, 360)))
+    client = AsyncClient()
+    await _login(client, operator)
+
+    response = await client.get(
+        f"/api/live-monitoring/stream/cam-1?video_path={upload.file_name}&loop=true&speed=1&t=9"
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "multipart/x-mixed-replace; boundary=frame"
+    assert "no-store" in response["Cache-Control"]
+    parts = response.streaming_content
+    chunk = await anext(parts)
+    await parts.aclose()
+    head, _, jpeg = chunk.partition(b"\r\n\r\n")
+    assert b"Content-Type: image/jpeg" in head
+    image = cv2.imdecode(np.frombuffer(jpeg[:-2], np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (360, 640, 3)
+    session = await database_sync_to_async(selectors.stream_session_get_active)(camera_id="cam-1")
+    assert session.upload_id == upload.pk and session.start_token == "9"
+
+    snapshot = await client.get("/api/live-monitoring/stream/cam-1/snapshot.jpg?width=330")
+    assert snapshot.status_code == 200 and snapshot["Content-Type"] == "image/jpeg"
+    small = cv2.imdecode(np.frombuffer(snapshot.content, np.uint8), cv2.IMREAD_COLOR)
+    assert small.shape[1] == 320
