@@ -289,6 +289,9 @@ AWS_ENDPOINT_URL_IVS_REALTIME = env.str(
 )
 CLOUD_TIMEOUT_S = env.float("CLOUD_TIMEOUT_S", default=10.0)
 CLOUD_MAX_RETRIES = env.int("CLOUD_MAX_RETRIES", default=3)
+# Client-side share of each documented per-API quota (StreamLive/StreamLink 20/s -> 10/s), so
+# a full poll never earns a throttle and other tools on the account keep headroom; 0 disables.
+CLOUD_RATE_LIMIT_FRACTION = env.float("CLOUD_RATE_LIMIT_FRACTION", default=0.5)
 
 # --- Notifications --------------------------------------------------------------------------
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
