@@ -1,0 +1,175 @@
+"""Scaled mode with a real Redis: a stream worker publishes, the web side subscribes once."""
+
+import asyncio
+import json
+import threading
+
+import pytest
+import redis
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from broadcastops.asgi import application
+from broadcastops.health import health_report
+from streaming import services
+from streaming.frames import frame_unpack
+from streaming.hub import hub_get
+from streaming.models import StreamSession
+from streaming.runtime import StreamWorker
+from streaming.selectors import feed_health
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def scaled(settings, redis_url):
+    settings.STREAMING_REDIS_URL = redis_url
+    settings.STREAMING_REDIS_PREFIX = "test-streaming"
+    settings.STREAMING_WORKER_POLL_S = 0.1
+    settings.STREAMING_FEED_LAG_S = 1.0
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("test-streaming:*"):
+        client.delete(key)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def worker(scaled, redis_url):
+    worker = StreamWorker(redis_url=redis_url, worker_id="test-worker")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, kwargs={"stop": stop, "max_seconds": 60})
+    thread.start()
+    yield worker
+    stop.set()
+    thread.join(10)
+
+
+def _cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def _viewer(user, camera_id="cam-r"):
+    cookie = await database_sync_to_async(_cookie)(user)
+    comm = WebsocketCommunicator(
+        application,
+        f"/ws/live-monitoring/{camera_id}/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie)],
+    )
+    assert (await comm.connect())[0]
+    return comm
+
+
+async def _frame(comm, timeout=5.0):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        message = await comm.receive_output(max(0.01, deadline - loop.time()))
+        if message.get("bytes") is not None:
+            return frame_unpack(message["bytes"], camera_id="cam-r", width=0)
+
+
+async def _start(make_clip):
+    def start():
+        path = make_clip(frames=300, fps=30.0)
+        upload = services.upload_create(
+            camera_id="cam-r", incoming_path=path, original_name=path.name, actor=None
+        )
+        return services.stream_start(camera_id="cam-r", upload=upload)
+
+    return await database_sync_to_async(start)()
+
+
+async def test_worker_frames_reach_viewers_through_one_subscription(
+    scaled, worker, viewer, make_clip
+):
+    session = await _start(make_clip)
+    viewers = [await _viewer(viewer) for _ in range(3)]
+
+    for comm in viewers:
+        frame = await _frame(comm)
+        assert frame.session_id == str(session.pk)
+        await comm.send_to(text_data="ack")
+        assert (await _frame(comm)).seq > frame.seq
+
+    # One subscriber connection for the camera in this process, whatever the viewer count.
+    clients = scaled.client_list(_type="pubsub")
+    assert len(clients) == 1
+    await database_sync_to_async(session.refresh_from_db)()
+    assert session.worker_id == "test-worker"
+    assert session.state == StreamSession.State.RUNNING
+    for comm in viewers:
+        await comm.disconnect()
+
+
+async def test_a_dropped_subscription_reconnects_and_resumes(scaled, worker, viewer, make_clip):
+    await _start(make_clip)
+    comm = await _viewer(viewer)
+    before = await _frame(comm)
+
+    # What Redis does to a subscriber past its output-buffer limit.
+    killed = scaled.client_kill_filter(_type="pubsub")
+    assert killed >= 1
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 8
+    while True:
+        await comm.send_to(text_data="ack")
+        frame = await _frame(comm)
+        if frame.seq > before.seq + 10:
+            break
+        assert loop.time() < deadline, "frames did not resume after the disconnect"
+    assert len(scaled.client_list(_type="pubsub")) == 1
+    await comm.disconnect()
+
+
+async def test_health_reports_a_camera_whose_feed_lags(scaled, viewer, make_clip):
+    # A running session but no stream worker: no frame ever comes.
+    await _start(make_clip)
+    comm = await _viewer(viewer)
+    lagging = False
+    for _ in range(30):
+        message = await comm.receive_output(1)
+        if message.get("text") and json.loads(message["text"])["state"] == "lagging":
+            lagging = True
+            break
+    assert lagging
+    assert feed_health()["lagging"] == ["cam-r"]
+    report = await database_sync_to_async(health_report)()
+    assert report["checks"]["live_frames"]["ok"] is False
+    assert "cam-r" in report["checks"]["live_frames"]["error"]
+    assert hub_get().mode == "scaled"
+    await comm.disconnect()
+
+
+def test_stream_worker_command_claims_and_releases_the_session(scaled, make_clip):
+    path = make_clip(frames=30)
+    upload = services.upload_create(
+        camera_id="cam-r", incoming_path=path, original_name=path.name, actor=None
+    )
+    session = services.stream_start(camera_id="cam-r", upload=upload)
+    scaled.zadd("test-streaming:demand:cam-r", {"0": 4102444800})  # somebody watches
+    pubsub = scaled.pubsub()
+    pubsub.subscribe("test-streaming:frames:cam-r:0")
+
+    call_command("stream_worker", "--max-seconds", "1.5", "--worker-id", "cmd-worker")
+
+    frames = []
+    while (message := pubsub.get_message(timeout=0.2)) is not None:
+        if message["type"] == "message":
+            frames.append(frame_unpack(message["data"], camera_id="cam-r", width=0))
+    assert frames and frames[-1].session_id == str(session.pk)
+    assert scaled.get("test-streaming:latest:cam-r:0") is not None
+    session.refresh_from_db()
+    assert session.worker_id == ""  # handed back on exit, not held until the lease ends
+    pubsub.close()
+
+
+def test_stream_worker_refuses_to_run_without_redis(settings, db):
+    settings.STREAMING_REDIS_URL = ""
+    with pytest.raises(CommandError, match="REDIS_URL"):
+        call_command("stream_worker", "--max-seconds", "0.1")
