@@ -708,9 +708,9 @@ class IvsSimulator:
         }
 
     def _create_participant_token(self, params, *, region):
-        stage = self._stage(self._stage_arn(params, "stageArn"))
+        arn = self._stage_arn(params, "stageArn")
         request = self._token_request(params, "")  # the token fields are top-level here
-        token = self._issue_token(stage, **request)
+        token = self._issue_token(self._stage(arn), **request)
         return {"participantToken": self._token_dict(token)}
 
     def _list_participants(self, params, *, region):
