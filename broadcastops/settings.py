@@ -196,6 +196,12 @@ HEARTBEAT_INTERVAL_S = env.int("HEARTBEAT_INTERVAL_S", default=30)
 HEARTBEAT_MAX_AGE_S = env.int("HEARTBEAT_MAX_AGE_S", default=120)
 # The beat schedule is reviewed like code: every periodic task is listed here.
 CELERY_BEAT_SCHEDULE = {
+    "inventory-poll": {
+        "task": "broadcastops.inventory.tasks.inventory_poll_task",
+        "schedule": timedelta(seconds=env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)),
+        # A tick not started within its interval is dropped, never queued behind another.
+        "options": {"expires": env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)},
+    },
     "heartbeat": {
         "task": "broadcastops.tasks.heartbeat_task",
         "schedule": timedelta(seconds=HEARTBEAT_INTERVAL_S),
@@ -298,6 +304,20 @@ SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
 # --- Inventory and notifications (broadcastops/inventory, broadcastops/notify) ---------------
+INVENTORY_ON_AIR_INTERVAL_S = env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)
+INVENTORY_IDLE_INTERVAL_S = env.int("INVENTORY_IDLE_INTERVAL_S", default=180)
+INVENTORY_CSS_INTERVAL_S = env.int("INVENTORY_CSS_INTERVAL_S", default=60)
+INVENTORY_STATS_WINDOW_S = env.int("INVENTORY_STATS_WINDOW_S", default=60)
+INVENTORY_DETAIL_WORKERS = env.int("INVENTORY_DETAIL_WORKERS", default=16)
+INVENTORY_POLL_LOCK_TTL_S = env.int("INVENTORY_POLL_LOCK_TTL_S", default=120)
+INVENTORY_RESTART_TIMEOUT_S = env.int("INVENTORY_RESTART_TIMEOUT_S", default=300)
+INVENTORY_RESTART_POLL_S = env.float("INVENTORY_RESTART_POLL_S", default=2.0)
+INVENTORY_EVENT_MERGE_WINDOW_S = env.int("INVENTORY_EVENT_MERGE_WINDOW_S", default=60)
+# LogInfo Type strings of input failover and recovery (UNCONFIRMED names on the real cloud).
+INVENTORY_FAILOVER_LOG_TYPES = env.list(
+    "INVENTORY_FAILOVER_LOG_TYPES", default=["PipelineFailover"]
+)
+INVENTORY_RECOVER_LOG_TYPES = env.list("INVENTORY_RECOVER_LOG_TYPES", default=["PipelineRecover"])
 NOTIFY_DEDUP_WINDOW_S = env.int("NOTIFY_DEDUP_WINDOW_S", default=900)
 NOTIFY_FLAP_WINDOW_S = env.int("NOTIFY_FLAP_WINDOW_S", default=600)
 NOTIFY_FLAP_THRESHOLD = env.int("NOTIFY_FLAP_THRESHOLD", default=4)

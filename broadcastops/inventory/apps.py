@@ -1,3 +1,5 @@
+import contextlib
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,11 @@ class InventoryConfig(AppConfig):
     name = "broadcastops.inventory"
     label = "inventory"
     verbose_name = "Inventory"
+
+    def ready(self):
+        from prometheus_client import REGISTRY
+
+        from broadcastops.inventory.metrics import InventoryCollector
+
+        with contextlib.suppress(ValueError):  # already registered: ready() ran before
+            REGISTRY.register(InventoryCollector())

@@ -1,0 +1,272 @@
+"""REST API of the inventory: channels, flows, the full status, actions, the audit trail."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from broadcastops.errors import ValidationFailed
+from broadcastops.inventory import selectors
+from broadcastops.inventory.models import Health, InputRole, LinkFlow, LiveChannel, OperatorAction
+from broadcastops.inventory.services import actions
+from broadcastops.rest import IsAdmin, IsOperator, IsViewer
+
+
+class LinkedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    cloud_id = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CssLinkSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="__str__")
+    state = serializers.CharField()
+
+
+class ChannelOutput(serializers.ModelSerializer):
+    package_channel = LinkedSerializer(allow_null=True)
+    css_stream = CssLinkSerializer(allow_null=True)
+    needs_attention = serializers.BooleanField()
+
+    class Meta:
+        model = LiveChannel
+        fields = [
+            "id",
+            "cloud_id",
+            "name",
+            "state",
+            "active_input",
+            "health",
+            "needs_attention",
+            "stale_since",
+            "changed_at",
+            "pipelines",
+            "attached_inputs",
+            "package_channel",
+            "css_stream",
+        ]
+
+
+class FlowOutput(serializers.ModelSerializer):
+    feeds_input = serializers.CharField(
+        source="feeds_input.cloud_id", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = LinkFlow
+        fields = [
+            "id",
+            "cloud_id",
+            "name",
+            "state",
+            "role",
+            "output_endpoints",
+            "feeds_input",
+            "stale_since",
+        ]
+
+
+class ActionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = OperatorAction
+        fields = [
+            "id",
+            "actor_name",
+            "action",
+            "target_type",
+            "target_id",
+            "target_name",
+            "params",
+            "status",
+            "progress",
+            "request_ids",
+            "outcome",
+            "created_at",
+            "finished_at",
+        ]
+
+
+class ChannelFilter(django_filters.FilterSet):
+    state = django_filters.CharFilter()
+    active_input = django_filters.ChoiceFilter(choices=InputRole.choices)
+    health = django_filters.ChoiceFilter(choices=Health.choices)
+    attention = django_filters.BooleanFilter(method="filter_attention")
+
+    class Meta:
+        model = LiveChannel
+        fields = ["state", "active_input", "health"]
+
+    def filter_attention(self, queryset, name, value):
+        return (
+            queryset.filter(selectors.ATTENTION) if value else queryset.exclude(selectors.ATTENTION)
+        )
+
+
+class ChannelListApi(generics.ListAPIView):
+    """StreamLive channels with state, active input (MAIN/BACKUP/NONE) and health."""
+
+    permission_classes = [IsViewer]
+    serializer_class = ChannelOutput
+    filterset_class = ChannelFilter
+
+    def get_queryset(self):
+        return selectors.channel_list()
+
+
+class DiagnosisOutput(serializers.Serializer):
+    channel_id = serializers.CharField()
+    channel_name = serializers.CharField()
+    health = serializers.CharField()
+    state = serializers.CharField()
+    active_input = serializers.CharField()
+    ok = serializers.BooleanField()
+    lines = serializers.ListField(child=serializers.DictField())
+    cause = serializers.CharField()
+    actions = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField())
+    failovers_24h = serializers.IntegerField()
+    last_failover_at = serializers.DateTimeField(allow_null=True)
+    stale_since = serializers.DateTimeField(allow_null=True)
+
+
+class ChannelDetailApi(APIView):
+    """One channel with its flows, status timeline, failover events and diagnosis."""
+
+    permission_classes = [IsViewer]
+
+    @extend_schema(responses=ChannelOutput)
+    def get(self, request, key):
+        channel = selectors.channel_get(key=key)
+        body = ChannelOutput(channel).data
+        body["flows"] = FlowOutput(selectors.channel_flows(channel), many=True).data
+        body["history"] = list(channel.history.values("at", "state", "active_input", "health")[:50])
+        body["failovers"] = list(
+            channel.failovers.values(
+                "pipeline", "kind", "source", "occurred_at", "from_input_id", "to_input_id"
+            )[:50]
+        )
+        body["diagnosis"] = selectors.channel_status_get(channel=channel).as_dict()
+        return Response(body)
+
+
+class StatusApi(APIView):
+    """The full status: infrastructure summary and every channel's diagnosis, worst first."""
+
+    permission_classes = [IsViewer]
+
+    def get(self, request):
+        diagnoses = selectors.status_list()
+        return Response(
+            {
+                "summary": selectors.summary_get(),
+                "channels": [d.as_dict() for d in diagnoses],
+            }
+        )
+
+
+class ActionInput(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        help_text="Must be true: acting on a live channel is confirmed explicitly."
+    )
+    override = serializers.BooleanField(
+        default=False, help_text="Act even though a schedule forbids it (recorded)."
+    )
+
+    def validate_confirm(self, value):
+        if not value:
+            raise serializers.ValidationError("Confirm the action with confirm=true.")
+        return value
+
+
+def _confirmed(request) -> dict:
+    data = ActionInput(data=request.data)
+    if not data.is_valid():
+        raise ValidationFailed(
+            'This action needs an explicit confirmation: send {"confirm": true}.',
+            detail=data.errors,
+        )
+    return data.validated_data
+
+
+class ChannelActionApi(APIView):
+    permission_classes = [IsOperator]
+    verb = ""
+
+    @extend_schema(request=ActionInput, responses=ActionOutput)
+    def post(self, request, key):
+        data = _confirmed(request)
+        channel = selectors.channel_get(key=key)
+        service = {
+            "start": actions.channel_start,
+            "stop": actions.channel_stop,
+            "restart": actions.channel_restart_begin,
+        }[self.verb]
+        action = service(channel=channel, actor=request.user, override=data["override"])
+        return Response(ActionOutput(action).data, status=202 if self.verb == "restart" else 200)
+
+
+class ChannelStartApi(ChannelActionApi):
+    verb = "start"
+
+
+class ChannelStopApi(ChannelActionApi):
+    verb = "stop"
+
+
+class ChannelRestartApi(ChannelActionApi):
+    """Stop, wait for IDLE, start, wait for RUNNING, check the input: runs in the background;
+    follow it at /api/v1/audit/<id>/."""
+
+    verb = "restart"
+
+
+class FlowListApi(generics.ListAPIView):
+    permission_classes = [IsViewer]
+    serializer_class = FlowOutput
+    filterset_fields = ["state", "role"]
+
+    def get_queryset(self):
+        return LinkFlow.objects.filter(removed_at__isnull=True).select_related("feeds_input")
+
+
+class FlowActionApi(APIView):
+    permission_classes = [IsOperator]
+    verb = ""
+
+    @extend_schema(request=ActionInput, responses=ActionOutput)
+    def post(self, request, key):
+        _confirmed(request)
+        flow = selectors.flow_get(key=key)
+        service = actions.flow_start if self.verb == "start" else actions.flow_stop
+        return Response(ActionOutput(service(flow=flow, actor=request.user)).data)
+
+
+class FlowStartApi(FlowActionApi):
+    verb = "start"
+
+
+class FlowStopApi(FlowActionApi):
+    verb = "stop"
+
+
+class AuditListApi(generics.ListAPIView):
+    """Every operator action: who, what, when, request ids, outcome. Read-only, for admins."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = ActionOutput
+    filterset_fields = ["action", "target_type", "target_id", "status"]
+
+    def get_queryset(self):
+        return selectors.audit_list()
+
+
+class AuditDetailApi(generics.RetrieveAPIView):
+    """One action and its progress (operators follow their restarts here)."""
+
+    permission_classes = [IsOperator]
+    serializer_class = ActionOutput
+
+    def get_queryset(self):
+        return selectors.audit_list()

@@ -1,0 +1,1 @@
+"""Inventory services: polling (``sync``) and operator actions (``actions``)."""

@@ -1,0 +1,233 @@
+"""Operator actions on channels and flows: start, stop, restart. Each writes an audit row.
+
+The audit row (``OperatorAction``) is claimed before the cloud is called: a conditional unique
+constraint allows one running action per resource, so two operators (or an operator and a
+schedule) never act on the same channel at once; the loser gets a clear 409. Cloud calls happen
+outside any transaction. Other apps can veto an action (a schedule that has the channel on air)
+through ``action_guard_register``; an explicit override bypasses the veto and is recorded.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from broadcastops.cloud.errors import (
+    CloudError,
+    CloudNotFound,
+    CloudStateError,
+    CloudTransientError,
+)
+from broadcastops.cloud.tencent import tencent_gateway
+from broadcastops.errors import (
+    ApplicationError,
+    Conflict,
+    NotFound,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
+from broadcastops.inventory.models import LinkFlow, LiveChannel, OperatorAction
+
+logger = logging.getLogger(__name__)
+
+Status = OperatorAction.Status
+
+# guard(channel, action) -> a reason to refuse, or None. Registered by other apps' ready().
+_GUARDS: list[Callable[[LiveChannel, str], str | None]] = []
+
+
+def action_guard_register(guard: Callable[[LiveChannel, str], str | None]) -> None:
+    """Let another app veto channel actions (e.g. scheduling: the channel is on air)."""
+    if guard not in _GUARDS:
+        _GUARDS.append(guard)
+
+
+def _guard(channel: LiveChannel, action: str, override: bool) -> list[str]:
+    reasons = [r for r in (g(channel, action) for g in _GUARDS) if r]
+    if reasons and not override:
+        raise Conflict(
+            " ".join(reasons) + " Repeat with an explicit override to act anyway.",
+            code="guarded",
+            detail={"reasons": reasons},
+        )
+    return reasons
+
+
+def _claim(*, actor, action: str, target_type: str, target_id: str, name: str, params: dict):
+    try:
+        with transaction.atomic():
+            return OperatorAction.objects.create(
+                actor=actor,
+                actor_name=actor.get_username() if actor else "system",
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                target_name=name,
+                params=params,
+            )
+    except IntegrityError as exc:
+        running = OperatorAction.objects.filter(
+            target_type=target_type, target_id=target_id, status=Status.RUNNING
+        ).first()
+        who = f"{running.actor_name} ({running.action})" if running else "another action"
+        raise Conflict(
+            f"{name} is busy: {who} is still running. Wait for it to finish.",
+            code="busy",
+        ) from exc
+
+
+def _finish(action: OperatorAction, *, ok: bool, outcome: str, request_id: str = "") -> None:
+    request_ids = [*action.request_ids, request_id] if request_id else action.request_ids
+    OperatorAction.objects.filter(pk=action.pk).update(
+        status=Status.SUCCEEDED if ok else Status.FAILED,
+        outcome=outcome,
+        request_ids=request_ids,
+        finished_at=timezone.now(),
+    )
+    action.refresh_from_db()
+
+
+def _progress(action: OperatorAction, step: str) -> None:
+    action.progress = [*action.progress, {"at": timezone.now().isoformat(), "step": step}]
+    OperatorAction.objects.filter(pk=action.pk).update(progress=action.progress)
+    logger.info("Action %s on %s: %s", action.pk, action.target_name, step)
+
+
+def _as_application_error(exc: CloudError, name: str) -> ApplicationError:
+    if isinstance(exc, CloudStateError):
+        return Conflict(f"{name}: the cloud refused in its current state ({exc.message}).")
+    if isinstance(exc, CloudNotFound):
+        return NotFound(f"{name} no longer exists in the cloud ({exc.message}).")
+    if isinstance(exc, CloudTransientError):
+        return UpstreamUnavailable(f"The cloud did not answer for {name}: {exc.message}")
+    return ValidationFailed(f"The cloud refused the action on {name}: {exc.message}")
+
+
+def _run_simple(*, actor, verb: str, target, target_type: str, call, params: dict):
+    action = _claim(
+        actor=actor,
+        action=f"{target_type}.{verb}",
+        target_type=target_type,
+        target_id=target.cloud_id,
+        name=target.name,
+        params=params,
+    )
+    try:
+        request_id = call()
+    except CloudError as exc:
+        _finish(action, ok=False, outcome=str(exc), request_id=exc.request_id)
+        raise _as_application_error(exc, target.name) from exc
+    _finish(action, ok=True, outcome=f"{verb} requested", request_id=request_id or "")
+    return action
+
+
+def channel_start(*, channel: LiveChannel, actor, override: bool = False) -> OperatorAction:
+    """Ask StreamLive to start ``channel``; the next poll shows it RUNNING."""
+    reasons = _guard(channel, "start", override)
+    gateway = tencent_gateway()
+    return _run_simple(
+        actor=actor,
+        verb="start",
+        target=channel,
+        target_type="channel",
+        call=lambda: gateway.live_channel_start(channel_id=channel.cloud_id),
+        params={"override": override, "overridden": reasons},
+    )
+
+
+def channel_stop(*, channel: LiveChannel, actor, override: bool = False) -> OperatorAction:
+    """Ask StreamLive to stop ``channel``."""
+    reasons = _guard(channel, "stop", override)
+    gateway = tencent_gateway()
+    return _run_simple(
+        actor=actor,
+        verb="stop",
+        target=channel,
+        target_type="channel",
+        call=lambda: gateway.live_channel_stop(channel_id=channel.cloud_id),
+        params={"override": override, "overridden": reasons},
+    )
+
+
+def flow_start(*, flow: LinkFlow, actor) -> OperatorAction:
+    gateway = tencent_gateway()
+    return _run_simple(
+        actor=actor,
+        verb="start",
+        target=flow,
+        target_type="flow",
+        call=lambda: gateway.link_flow_start(flow_id=flow.cloud_id),
+        params={},
+    )
+
+
+def flow_stop(*, flow: LinkFlow, actor) -> OperatorAction:
+    gateway = tencent_gateway()
+    return _run_simple(
+        actor=actor,
+        verb="stop",
+        target=flow,
+        target_type="flow",
+        call=lambda: gateway.link_flow_stop(flow_id=flow.cloud_id),
+        params={},
+    )
+
+
+def channel_restart_begin(*, channel: LiveChannel, actor, override: bool = False):
+    """Claim a restart and run it as a Celery task; its progress is kept on the audit row."""
+    reasons = _guard(channel, "restart", override)
+    action = _claim(
+        actor=actor,
+        action="channel.restart",
+        target_type="channel",
+        target_id=channel.cloud_id,
+        name=channel.name,
+        params={"override": override, "overridden": reasons},
+    )
+    from broadcastops.inventory.tasks import channel_restart_task
+
+    transaction.on_commit(lambda: channel_restart_task.delay(action.pk))
+    return action
+
+
+def _wait_for(gateway, channel_id: str, state: str, action, deadline: float) -> None:
+    while True:
+        current = gateway.live_channel_get(channel_id=channel_id).state
+        if current == state:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still {current} after waiting for {state}")
+        time.sleep(settings.INVENTORY_RESTART_POLL_S)
+
+
+def channel_restart_run(*, action_id: int) -> OperatorAction:
+    """Stop, wait for IDLE, start, wait for RUNNING, check the input, report. Idempotent: a
+    finished action is not run again."""
+    action = OperatorAction.objects.get(pk=action_id)
+    if action.status != Status.RUNNING:
+        return action
+    gateway = tencent_gateway()
+    channel_id = action.target_id
+    deadline = time.monotonic() + settings.INVENTORY_RESTART_TIMEOUT_S
+    try:
+        state = gateway.live_channel_get(channel_id=channel_id).state
+        if state != "IDLE":
+            _progress(action, f"stopping (was {state})")
+            gateway.live_channel_stop(channel_id=channel_id)
+            _wait_for(gateway, channel_id, "IDLE", action, deadline)
+        _progress(action, "idle; starting")
+        gateway.live_channel_start(channel_id=channel_id)
+        _wait_for(gateway, channel_id, "RUNNING", action, deadline)
+        _progress(action, "running; checking the input")
+        stats = gateway.live_channel_input_statistics(channel_id=channel_id, period="5s")
+        active = [stats.active_input_id(p) for p in (0, 1)]
+    except (CloudError, TimeoutError) as exc:
+        _progress(action, f"failed: {exc}")
+        _finish(action, ok=False, outcome=f"Restart failed: {exc}")
+        return action
+    inputs = ", ".join(f"pipeline {p}: {i or 'no input yet'}" for p, i in enumerate(active))
+    _finish(action, ok=True, outcome=f"Restarted; {inputs}")
+    return action

@@ -1,0 +1,55 @@
+import pytest
+
+from broadcastops.inventory.models import (
+    ChannelStatus,
+    CssStream,
+    Health,
+    InputRole,
+    LinkFlow,
+    LiveChannel,
+    ServiceSync,
+)
+from broadcastops.inventory.services.sync import inventory_poll
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_first_poll_brings_every_demo_resource_with_links(demo):
+    report = inventory_poll()
+    assert not report.skipped and report.errors == {}
+    assert LiveChannel.objects.count() == 12
+    kbo = LiveChannel.objects.get(name="channel-kbo-001")
+    assert kbo.state == "RUNNING"
+    assert kbo.active_input == InputRole.MAIN and kbo.health == Health.GREEN
+    assert kbo.package_channel.name == "pkg-kbo-001"
+    main = LinkFlow.objects.get(name="kbo001_m")
+    assert main.role == InputRole.MAIN and main.feeds_input.cloud_id == "67439FB911259F588B73"
+    assert LinkFlow.objects.get(name="kbo001_b").role == InputRole.BACKUP
+    idle = LiveChannel.objects.get(name="channel-news-002")
+    assert idle.health == Health.IDLE and idle.active_input == InputRole.NONE
+    print(list(LiveChannel.objects.values_list("name", "state", "active_input", "health")))
+    print(list(CssStream.objects.values_list("stream_name", "state")))
+    print(list(LinkFlow.objects.filter(feeds_input__isnull=True).values_list("name", flat=True)))
+
+
+def test_a_quiet_second_poll_writes_almost_nothing(demo):
+    inventory_poll(full=True)
+    history = ChannelStatus.objects.count()
+    report = inventory_poll(full=True)
+    assert report.changed == 0
+    assert ChannelStatus.objects.count() == history
+    assert report.writes <= 2, report
+
+
+def test_unreachable_streamlive_makes_channels_stale_not_stopped(demo, settings):
+    inventory_poll()
+    settings.CLOUD_MAX_RETRIES = 1
+    demo.control(
+        "fault",
+        {"service": "mdl", "action": "DescribeStreamLiveChannels", "http_status": 500, "count": 5},
+    )
+    report = inventory_poll(full=True)
+    assert "mdl" in report.errors
+    kbo = LiveChannel.objects.get(name="channel-kbo-001")
+    assert kbo.state == "RUNNING" and kbo.stale_since is not None
+    assert ServiceSync.objects.get(service="mdl").stale_since is not None
