@@ -329,7 +329,10 @@ def serve_in_thread(
     """Start a simulator on a background thread (tests, benchmarks); ``.shutdown()`` stops it."""
     sim = Simulator(scenario=scenario or {}, options=SimOptions(**options))
     server = SimulatorServer((host, port), sim)
-    thread = threading.Thread(target=server.serve_forever, name="cloudsim", daemon=True)
+    # A short poll interval: shutdown() waits for it, once per test.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="cloudsim", daemon=True
+    )
     thread.start()
     return server
 

@@ -1154,9 +1154,12 @@ class TencentSimulator:
                 "InvalidParameter.State", f"Flow is already {'RUNNING' if running else 'IDLE'}."
             )
         # Channels fed by this flow see their inputs change from now on: settle them first.
-        for cid in {c for iid, _p in flow.feeds for c in self._inputs[iid]["AttachedChannels"]}:
-            self._advance(self._channels[cid], now)
+        fed = {c for iid, _p in flow.feeds for c in self._inputs[iid]["AttachedChannels"]}
+        channels = [self._channels[cid] for cid in sorted(fed)]
+        for channel in channels:
+            self._advance(channel, now)
         flow.running.set(now, running)
+        self._apply_now(channels, now)
         return {}
 
     def _mdc_StartStreamLinkFlow(self, params, now):
@@ -1404,13 +1407,26 @@ class TencentSimulator:
         with self._lock:
             return handler(body, self.now())
 
-    def _settle_input(self, input_id: str, now: float) -> None:
-        """Advance every channel an input (or a StreamLink input feeding one) can affect."""
+    def _affected(self, input_id: str) -> list[_Channel]:
+        """The channels an input (or a StreamLink input feeding one) can affect."""
         flow = self._flow_inputs.get(input_id)
         targets = [iid for iid, _p in flow.feeds] if flow else [input_id]
-        for iid in targets:
-            for cid in (self._inputs.get(iid) or {}).get("AttachedChannels") or []:
-                self._advance(self._channels[cid], now)
+        return [
+            self._channels[cid]
+            for iid in targets
+            for cid in (self._inputs.get(iid) or {}).get("AttachedChannels") or []
+        ]
+
+    def _settle_input(self, input_id: str, now: float) -> None:
+        for channel in self._affected(input_id):
+            self._advance(channel, now)
+
+    def _apply_now(self, channels: list[_Channel], now: float) -> None:
+        """Evaluate a change made at ``now``: the channels were already settled up to it."""
+        for channel in channels:
+            if channel.state == RUNNING:
+                for p in (0, 1):
+                    self._evaluate(channel, p, now)
 
     def _control_signal(self, body: dict, now: float) -> dict:
         input_id = body["input_id"]
@@ -1424,6 +1440,7 @@ class TencentSimulator:
             self._signal(input_id, p).set(now, bool(body["present"]))
         # An explicit signal ends flapping for that input.
         self._flaps.pop(input_id, None)
+        self._apply_now(self._affected(input_id), now)
         return {"ok": True, "time": iso(now)}
 
     def _control_flapping(self, body: dict, now: float) -> dict:
@@ -1435,6 +1452,7 @@ class TencentSimulator:
             self._flaps[input_id] = _Flap(now, float(body["period_s"]))
         else:
             self._flaps.pop(input_id, None)
+        self._apply_now(self._affected(input_id), now)
         return {"ok": True}
 
     def _control_clock(self, body: dict, now: float) -> dict:
