@@ -9,6 +9,7 @@ Facts and their confidence: ``/work/shared/reference/aws-ivs-realtime.md`` (the 
 Scenario (``scenario["ivs"]``, every key optional)::
 
     {"stages": [<Stage as GetStage returns it>, ...],   # existing stages (arn generated if absent)
+     "_comment": "...",                                 # keys starting with _ are ignored
      "region": "ap-northeast-2", "account_id": "123456789012",
      "not_publishing_error": "ConflictException",      # or "ValidationException" (unconfirmed)
      "max_stages": 1000, "max_publishers_per_stage": 12,
@@ -254,7 +255,11 @@ class IvsSimulator:
         self._random = random.Random(f"ivs-{getattr(options, 'seed', 7)}")
         self._signing_key = self._random.randbytes(32)
         section = dict((scenario or {}).get("ivs") or {})
-        self.config = {**DEFAULTS, **{k: v for k, v in section.items() if k != "stages"}}
+        settings = {k: v for k, v in section.items() if not k.startswith("_")}  # "_comment"
+        unknown = set(settings) - set(DEFAULTS) - {"stages", "account_id"}
+        if unknown:
+            raise ValueError(f"unknown keys in scenario ivs: {sorted(unknown)}")
+        self.config = {**DEFAULTS, **{k: v for k, v in settings.items() if k != "stages"}}
         self._check_config()
         self.account_id = str(
             section.get("account_id") or "".join(self._random.choices(string.digits, k=12))

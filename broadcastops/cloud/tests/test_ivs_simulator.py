@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from broadcastops.cloud.simulator.ivs import IvsSimulator
-from broadcastops.cloud.simulator.server import SIM_SECRET_ID, SimOptions
+from broadcastops.cloud.simulator.server import SIM_SECRET_ID, SimOptions, load_scenario
 from broadcastops.cloud.tests.ivs_support import settings_gateway, stage_arn
 
 
@@ -149,6 +149,8 @@ def test_same_seed_gives_the_same_identifiers():
 
 
 def test_scenario_is_validated():
+    with pytest.raises(ValueError, match="max_stage"):
+        IvsSimulator({"ivs": {"max_stage": 3}}, SimOptions())  # a typo is not ignored
     with pytest.raises(ValueError, match="not_publishing_error"):
         IvsSimulator({"ivs": {"not_publishing_error": "Nope"}}, SimOptions())
     with pytest.raises(ValueError, match="st- \\+ 13"):
@@ -157,3 +159,11 @@ def test_scenario_is_validated():
             SimOptions(),
         )
     assert json.dumps(IvsSimulator({}, SimOptions()).control("state", {}))
+
+
+def test_demo_scenario_has_the_show_master_stage():
+    simulator = IvsSimulator(load_scenario(None), SimOptions())
+
+    (master,) = [s for s in simulator.stages.values() if s.name == "show-master"]
+    assert master.tags == {"broadcastops:role": "master"}
+    assert master.arn.startswith(f"arn:aws:ivs:ap-northeast-2:{simulator.account_id}:stage/")
