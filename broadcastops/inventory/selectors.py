@@ -140,3 +140,27 @@ def summary_get() -> dict:
 
 def audit_list():
     return OperatorAction.objects.select_related("actor").all()
+
+
+def dashboard_get() -> dict:
+    """What the console's landing page shows: the summary and the channels, worst first."""
+    diagnoses = status_list()
+    return {
+        "type": "dashboard",
+        "summary": summary_get(),
+        "channels": [
+            {
+                "id": d.channel_id,
+                "name": d.channel_name,
+                "state": d.state,
+                "health": d.health,
+                "active_input": d.active_input,
+                "ok": d.ok,
+                "cause": d.cause,
+                "warnings": d.warnings,
+                "stale_since": d.stale_since,
+                "failovers_24h": d.failovers_24h,
+            }
+            for d in diagnoses
+        ],
+    }

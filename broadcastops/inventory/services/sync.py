@@ -384,6 +384,19 @@ def _apply_details(channel: LiveChannel, cloud: types.LiveChannel, details, role
     return values, status_changed, transitions
 
 
+def _dashboard_nudge() -> None:
+    """Tell dashboards in every web process to refresh now (scaled mode; embedded ones poll)."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            "inventory.dashboard", {"type": "dashboard.changed"}
+        )
+    except Exception:  # the dashboards refresh on their own timer anyway
+        logger.warning("Could not nudge the dashboards", exc_info=True)
+
+
 def inventory_poll(*, now: datetime | None = None, full: bool = False) -> PollReport:
     """One poll of every service; see the module docstring. Safe to call from many workers."""
     token = uuid.uuid4().hex
@@ -458,6 +471,8 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
     successes = cache.get(SUCCESS_KEY) or {}
     successes.update({service: now.timestamp() for service in listed})
     cache.set(SUCCESS_KEY, successes, timeout=None)
+    if report.changed or report.events:
+        transaction.on_commit(_dashboard_nudge)
     report.writes = writer.writes
     report.duration_s = time.monotonic() - started
     metrics.poll_observe(report)

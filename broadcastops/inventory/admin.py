@@ -1,0 +1,314 @@
+"""The operator console for the inventory. Rows are synced from the clouds, so the admin is
+read-only; start/stop/restart are admin actions with a confirmation page that call services."""
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.errors import ApplicationError
+from broadcastops.inventory import selectors
+from broadcastops.inventory.models import (
+    CssStream,
+    FailoverEvent,
+    Health,
+    InputRole,
+    LinkFlow,
+    LiveChannel,
+    LiveInput,
+    OperatorAction,
+    PackageChannel,
+)
+from broadcastops.inventory.services import actions
+
+BADGE_COLOURS = {
+    Health.GREEN: "#2e7d32",
+    Health.AMBER: "#ef6c00",
+    Health.RED: "#c62828",
+    Health.IDLE: "#757575",
+    Health.UNKNOWN: "#757575",
+    InputRole.MAIN: "#2e7d32",
+    InputRole.BACKUP: "#ef6c00",
+    InputRole.NONE: "#c62828",
+    InputRole.UNKNOWN: "#757575",
+    "RUNNING": "#2e7d32",
+    "IDLE": "#757575",
+}
+
+
+def badge(value: str, label: str | None = None):
+    colour = BADGE_COLOURS.get(value, "#455a64")
+    return format_html(
+        '<span class="bo-badge" style="background:{}">{}</span>', colour, label or value
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(selectors.ATTENTION)
+        if self.value() == "no":
+            return queryset.exclude(selectors.ATTENTION)
+        return queryset
+
+
+def _confirm_and_run(modeladmin, request, queryset, verb: str, service):
+    """Show a confirmation page first; on confirmation call the service for each channel."""
+    if not user_has_role(request.user, Role.OPERATOR):
+        modeladmin.message_user(request, _("Only operators may act on channels."), messages.ERROR)
+        return None
+    if request.POST.get("confirmed") != "yes":
+        return TemplateResponse(
+            request,
+            "admin/inventory/confirm_action.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": _("Confirm: %(verb)s") % {"verb": verb},
+                "verb": verb,
+                "objects": queryset,
+                "action": request.POST.get("action"),
+                "opts": modeladmin.model._meta,
+            },
+        )
+    override = request.POST.get("override") == "yes"
+    for channel in queryset:
+        try:
+            service(channel=channel, actor=request.user, override=override)
+        except ApplicationError as exc:
+            modeladmin.message_user(request, f"{channel.name}: {exc.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{channel.name}: {verb} requested", messages.SUCCESS)
+    return None
+
+
+@admin.register(LiveChannel)
+class LiveChannelAdmin(ReadOnlyAdmin):
+    list_display = ("name", "state_badge", "input_badge", "health_badge", "stale", "changed_at")
+    list_filter = ("state", "active_input", "health", AttentionFilter)
+    search_fields = ("name", "cloud_id")
+    actions = ["start_channels", "stop_channels", "restart_channels"]
+    readonly_fields = (
+        "name",
+        "cloud_id",
+        "state_badge",
+        "input_badge",
+        "health_badge",
+        "stale_since",
+        "pipelines_table",
+        "linked",
+        "diagnosis",
+        "timeline",
+        "failover_events",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "cloud_id",
+                    "state_badge",
+                    "input_badge",
+                    "health_badge",
+                    "stale_since",
+                )
+            },
+        ),
+        (_("Pipelines"), {"fields": ("pipelines_table",)}),
+        (_("Linked resources"), {"fields": ("linked",)}),
+        (_("Diagnosis"), {"fields": ("diagnosis",)}),
+        (_("History"), {"fields": ("timeline", "failover_events")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(removed_at__isnull=True)
+
+    def has_change_permission(self, request, obj=None):
+        # Actions need the changelist's "change" gate; editing itself stays impossible
+        # because every field is read-only.
+        return user_has_role(request.user, Role.OPERATOR)
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_badge(self, obj):
+        return badge(obj.state)
+
+    @admin.display(description=_("input"), ordering="active_input")
+    def input_badge(self, obj):
+        return badge(obj.active_input)
+
+    @admin.display(description=_("health"), ordering="health")
+    def health_badge(self, obj):
+        return badge(obj.health, obj.get_health_display())
+
+    @admin.display(description=_("data"))
+    def stale(self, obj):
+        if obj.stale_since:
+            return format_html(
+                '<span class="bo-stale">stale since {}</span>',
+                timezone.localtime(obj.stale_since).strftime("%H:%M:%S"),
+            )
+        return "fresh"
+
+    @admin.display(description=_("pipelines"))
+    def pipelines_table(self, obj):
+        return (
+            format_html_join(
+                "",
+                "<div>pipeline {}: {} {} {}</div>",
+                (
+                    (
+                        p["pipeline"],
+                        badge(p["role"]),
+                        p.get("input_id", ""),
+                        "; ".join(a["type"] for a in p.get("alerts", [])),
+                    )
+                    for p in obj.pipelines or []
+                ),
+            )
+            or "-"
+        )
+
+    @admin.display(description=_("linked"))
+    def linked(self, obj):
+        flows = selectors.channel_flows(obj)
+        rows = [(f"StreamLink {f.role}", f"{f.name} ({f.state})") for f in flows]
+        rows.append(("StreamPackage", str(obj.package_channel or "not linked")))
+        rows.append(
+            (
+                "CSS",
+                f"{obj.css_stream} ({obj.css_stream.state})" if obj.css_stream else "not linked",
+            )
+        )
+        return format_html_join("", "<div><b>{}</b>: {}</div>", rows)
+
+    @admin.display(description=_("diagnosis"))
+    def diagnosis(self, obj):
+        d = selectors.channel_status_get(channel=obj)
+        lines = format_html_join(
+            "",
+            "<div>{} {}: {}</div>",
+            (("✅" if ln.ok else "❌", ln.service, ln.facts) for ln in d.lines),
+        )
+        actions_html = format_html_join("", "<li>{}</li>", ((a,) for a in d.actions))
+        warnings = format_html_join("", "<div>⚠️ {}</div>", ((w,) for w in d.warnings))
+        return format_html(
+            "{}{}<p><b>{}</b></p><ol>{}</ol>", lines, warnings, d.cause, actions_html
+        )
+
+    @admin.display(description=_("status timeline"))
+    def timeline(self, obj):
+        rows = obj.history.all()[:30]
+        return (
+            format_html_join(
+                "",
+                "<div>{} — {} {} {}</div>",
+                (
+                    (
+                        timezone.localtime(r.at).strftime("%Y-%m-%d %H:%M:%S"),
+                        r.state,
+                        badge(r.active_input),
+                        badge(r.health),
+                    )
+                    for r in rows
+                ),
+            )
+            or "-"
+        )
+
+    @admin.display(description=_("failover events"))
+    def failover_events(self, obj):
+        rows = obj.failovers.all()[:30]
+        return (
+            format_html_join(
+                "",
+                "<div>{} — pipeline {}: {} ({})</div>",
+                (
+                    (
+                        timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+                        e.pipeline,
+                        e.get_kind_display(),
+                        e.get_source_display(),
+                    )
+                    for e in rows
+                ),
+            )
+            or "-"
+        )
+
+    @admin.action(description=_("Start selected channels"))
+    def start_channels(self, request, queryset):
+        return _confirm_and_run(self, request, queryset, "start", actions.channel_start)
+
+    @admin.action(description=_("Stop selected channels"))
+    def stop_channels(self, request, queryset):
+        return _confirm_and_run(self, request, queryset, "stop", actions.channel_stop)
+
+    @admin.action(description=_("Restart selected channels"))
+    def restart_channels(self, request, queryset):
+        return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart_begin)
+
+
+@admin.register(LinkFlow)
+class LinkFlowAdmin(ReadOnlyAdmin):
+    list_display = ("name", "state", "role", "feeds_input", "stale_since")
+    list_filter = ("state", "role")
+    search_fields = ("name", "cloud_id")
+
+
+@admin.register(LiveInput)
+class LiveInputAdmin(ReadOnlyAdmin):
+    list_display = ("name", "cloud_id", "input_type")
+    search_fields = ("name", "cloud_id")
+
+
+@admin.register(PackageChannel)
+class PackageChannelAdmin(ReadOnlyAdmin):
+    list_display = ("name", "cloud_id", "protocol")
+
+
+@admin.register(CssStream)
+class CssStreamAdmin(ReadOnlyAdmin):
+    list_display = ("stream_name", "app_name", "domain", "state")
+    list_filter = ("state",)
+
+
+@admin.register(FailoverEvent)
+class FailoverEventAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "channel", "pipeline", "kind", "source")
+    list_filter = ("kind", "source")
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(OperatorAction)
+class OperatorActionAdmin(ReadOnlyAdmin):
+    """The audit trail: admins read it, nobody edits it."""
+
+    list_display = ("created_at", "actor_name", "action", "target_name", "status", "outcome")
+    list_filter = ("action", "status", "target_type")
+    search_fields = ("target_name", "target_id", "actor_name")
+    date_hierarchy = "created_at"
+
+    def has_view_permission(self, request, obj=None):
+        return user_has_role(request.user, Role.ADMIN)
+
+    def has_module_permission(self, request):
+        return user_has_role(request.user, Role.ADMIN)

@@ -1,0 +1,127 @@
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from broadcastops.asgi import application
+from broadcastops.inventory.models import OperatorAction
+from broadcastops.inventory.services.sync import inventory_poll
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def synced(demo):
+    inventory_poll(full=True)
+    return demo
+
+
+def _client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_channel_list_shows_state_and_input_badges_and_filters(synced, viewer):
+    page = _client_for(viewer).get("/admin/inventory/livechannel/?active_input__exact=MAIN")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "channel-kbo-001" in html and "channel-news-002" not in html
+    assert 'class="bo-badge"' in html
+
+
+def test_channel_page_shows_links_timeline_and_diagnosis(synced, viewer):
+    from broadcastops.inventory.models import LiveChannel
+
+    kbo = LiveChannel.objects.get(name="channel-kbo-001")
+    html = _client_for(viewer).get(f"/admin/inventory/livechannel/{kbo.pk}/change/").content
+    html = html.decode()
+    assert "kbo001_m (RUNNING)" in html and "pkg-kbo-001" in html
+    assert "All services healthy." in html
+
+
+def test_admin_start_asks_for_confirmation_then_acts(synced, operator):
+    from broadcastops.inventory.models import LiveChannel
+
+    client = _client_for(operator)
+    idle = LiveChannel.objects.get(name="channel-news-002")
+    data = {"action": "start_channels", "_selected_action": [idle.pk]}
+    confirm = client.post("/admin/inventory/livechannel/", data)
+    assert confirm.status_code == 200 and "Yes, do it" in confirm.content.decode()
+    assert OperatorAction.objects.count() == 0
+    done = client.post("/admin/inventory/livechannel/", {**data, "confirmed": "yes"})
+    assert done.status_code == 302
+    assert OperatorAction.objects.get().action == "channel.start"
+
+
+def test_viewers_cannot_run_admin_actions(synced, viewer):
+    from broadcastops.inventory.models import LiveChannel
+
+    idle = LiveChannel.objects.get(name="channel-news-002")
+    _client_for(viewer).post(
+        "/admin/inventory/livechannel/",
+        {"action": "start_channels", "_selected_action": [idle.pk], "confirmed": "yes"},
+    )
+    assert OperatorAction.objects.count() == 0
+
+
+def test_audit_trail_is_visible_to_admins_only_and_not_editable(synced, operator, admin_user):
+    assert _client_for(operator).get("/admin/inventory/operatoraction/").status_code == 403
+    assert _client_for(admin_user).get("/admin/inventory/operatoraction/").status_code == 200
+    action = OperatorAction.objects.create(
+        actor_name="x", action="channel.start", target_type="channel", target_id="1"
+    )
+    change = _client_for(admin_user).post(
+        f"/admin/inventory/operatoraction/{action.pk}/change/", {"outcome": "forged"}
+    )
+    assert change.status_code == 403
+    action.refresh_from_db()
+    assert action.outcome == ""
+
+
+async def _session_communicator(user):
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    return WebsocketCommunicator(
+        application,
+        "/ws/dashboard/",
+        headers=[
+            (b"cookie", cookie.encode()),
+            (b"origin", b"http://127.0.0.1:8000"),
+            (b"host", b"127.0.0.1:8000"),
+        ],
+    )
+
+
+async def test_dashboard_socket_sends_summary_then_changes(synced, viewer, settings):
+    settings.DASHBOARD_REFRESH_S = 0.2
+    communicator = await _session_communicator(viewer)
+    connected, _ = await communicator.connect()
+    assert connected
+    first = await communicator.receive_json_from(timeout=5)
+    assert first["type"] == "dashboard"
+    assert first["summary"]["streamlive"]["by_state"] == {"RUNNING": 6, "IDLE": 6}
+    from broadcastops.inventory.models import LiveChannel
+
+    await sync_to_async(LiveChannel.objects.filter(name="channel-kbo-002").update)(
+        health="red", active_input="NONE"
+    )
+    changed = await communicator.receive_json_from(timeout=5)
+    assert changed["summary"]["attention"] == 1
+    assert changed["channels"][0]["name"] == "channel-kbo-002"
+    await communicator.disconnect()
+
+
+async def test_dashboard_socket_refuses_anonymous_and_foreign_origins(synced, viewer):
+    anonymous = WebsocketCommunicator(
+        application, "/ws/dashboard/", headers=[(b"origin", b"http://127.0.0.1:8000")]
+    )
+    connected, code = await anonymous.connect()
+    assert not connected and code == 4403
+    foreign = await _session_communicator(viewer)
+    foreign.scope["headers"] = [
+        (k, b"http://evil.example" if k == b"origin" else v) for k, v in foreign.scope["headers"]
+    ]
+    connected, _ = await foreign.connect()
+    assert not connected
