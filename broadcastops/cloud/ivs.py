@@ -373,7 +373,10 @@ class IvsGateway:
 
     def _call(self, action: str, *, client=None, **params) -> dict:
         if self.limiter is not None:
-            self.limiter.acquire(f"ivs:{action}", RATE_LIMITS.get(action, DEFAULT_LIMIT))
+            # IVS quotas are per account and region; a process talks to one account.
+            self.limiter.acquire(
+                f"ivs:{self.region}:{action}", RATE_LIMITS.get(action, DEFAULT_LIMIT)
+            )
         operation = getattr(client or self._client, _snake(action))
         try:
             return operation(**params)
@@ -526,7 +529,9 @@ class IvsGateway:
     ) -> bool:
         """Whether the participant publishes *now*: its latest PUBLISH_STARTED/STOPPED event.
 
-        ``Participant.published`` cannot tell: it means "ever published in this session".
+        ``Participant.published`` cannot tell: it means "ever published in this session". A
+        LEFT after the last PUBLISH_STARTED also counts as stopped, in case IVS logs no
+        PUBLISH_STOPPED for a dropped connection (undocumented). One call per page at 5 TPS.
         """
         events = self.participant_events_list(
             stage_arn=stage_arn, session_id=session_id, participant_id=participant_id

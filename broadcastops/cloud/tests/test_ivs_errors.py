@@ -111,7 +111,7 @@ def test_read_timeout_is_unreachable(ivs, cloudsim, settings):
         ivs_gateway().stage_list()
 
     assert caught.value.code == "ReadTimeoutError"
-    assert 0.9 < time.monotonic() - started < 1.9
+    assert 0.9 < time.monotonic() - started < 3
 
 
 def test_server_error_is_retried_then_surfaced(ivs, cloudsim, settings):
@@ -174,5 +174,6 @@ def test_client_side_limiter_keeps_list_stages_at_five_per_second(ivs, cloudsim)
 
     times = sorted(r["time"] for r in cloudsim.requests(service="ivs", action="ListStages"))
     assert len(times) == 12
-    # Any six consecutive calls span at least a second (small allowance for loopback jitter).
-    assert all(later - earlier >= 0.95 for earlier, later in zip(times, times[5:], strict=False))
+    # Any six consecutive calls span about a second (0.1 s allowance for scheduling jitter).
+    assert all(later - earlier >= 0.9 for earlier, later in zip(times, times[5:], strict=False))
+    assert times[-1] - times[0] >= 2.0  # 11 intervals of 0.2 s, less jitter
