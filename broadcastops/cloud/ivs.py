@@ -408,9 +408,15 @@ class IvsGateway:
                 return items
 
     # --- stages ---------------------------------------------------------------------------
-    def stage_create(self, *, name: str, tags: dict[str, str] | None = None) -> Stage:
-        """Create a stage, tagged as ours with a create id (one attempt: see ``__init__``)."""
-        create_id = uuid.uuid4().hex
+    def stage_create(
+        self, *, name: str, tags: dict[str, str] | None = None, create_id: str = ""
+    ) -> Stage:
+        """Create a stage, tagged as ours with a create id (one attempt: see ``__init__``).
+
+        Pass ``create_id`` after recording it: if the answer is lost (timeout), the stage can
+        still be found by ``stage_list()`` and its ``CREATE_ID_TAG`` instead of created twice.
+        """
+        create_id = create_id or uuid.uuid4().hex
         all_tags = {**(tags or {}), MANAGED_TAG: "true", CREATE_ID_TAG: create_id}
         response = self._call("CreateStage", client=self._create_client, name=name, tags=all_tags)
         stage = _stage(response["stage"])

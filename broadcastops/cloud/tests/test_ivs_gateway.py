@@ -41,6 +41,11 @@ def test_stage_create_returns_a_tagged_stage_with_real_identifiers(ivs, cloudsim
     (request,) = cloudsim.requests(service="ivs", action="CreateStage")
     assert request["params"]["tags"][CREATE_ID_TAG] == stage.tags[CREATE_ID_TAG]
 
+    # A create id recorded beforehand finds the stage even if the answer had been lost.
+    ivs.stage_create(name="overflow-7", create_id="row-42")
+    (found,) = [s for s in ivs.stage_list() if s.tags.get(CREATE_ID_TAG) == "row-42"]
+    assert found.name == "overflow-7"
+
 
 def test_stage_get_update_list_and_delete(ivs):
     stage = ivs.stage_create(name="overflow-1")
