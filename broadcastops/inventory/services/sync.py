@@ -44,6 +44,7 @@ from broadcastops.inventory.models import (
     PackageChannel,
     ServiceSync,
 )
+from broadcastops.notify.models import Notification
 from broadcastops.notify.services import notify
 
 logger = logging.getLogger(__name__)
@@ -301,6 +302,20 @@ def _notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, no
             text=f"{where} recovered at {local}.",
             facts=facts,
         )
+    elif kind == "input_restored":
+        if Notification.objects.filter(
+            event="channel.input_lost",
+            subject=channel.cloud_id,
+            created_at__gte=now - timedelta(seconds=settings.NOTIFY_DEDUP_WINDOW_S),
+        ).exists():
+            notify(
+                event="channel.input_restored",
+                subject=channel.cloud_id,
+                severity="resolved",
+                title=f"{channel.name} has its MAIN input again",
+                text=f"{where} receives its MAIN input again since {local}.",
+                facts=facts,
+            )
     elif kind == "input_lost":
         notify(
             event="channel.input_lost",
@@ -326,6 +341,38 @@ def _notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, no
         )
 
 
+def _input_lost_for_grace(channel: LiveChannel, pipeline: int, now) -> bool:
+    lost = (
+        FailoverEvent.objects.filter(
+            channel=channel, pipeline=pipeline, kind=FailoverEvent.Kind.INPUT_LOST
+        )
+        .order_by("-occurred_at")
+        .first()
+    )
+    grace = timedelta(seconds=settings.INVENTORY_INPUT_LOST_GRACE_S)
+    return lost is None or now - lost.occurred_at >= grace
+
+
+def _transition(before: str | None, after: str) -> tuple[str | None, str | None]:
+    """(event kind to record, alert to send) for a pipeline's change of input role.
+
+    Every failover passes through a moment without input (the LossThreshold), so losing the
+    input is recorded at once but alerted only when the next poll still sees no input.
+    """
+    Kind = FailoverEvent.Kind
+    if after == InputRole.BACKUP and before in (InputRole.MAIN, InputRole.NONE):
+        return Kind.FAILOVER, Kind.FAILOVER
+    if after == InputRole.MAIN and before == InputRole.BACKUP:
+        return Kind.RECOVER, Kind.RECOVER
+    if after == InputRole.MAIN and before == InputRole.NONE:
+        return None, "input_restored"
+    if after == InputRole.NONE and before in (InputRole.MAIN, InputRole.BACKUP):
+        return Kind.INPUT_LOST, None
+    if after == InputRole.NONE and before == InputRole.NONE:
+        return None, Kind.INPUT_LOST
+    return None, None
+
+
 def _apply_details(channel: LiveChannel, cloud: types.LiveChannel, details, roles, now, report):
     """Update one channel's status from its details; record history, events, notifications."""
     previous = {p["pipeline"]: p for p in channel.pipelines or []}
@@ -338,25 +385,25 @@ def _apply_details(channel: LiveChannel, cloud: types.LiveChannel, details, role
     for p in pipelines:
         before = previous.get(p["pipeline"], {}).get("role")
         after = p["role"]
-        kind = None
-        if before == InputRole.MAIN and after == InputRole.BACKUP:
-            kind = FailoverEvent.Kind.FAILOVER
-        elif before == InputRole.BACKUP and after == InputRole.MAIN:
-            kind = FailoverEvent.Kind.RECOVER
-        elif before in (InputRole.MAIN, InputRole.BACKUP) and after == InputRole.NONE:
-            kind = FailoverEvent.Kind.INPUT_LOST
-        if kind and cloud.state == "RUNNING":
-            if _record_event(
-                channel,
-                p["pipeline"],
-                kind,
-                FailoverEvent.Source.OBSERVED,
-                now,
-                from_input_id=previous.get(p["pipeline"], {}).get("input_id", ""),
-                to_input_id=p["input_id"],
-            ):
-                report.events += 1
-            transitions.append((kind, p["pipeline"]))
+        if cloud.state != "RUNNING":
+            continue
+        kind, alert = _transition(before, after)
+        if kind and _record_event(
+            channel,
+            p["pipeline"],
+            kind,
+            FailoverEvent.Source.OBSERVED,
+            now,
+            from_input_id=previous.get(p["pipeline"], {}).get("input_id", ""),
+            to_input_id=p["input_id"],
+        ):
+            report.events += 1
+        if alert == FailoverEvent.Kind.INPUT_LOST and not _input_lost_for_grace(
+            channel, p["pipeline"], now
+        ):
+            alert = None
+        if alert:
+            transitions.append((alert, p["pipeline"]))
     failover_types = set(settings.INVENTORY_FAILOVER_LOG_TYPES)
     recover_types = set(settings.INVENTORY_RECOVER_LOG_TYPES)
     for entry in details.logs:
@@ -371,6 +418,8 @@ def _apply_details(channel: LiveChannel, cloud: types.LiveChannel, details, role
             channel, entry.pipeline, kind, FailoverEvent.Source.LOG, entry.time, entry.type
         ):
             report.events += 1
+            # A switch the statistics did not catch yet is still news (dedup keeps it single).
+            transitions.append((kind, entry.pipeline))
     values = {
         "pipelines": pipelines,
         "active_input": active,
