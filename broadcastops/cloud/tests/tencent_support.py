@@ -127,4 +127,10 @@ def deserialize_strictly(models, action: str, response: dict) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model._deserialize(response)
-    return [str(w.message) for w in caught]
+    messages = [str(w.message) for w in caught]
+    # Response classes themselves do not warn (only nested models do): check their members.
+    known = {name[1:] for name in vars(model)}
+    unknown = sorted(set(response) - known)
+    if unknown:
+        messages.append(f"{','.join(unknown)} fileds are useless.")
+    return messages
