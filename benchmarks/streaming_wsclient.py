@@ -41,7 +41,7 @@ class WsClient:
 
     @classmethod
     async def connect(
-        cls, host: str, port: int, path: str, *, cookie: str = "", read_buffer: int = 2**16
+        cls, host: str, port: int, path: str, *, cookie: str = "", read_buffer: int = 0
     ) -> "WsClient":
         reader, writer = await asyncio.open_connection(host, port, limit=2**22)
         sock = writer.get_extra_info("socket")
