@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"InputRoleEnum": "broadcastops.inventory.models.InputRole"},
 }
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -328,6 +329,13 @@ NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=2.0)
 
 # --- Failover audit (failover/) -------------------------------------------------------------
+# After ModifyStreamLiveChannel, re-read the channel every POLL_S until it shows the new
+# settings, for at most TIMEOUT_S; then the fix is PENDING until an audit sees it (PENDING_MAX_S).
+FAILOVER_VERIFY_TIMEOUT_S = env.float("FAILOVER_VERIFY_TIMEOUT_S", default=60.0)
+FAILOVER_VERIFY_POLL_S = env.float("FAILOVER_VERIFY_POLL_S", default=2.0)
+FAILOVER_PENDING_MAX_S = env.int("FAILOVER_PENDING_MAX_S", default=1800)
+# stop -> modify -> start: how long to wait for IDLE and then RUNNING.
+FAILOVER_STOP_START_TIMEOUT_S = env.float("FAILOVER_STOP_START_TIMEOUT_S", default=300.0)
 
 # --- Schedules (scheduling/) ----------------------------------------------------------------
 

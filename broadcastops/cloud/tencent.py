@@ -424,8 +424,9 @@ class TencentGateway:
         if self.limiter is None:
             return None
         rate = CSS_QUOTAS_PER_S.get(action, DEFAULT_QUOTA_PER_S) * self.rate_fraction
-        # A burst of one second's calls at our rate stays inside the cloud's 1 s window.
-        return Limit(rate, burst=max(1, int(rate)))
+        # Evenly spaced, no burst: a burst of N on top of N/s would fill a 1 s window twice
+        # over, and the quota is counted per second (we promise at most this fraction of it).
+        return Limit(rate, burst=1)
 
     def _call(self, service: str, action: str, params: dict, *, idempotent: bool = True) -> dict:
         """One API action: rate limit, call, bounded retry, error mapping. Returns ``Response``.

@@ -151,11 +151,17 @@ class ChannelDetailApi(APIView):
         return Response(body)
 
 
+class StatusOutput(serializers.Serializer):
+    summary = serializers.DictField()
+    channels = DiagnosisOutput(many=True)
+
+
 class StatusApi(APIView):
     """The full status: infrastructure summary and every channel's diagnosis, worst first."""
 
     permission_classes = [IsViewer]
 
+    @extend_schema(responses=StatusOutput)
     def get(self, request):
         diagnoses = selectors.status_list()
         return Response(
