@@ -267,6 +267,12 @@ class LiveChannelAdmin(ReadOnlyAdmin):
         return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart_begin)
 
 
+def channel_admin_extend(*, columns=(), actions=()) -> None:
+    """Let another app add columns and actions to the channel list (failover: its verdict)."""
+    LiveChannelAdmin.list_display = (*LiveChannelAdmin.list_display, *columns)
+    LiveChannelAdmin.actions = [*LiveChannelAdmin.actions, *actions]
+
+
 @admin.register(LinkFlow)
 class LinkFlowAdmin(ReadOnlyAdmin):
     list_display = ("name", "state", "role", "feeds_input", "stale_since")

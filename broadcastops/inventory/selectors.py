@@ -156,6 +156,9 @@ def dashboard_get() -> dict:
                 "health": d.health,
                 "active_input": d.active_input,
                 "ok": d.ok,
+                "attention": bool(
+                    d.health in (Health.AMBER, Health.RED) or d.stale_since or d.warnings
+                ),
                 "cause": d.cause,
                 "warnings": d.warnings,
                 "stale_since": d.stale_since,

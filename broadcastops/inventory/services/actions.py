@@ -45,7 +45,7 @@ def action_guard_register(guard: Callable[[LiveChannel, str], str | None]) -> No
         _GUARDS.append(guard)
 
 
-def _guard(channel: LiveChannel, action: str, override: bool) -> list[str]:
+def action_guard(channel: LiveChannel, action: str, override: bool) -> list[str]:
     reasons = [r for r in (g(channel, action) for g in _GUARDS) if r]
     if reasons and not override:
         raise Conflict(
@@ -56,7 +56,7 @@ def _guard(channel: LiveChannel, action: str, override: bool) -> list[str]:
     return reasons
 
 
-def _claim(*, actor, action: str, target_type: str, target_id: str, name: str, params: dict):
+def action_claim(*, actor, action: str, target_type: str, target_id: str, name: str, params: dict):
     try:
         with transaction.atomic():
             return OperatorAction.objects.create(
@@ -79,7 +79,7 @@ def _claim(*, actor, action: str, target_type: str, target_id: str, name: str, p
         ) from exc
 
 
-def _finish(action: OperatorAction, *, ok: bool, outcome: str, request_id: str = "") -> None:
+def action_finish(action: OperatorAction, *, ok: bool, outcome: str, request_id: str = "") -> None:
     request_ids = [*action.request_ids, request_id] if request_id else action.request_ids
     OperatorAction.objects.filter(pk=action.pk).update(
         status=Status.SUCCEEDED if ok else Status.FAILED,
@@ -90,13 +90,13 @@ def _finish(action: OperatorAction, *, ok: bool, outcome: str, request_id: str =
     action.refresh_from_db()
 
 
-def _progress(action: OperatorAction, step: str) -> None:
+def action_progress(action: OperatorAction, step: str) -> None:
     action.progress = [*action.progress, {"at": timezone.now().isoformat(), "step": step}]
     OperatorAction.objects.filter(pk=action.pk).update(progress=action.progress)
     logger.info("Action %s on %s: %s", action.pk, action.target_name, step)
 
 
-def _as_application_error(exc: CloudError, name: str) -> ApplicationError:
+def cloud_error_as_application_error(exc: CloudError, name: str) -> ApplicationError:
     if isinstance(exc, CloudStateError):
         return Conflict(f"{name}: the cloud refused in its current state ({exc.message}).")
     if isinstance(exc, CloudNotFound):
@@ -107,7 +107,7 @@ def _as_application_error(exc: CloudError, name: str) -> ApplicationError:
 
 
 def _run_simple(*, actor, verb: str, target, target_type: str, call, params: dict):
-    action = _claim(
+    action = action_claim(
         actor=actor,
         action=f"{target_type}.{verb}",
         target_type=target_type,
@@ -118,15 +118,15 @@ def _run_simple(*, actor, verb: str, target, target_type: str, call, params: dic
     try:
         request_id = call()
     except CloudError as exc:
-        _finish(action, ok=False, outcome=str(exc), request_id=exc.request_id)
-        raise _as_application_error(exc, target.name) from exc
-    _finish(action, ok=True, outcome=f"{verb} requested", request_id=request_id or "")
+        action_finish(action, ok=False, outcome=str(exc), request_id=exc.request_id)
+        raise cloud_error_as_application_error(exc, target.name) from exc
+    action_finish(action, ok=True, outcome=f"{verb} requested", request_id=request_id or "")
     return action
 
 
 def channel_start(*, channel: LiveChannel, actor, override: bool = False) -> OperatorAction:
     """Ask StreamLive to start ``channel``; the next poll shows it RUNNING."""
-    reasons = _guard(channel, "start", override)
+    reasons = action_guard(channel, "start", override)
     gateway = tencent_gateway()
     return _run_simple(
         actor=actor,
@@ -140,7 +140,7 @@ def channel_start(*, channel: LiveChannel, actor, override: bool = False) -> Ope
 
 def channel_stop(*, channel: LiveChannel, actor, override: bool = False) -> OperatorAction:
     """Ask StreamLive to stop ``channel``."""
-    reasons = _guard(channel, "stop", override)
+    reasons = action_guard(channel, "stop", override)
     gateway = tencent_gateway()
     return _run_simple(
         actor=actor,
@@ -178,8 +178,8 @@ def flow_stop(*, flow: LinkFlow, actor) -> OperatorAction:
 
 def channel_restart_begin(*, channel: LiveChannel, actor, override: bool = False):
     """Claim a restart and run it as a Celery task; its progress is kept on the audit row."""
-    reasons = _guard(channel, "restart", override)
-    action = _claim(
+    reasons = action_guard(channel, "restart", override)
+    action = action_claim(
         actor=actor,
         action="channel.restart",
         target_type="channel",
@@ -215,19 +215,19 @@ def channel_restart_run(*, action_id: int) -> OperatorAction:
     try:
         state = gateway.live_channel_get(channel_id=channel_id).state
         if state != "IDLE":
-            _progress(action, f"stopping (was {state})")
+            action_progress(action, f"stopping (was {state})")
             gateway.live_channel_stop(channel_id=channel_id)
             _wait_for(gateway, channel_id, "IDLE", action, deadline)
-        _progress(action, "idle; starting")
+        action_progress(action, "idle; starting")
         gateway.live_channel_start(channel_id=channel_id)
         _wait_for(gateway, channel_id, "RUNNING", action, deadline)
-        _progress(action, "running; checking the input")
+        action_progress(action, "running; checking the input")
         stats = gateway.live_channel_input_statistics(channel_id=channel_id, period="5s")
         active = [stats.active_input_id(p) for p in (0, 1)]
     except (CloudError, TimeoutError) as exc:
-        _progress(action, f"failed: {exc}")
-        _finish(action, ok=False, outcome=f"Restart failed: {exc}")
+        action_progress(action, f"failed: {exc}")
+        action_finish(action, ok=False, outcome=f"Restart failed: {exc}")
         return action
     inputs = ", ".join(f"pipeline {p}: {i or 'no input yet'}" for p, i in enumerate(active))
-    _finish(action, ok=True, outcome=f"Restarted; {inputs}")
+    action_finish(action, ok=True, outcome=f"Restarted; {inputs}")
     return action

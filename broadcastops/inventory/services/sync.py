@@ -54,6 +54,16 @@ DETAIL_KEY = "inventory:detail_synced"  # {channel id: unix time of its last det
 SUCCESS_KEY = "inventory:last_success"  # {service: unix time of its last good list}
 
 
+# fn(report) called after each poll's transaction (failover registers its audit in ready()).
+_AFTER_POLL: list = []
+
+
+def after_poll_register(fn) -> None:
+    """Let another app run after every poll, outside its transaction; its errors are logged."""
+    if fn not in _AFTER_POLL:
+        _AFTER_POLL.append(fn)
+
+
 def last_success() -> dict[str, datetime]:
     """When each service last answered a list call (for the data's age on the dashboard)."""
     raw = cache.get(SUCCESS_KEY) or {}
@@ -534,6 +544,11 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
         report.events,
         report.duration_s,
     )
+    for fn in _AFTER_POLL:
+        try:
+            fn(report)
+        except Exception:  # a hook's bug must never break polling
+            logger.exception("Inventory poll: after-poll hook %s failed", fn)
     return report
 
 
@@ -717,11 +732,13 @@ def _sync_channels(
             )
             values.update(more)
             status_changed = status_changed or status_changed_now
-        elif cloud.state != "RUNNING":
+        elif cloud.state != "RUNNING" and cloud.state != channel.state:
+            # Not detailed this poll but no longer on air: no input, whatever we saw before.
+            pipelines = pipelines_infer(channel=cloud, statistics=None, alerts=[], roles={})
             values.update(
-                pipelines=[],
-                active_input=InputRole.NONE,
-                health=health_of(cloud.state, []),
+                pipelines=pipelines,
+                active_input=active_input_summary(cloud.state, pipelines),
+                health=health_of(cloud.state, pipelines),
             )
         stopped = channels_db.get(cloud.id) is not None and (
             channels_db[cloud.id].state == "RUNNING" and cloud.state == "IDLE"

@@ -71,7 +71,7 @@
     const body = $("bo-channels").tBodies[0];
     body.replaceChildren();
     for (const c of channels) {
-      const row = el("tr", { className: c.ok ? "" : "bo-attention" });
+      const row = el("tr", { className: c.attention ? "bo-attention" : "" });
       row.dataset.channel = c.name;
       const name = el("td");
       name.appendChild(el("a", { href: text.channelUrl + "?q=" + encodeURIComponent(c.name) },
