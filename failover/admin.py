@@ -1,0 +1,186 @@
+"""The failover audit in the console: a verdict column on channels, the audit page, and the
+"Fix input failover" action (plan on a confirmation page; stop -> modify -> start only after a
+second confirmation). Every action calls a service."""
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.errors import ApplicationError, ValidationFailed
+from broadcastops.inventory.admin import channel_admin_extend
+from failover import selectors, services
+from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
+from failover.models import FailoverAudit, Verdict
+
+COLOURS = {Verdict.OK: "#2e7d32", Verdict.PENDING: "#1565c0", Verdict.OFF: "#757575"}
+
+
+def verdict_badge(verdict: str, title: str = ""):
+    return format_html(
+        '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
+        COLOURS.get(verdict, "#c62828"),
+        title,
+        verdict,
+    )
+
+
+@admin.display(description=_("failover"))
+def failover_column(obj):
+    audit = selectors.failover_audit_get(channel=obj)
+    if audit is None:
+        return "-"
+    return verdict_badge(audit.verdict, audit.reason)
+
+
+def _params(request) -> dict:
+    try:
+        threshold = int(request.POST.get("loss_threshold_ms") or DEFAULT_LOSS_THRESHOLD_MS)
+    except ValueError as exc:
+        raise ValidationFailed(_("The loss threshold is a number of milliseconds.")) from exc
+    return {
+        "secondary_input_id": request.POST.get("secondary_input_id") or None,
+        "loss_threshold_ms": threshold,
+        "recover_behavior": request.POST.get("recover_behavior") or DEFAULT_RECOVER_BEHAVIOR,
+    }
+
+
+def _page(modeladmin, request, queryset, *, rows, params, stop_start: bool):
+    return TemplateResponse(
+        request,
+        "admin/failover/confirm_fix.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": _("Fix input failover"),
+            "rows": rows,
+            "objects": queryset,
+            "params": params,
+            "behaviors": RECOVER_BEHAVIORS,
+            "single": len(rows) == 1,
+            "stop_start": stop_start,
+            "action": request.POST.get("action"),
+            "opts": modeladmin.model._meta,
+        },
+    )
+
+
+@admin.action(description=_("Fix input failover"))
+def fix_input_failover(modeladmin, request, queryset):
+    """Show the plan of each channel; on confirmation apply it (one service call each)."""
+    if not user_has_role(request.user, Role.OPERATOR):
+        modeladmin.message_user(request, _("Only operators may fix failover."), messages.ERROR)
+        return None
+    try:
+        params = _params(request)
+    except ApplicationError as exc:
+        modeladmin.message_user(request, exc.message, messages.ERROR)
+        return None
+    if request.POST.get("failover_step") != "apply":
+        rows = []
+        for channel in queryset:
+            try:
+                rows.append(
+                    {"channel": channel, "plan": services.failover_plan(channel=channel, **params)}
+                )
+            except ApplicationError as exc:
+                rows.append({"channel": channel, "error": exc.message, "detail": exc.detail})
+        return _page(modeladmin, request, queryset, rows=rows, params=params, stop_start=False)
+    allow_stop_start = request.POST.get("allow_stop_start") == "yes"
+    override = request.POST.get("override") == "yes"
+    offers = []
+    for channel in queryset:
+        try:
+            result = services.failover_apply(
+                channel=channel,
+                actor=request.user,
+                allow_stop_start=allow_stop_start,
+                override=override,
+                **params,
+            )
+        except ApplicationError as exc:
+            if exc.code == "stop_start_required":
+                offers.append({"channel": channel, "error": exc.message})
+            else:
+                modeladmin.message_user(request, f"{channel.name}: {exc.message}", messages.ERROR)
+        else:
+            level = messages.SUCCESS if result.status != "pending" else messages.WARNING
+            modeladmin.message_user(request, result.message, level)
+    if offers:
+        # The second confirmation: stop -> modify -> start, for the channels that need it.
+        pks = [o["channel"].pk for o in offers]
+        return _page(
+            modeladmin,
+            request,
+            queryset.filter(pk__in=pks),
+            rows=offers,
+            params=params,
+            stop_start=True,
+        )
+    return None
+
+
+channel_admin_extend(columns=(failover_column,), actions=(fix_input_failover,))
+
+
+@admin.register(FailoverAudit)
+class FailoverAuditAdmin(admin.ModelAdmin):
+    """The audit page: the last verdict of every channel, why, and what to do."""
+
+    list_display = ("channel", "badge", "reason", "audited_at", "changed_at")
+    list_filter = ("verdict",)
+    search_fields = ("channel__name", "channel__cloud_id")
+    list_select_related = ("channel",)
+    readonly_fields = ("channel", "badge", "reason", "details", "audited_at", "changed_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("verdict"), ordering="verdict")
+    def badge(self, obj):
+        return verdict_badge(obj.verdict)
+
+    @admin.display(description=_("details"))
+    def details(self, obj):
+        report = obj.report or {}
+        mapping = report.get("mapping") or {}
+        inputs = format_html_join(
+            "",
+            "<div>{} {} [{}]: {} — {}</div>",
+            (
+                (
+                    i["input_id"],
+                    i["name"],
+                    i["role"] or "-",
+                    verdict_badge(i["verdict"]),
+                    i["reason"],
+                )
+                for i in report.get("inputs", [])
+            ),
+        )
+        causes = format_html_join("", "<li>{}</li>", ((c,) for c in report.get("causes", [])))
+        steps = format_html_join("", "<li>{}</li>", ((s,) for s in report.get("steps", [])))
+        notes = format_html_join("", "<div>⚠️ {}</div>", ((n,) for n in report.get("notes", [])))
+        return format_html(
+            "{}<p>{}: {} / {}: {} — {} ({})</p>{}"
+            "<p><b>{}</b></p><ul>{}</ul><p><b>{}</b></p><ol>{}</ol>",
+            inputs,
+            _("primary"),
+            report.get("primary_input_id") or "?",
+            _("backup"),
+            report.get("backup_input_id") or "?",
+            mapping.get("basis") or "-",
+            mapping.get("confidence") or "none",
+            notes,
+            _("Likely causes"),
+            causes,
+            _("What to do"),
+            steps,
+        )

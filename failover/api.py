@@ -1,0 +1,179 @@
+"""REST API of the failover audit: viewers read the audit; operators plan and apply fixes."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from broadcastops.errors import ValidationFailed
+from broadcastops.inventory.selectors import channel_get
+from broadcastops.rest import IsOperator, IsViewer
+from failover import selectors, services
+from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
+from failover.models import FailoverAudit, Verdict
+
+
+class AuditOutput(serializers.ModelSerializer):
+    channel_id = serializers.CharField(source="channel.cloud_id")
+    channel = serializers.CharField(source="channel.name")
+    state = serializers.CharField(source="channel.state")
+    protected = serializers.BooleanField()
+    primary_input_id = serializers.SerializerMethodField()
+    backup_input_id = serializers.SerializerMethodField()
+    mapping = serializers.SerializerMethodField()
+    inputs = serializers.SerializerMethodField()
+    causes = serializers.SerializerMethodField()
+    steps = serializers.SerializerMethodField()
+    notes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FailoverAudit
+        fields = [
+            "channel_id",
+            "channel",
+            "state",
+            "verdict",
+            "protected",
+            "reason",
+            "primary_input_id",
+            "backup_input_id",
+            "mapping",
+            "inputs",
+            "causes",
+            "steps",
+            "notes",
+            "audited_at",
+            "changed_at",
+        ]
+
+    def get_primary_input_id(self, obj) -> str:
+        return obj.report.get("primary_input_id", "")
+
+    def get_backup_input_id(self, obj) -> str:
+        return obj.report.get("backup_input_id", "")
+
+    def get_mapping(self, obj) -> dict:
+        return obj.report.get("mapping", {})
+
+    def get_inputs(self, obj) -> list:
+        return obj.report.get("inputs", [])
+
+    def get_causes(self, obj) -> list:
+        return obj.report.get("causes", [])
+
+    def get_steps(self, obj) -> list:
+        return obj.report.get("steps", [])
+
+    def get_notes(self, obj) -> list:
+        return obj.report.get("notes", [])
+
+
+class AuditListApi(generics.ListAPIView):
+    """The last audited failover verdict of every channel (``?verdict=``, ``?unprotected=``)."""
+
+    permission_classes = [IsViewer]
+    serializer_class = AuditOutput
+
+    def get_queryset(self):
+        verdict = self.request.query_params.get("verdict", "")
+        if verdict and verdict not in Verdict.values:
+            raise ValidationFailed(
+                f"Unknown verdict {verdict!r}.", detail={"verdicts": Verdict.values}
+            )
+        raw = self.request.query_params.get("unprotected", "")
+        unprotected = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
+        return selectors.failover_audit_list(verdict=verdict, unprotected=unprotected)
+
+
+class AuditDetailApi(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(responses=AuditOutput)
+    def get(self, request, key):
+        channel = channel_get(key=key)
+        audit = selectors.failover_audit_get(channel=channel)
+        if audit is None:
+            status = selectors.failover_verdict_get(channel=channel)
+            return Response(
+                {
+                    "channel_id": channel.cloud_id,
+                    "channel": channel.name,
+                    "verdict": status.verdict,
+                    "protected": status.protected,
+                    "reason": status.reason,
+                    "steps": list(status.steps),
+                    "audited_at": None,
+                }
+            )
+        return Response(AuditOutput(audit).data)
+
+
+class PlanInput(serializers.Serializer):
+    secondary_input_id = serializers.CharField(required=False, allow_blank=True, default="")
+    primary_input_id = serializers.CharField(required=False, allow_blank=True, default="")
+    loss_threshold_ms = serializers.IntegerField(required=False, default=DEFAULT_LOSS_THRESHOLD_MS)
+    recover_behavior = serializers.ChoiceField(
+        choices=RECOVER_BEHAVIORS, required=False, default=DEFAULT_RECOVER_BEHAVIOR
+    )
+
+
+class ApplyInput(PlanInput):
+    confirm = serializers.BooleanField()
+    allow_stop_start = serializers.BooleanField(required=False, default=False)
+    override = serializers.BooleanField(required=False, default=False)
+
+    def validate_confirm(self, value):
+        if not value:
+            raise serializers.ValidationError("Send confirm: true to apply the fix.")
+        return value
+
+
+def _validated(serializer_class, request) -> dict:
+    data = serializer_class(data=request.data)
+    if not data.is_valid():
+        raise ValidationFailed(
+            "The request is not valid; see detail for each field.", detail=data.errors
+        )
+    return data.validated_data
+
+
+def _plan_params(data: dict) -> dict:
+    return {
+        "secondary_input_id": data["secondary_input_id"] or None,
+        "primary_input_id": data["primary_input_id"] or None,
+        "loss_threshold_ms": data["loss_threshold_ms"],
+        "recover_behavior": data["recover_behavior"],
+    }
+
+
+class FailoverPlanApi(APIView):
+    """The repair as FailOverSettings before/after per input, from a fresh read (no change)."""
+
+    permission_classes = [IsOperator]
+
+    @extend_schema(request=PlanInput)
+    def post(self, request, key):
+        data = _validated(PlanInput, request)
+        channel = channel_get(key=key)
+        plan = services.failover_plan(channel=channel, **_plan_params(data))
+        return Response(plan.to_dict())
+
+
+class FailoverApplyApi(APIView):
+    """Apply and verify the repair. 409 ``stop_start_required``: repeat with
+    ``allow_stop_start: true`` to stop, modify and start the channel."""
+
+    permission_classes = [IsOperator]
+
+    @extend_schema(request=ApplyInput)
+    def post(self, request, key):
+        data = _validated(ApplyInput, request)
+        channel = channel_get(key=key)
+        result = services.failover_apply(
+            channel=channel,
+            actor=request.user,
+            allow_stop_start=data["allow_stop_start"],
+            override=data["override"],
+            **_plan_params(data),
+        )
+        return Response(result.to_dict(), status=202 if result.status == "pending" else 200)

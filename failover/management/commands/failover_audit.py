@@ -1,0 +1,60 @@
+import json
+
+from django.core.management.base import BaseCommand
+
+from failover.services import failover_audit_run
+
+MARK = {"OK": "✅", "PENDING": "⏳"}
+
+
+def _render(verdict) -> str:
+    d = verdict.to_dict()
+    mark = MARK.get(d["verdict"], "❌")
+    lines = [f"{mark} {d['name']} ({d['channel_id']}, {d['state']}): {d['verdict']}"]
+    lines.append(f"   {d['reason']}")
+    mapping = d["mapping"]
+    if d["primary_input_id"] or d["backup_input_id"]:
+        lines.append(
+            f"   primary {d['primary_input_id'] or '?'} / backup {d['backup_input_id'] or '?'}"
+            f" — {mapping['basis'] or 'no mapping'} (confidence {mapping['confidence']})"
+        )
+    if d["verdict"] != "OK":
+        for i in d["inputs"]:
+            lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {i['verdict']}")
+        if d["causes"]:
+            lines.append("   Likely causes:")
+            lines.extend(f"     • {c}" for c in d["causes"])
+        if d["steps"]:
+            lines.append("   What to do:")
+            lines.extend(f"     {n}. {s}" for n, s in enumerate(d["steps"], start=1))
+    lines.extend(f"   ⚠️  {n}" for n in d["notes"])
+    return "\n".join(lines)
+
+
+class Command(BaseCommand):
+    help = (
+        "Audit StreamLive input failover of every channel: a verdict per channel and input, "
+        "the MAIN/BACKUP mapping from StreamLink flows, likely causes and the console steps."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument(
+            "--no-sync",
+            action="store_true",
+            help="audit the inventory as last polled, without polling the cloud first",
+        )
+        parser.add_argument("--unprotected", action="store_true", help="only channels not OK")
+
+    def handle(self, *args, **options):
+        verdicts = failover_audit_run(sync=not options["no_sync"])
+        if options["unprotected"]:
+            verdicts = [v for v in verdicts if not v.protected]
+        if options["json"]:
+            body = {"channels": [v.to_dict() for v in verdicts]}
+            self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
+            return
+        for verdict in verdicts:
+            self.stdout.write(_render(verdict))
+        unprotected = sum(1 for v in verdicts if not v.protected)
+        self.stdout.write(f"\n{len(verdicts)} channels, {unprotected} without effective failover.")

@@ -1,0 +1,339 @@
+"""Audit, plan, apply and verify against the simulator loaded with the incident's response."""
+
+import json
+import time
+
+import pytest
+from django.core.management import call_command
+
+from broadcastops.errors import Conflict, ValidationFailed
+from broadcastops.inventory.models import LiveChannel, OperatorAction
+from broadcastops.inventory.services import actions
+from broadcastops.inventory.services.sync import inventory_poll
+from broadcastops.notify.models import Notification
+from failover.models import FailoverAudit, FailoverFix
+from failover.selectors import failover_verdict_get
+from failover.services import failover_apply, failover_audit_run, failover_plan
+from failover.tests.conftest import BACKUP_INPUT, CJ, EMPTY, EVENT_INPUT, MAIN_INPUT, describe_raw
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIXED = {
+    "SecondaryInputId": BACKUP_INPUT,
+    "LossThreshold": 3000,
+    "RecoverBehavior": "CURRENT_PREFERRED",
+}
+
+
+def _channel():
+    return LiveChannel.objects.get(cloud_id=CJ)
+
+
+def _without_nulls(value):
+    """Null members are never sent back on Modify (the SDK drops them, fact sheet 1.8)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _assert_only_primary_failover_changed(before: dict, after: dict) -> None:
+    before, after = _without_nulls(before), _without_nulls(after)
+    assert set(before) == set(after)
+    for key in before:
+        if key != "AttachedInputs":
+            assert after[key] == before[key], key
+    assert [a["Id"] for a in after["AttachedInputs"]] == [a["Id"] for a in before["AttachedInputs"]]
+    for old, new in zip(before["AttachedInputs"], after["AttachedInputs"], strict=True):
+        if old["Id"] == MAIN_INPUT:
+            assert new["FailOverSettings"] == FIXED
+            old = {k: v for k, v in old.items() if k != "FailOverSettings"}
+            new = {k: v for k, v in new.items() if k != "FailOverSettings"}
+        assert new == old
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def test_poll_audits_the_incident_and_notifies_once(incident, slack):
+    inventory_poll()
+    audit = FailoverAudit.objects.get(channel__cloud_id=CJ)
+    assert audit.verdict == "ENABLED_WITHOUT_BACKUP"
+    assert audit.report["primary_input_id"] == MAIN_INPUT
+    assert audit.report["backup_input_id"] == BACKUP_INPUT
+    assert audit.report["mapping"]["confidence"] == "high"
+    inputs = {i["input_id"]: i for i in audit.report["inputs"]}
+    assert inputs[EVENT_INPUT]["role"] == "" and inputs[MAIN_INPUT]["role"] == "MAIN"
+    inventory_poll(full=True)
+    inventory_poll(full=True)
+    sent = Notification.objects.filter(event="failover.unprotected", subject=CJ)
+    assert sent.count() == 1
+    assert "no input failover protection" in sent.get().title
+    status = failover_verdict_get(channel=_channel())
+    assert status.verdict == "ENABLED_WITHOUT_BACKUP" and not status.protected
+
+
+def test_audit_hook_failure_never_breaks_polling(incident, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("audit bug")
+
+    monkeypatch.setattr("failover.services.failover_audit_run", broken)
+    report = inventory_poll()
+    assert not report.skipped and LiveChannel.objects.filter(cloud_id=CJ).exists()
+
+
+def test_drift_in_the_console_is_notified_once(demo, slack):
+    inventory_poll()
+    kbo = LiveChannel.objects.get(name="channel-kbo-001")
+    assert FailoverAudit.objects.get(channel=kbo).verdict == "OK"
+    # Someone empties the backup in the Tencent console, behind the team's back.
+    with demo.sim.lock:
+        channel = demo.sim.tencent._channels[kbo.cloud_id]
+        config = json.loads(json.dumps(channel.config))
+        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
+        channel.config = config
+    inventory_poll(full=True)
+    inventory_poll(full=True)
+    audit = FailoverAudit.objects.get(channel=kbo)
+    assert audit.verdict == "ENABLED_WITHOUT_BACKUP"
+    drift = Notification.objects.filter(event="failover.drift", subject=kbo.cloud_id)
+    assert drift.count() == 1
+    assert drift.get().severity == "critical" and "outside BroadcastOps" in drift.get().title
+    # The unprotected alert is not sent on top of the drift alert.
+    assert not Notification.objects.filter(event="failover.unprotected", subject=kbo.cloud_id)
+
+
+def test_demo_verdicts(demo):
+    inventory_poll()
+    verdicts = {a.channel.name: a.verdict for a in FailoverAudit.objects.select_related("channel")}
+    assert verdicts["cj_onstyle"] == "ENABLED_WITHOUT_BACKUP"
+    assert verdicts["channel-news-001"] == "ENABLED_WITHOUT_BACKUP"
+    assert verdicts["channel-kbo-001"] == "OK"
+    assert verdicts["channel-kbo-002"] == "OFF"
+    assert verdicts["channel-shopping-001"] == "OK"
+
+
+# --- plan ----------------------------------------------------------------------------------
+
+
+def test_plan_is_a_diff_of_the_primary_failover_settings_only(incident_synced):
+    plan = failover_plan(channel=_channel())
+    assert (plan.primary_input_id, plan.secondary_input_id) == (MAIN_INPUT, BACKUP_INPUT)
+    changed = [c for c in plan.changes if c.changed]
+    assert [c.input_id for c in changed] == [MAIN_INPUT]
+    assert changed[0].before == EMPTY and changed[0].after == FIXED
+    diff = plan.diff_lines()
+    assert sum(1 for line in diff if line.startswith("-")) == 1
+    assert sum(1 for line in diff if line.startswith("+")) == 1
+    assert not incident_synced.requests("mdl", "ModifyStreamLiveChannel")
+
+
+def test_plan_takes_the_operators_choices_and_validates_them(incident_synced):
+    plan = failover_plan(
+        channel=_channel(),
+        secondary_input_id=EVENT_INPUT,
+        loss_threshold_ms=5000,
+        recover_behavior="PRIMARY_PREFERRED",
+    )
+    assert plan.changes[0].after == {
+        "SecondaryInputId": EVENT_INPUT,
+        "LossThreshold": 5000,
+        "RecoverBehavior": "PRIMARY_PREFERRED",
+    }
+    assert any("differs from the flows" in n for n in plan.notes)
+    with pytest.raises(ValidationFailed):
+        failover_plan(channel=_channel(), loss_threshold_ms=999)
+    with pytest.raises(ValidationFailed):
+        failover_plan(channel=_channel(), recover_behavior="NEWEST")
+    with pytest.raises(ValidationFailed) as exc:
+        failover_plan(channel=_channel(), secondary_input_id="NOT_ATTACHED")
+    assert exc.value.code == "invalid_secondary"
+    with pytest.raises(ValidationFailed):
+        failover_plan(channel=_channel(), secondary_input_id=MAIN_INPUT)
+
+
+# --- apply ---------------------------------------------------------------------------------
+
+
+def test_apply_refused_on_running_channel_offers_stop_start(incident_synced, slack):
+    before = describe_raw()
+    with pytest.raises(Conflict) as exc:
+        failover_apply(channel=_channel(), actor=None)
+    assert exc.value.code == "stop_start_required"
+    assert exc.value.detail["retry_with"] == {"allow_stop_start": True}
+    assert "stopped, modified and started again" in exc.value.message
+    assert describe_raw() == before
+    action = OperatorAction.objects.get(action="channel.failover_fix")
+    assert action.status == "failed"
+    assert not incident_synced.requests("mdl", "StopStreamLiveChannel")
+
+
+def test_apply_with_stop_start_repairs_and_leaves_everything_else(incident_synced, operator, slack):
+    before = describe_raw()
+    result = failover_apply(channel=_channel(), actor=operator, allow_stop_start=True)
+    assert result.status == "verified" and result.stop_start
+    after = describe_raw()
+    assert after["State"] == "RUNNING"
+    _assert_only_primary_failover_changed(before, after)
+    sent = incident_synced.requests("mdl")
+    order = [r["action"] for r in sent if r["action"].startswith(("Stop", "Modify", "Start"))]
+    assert order == [
+        "ModifyStreamLiveChannel",
+        "StopStreamLiveChannel",
+        "ModifyStreamLiveChannel",
+        "StartStreamLiveChannel",
+    ]
+    action = OperatorAction.objects.get(action="channel.failover_fix")
+    assert action.status == "succeeded" and action.actor_name == "operator"
+    assert [p["step"] for p in action.progress][-1] == "modified; verifying"
+    assert FailoverAudit.objects.get(channel__cloud_id=CJ).verdict == "OK"
+    assert FailoverFix.objects.get().status == "verified"
+    assert Notification.objects.filter(event="failover.fixed", subject=CJ).count() == 1
+    # The next poll sees it: the fix is confirmed, no drift is reported.
+    inventory_poll(full=True)
+    assert FailoverFix.objects.get().status == "confirmed"
+    assert FailoverAudit.objects.get(channel__cloud_id=CJ).verdict == "OK"
+    assert not Notification.objects.filter(event="failover.drift").exists()
+
+
+def test_stop_start_is_refused_by_a_schedule_guard_unless_overridden(incident_synced, slack):
+    def on_air(channel, action):
+        return f"{channel.name} is on air until 22:00." if action == "restart" else None
+
+    actions.action_guard_register(on_air)
+    try:
+        with pytest.raises(Conflict) as exc:
+            failover_apply(channel=_channel(), actor=None, allow_stop_start=True)
+        assert exc.value.code == "guarded"
+        assert not incident_synced.requests("mdl", "StopStreamLiveChannel")
+        result = failover_apply(
+            channel=_channel(), actor=None, allow_stop_start=True, override=True
+        )
+        assert result.status == "verified"
+        progress = " ".join(p["step"] for p in OperatorAction.objects.first().progress)
+        assert "overriding: cj_onstyle is on air until 22:00." in progress
+    finally:
+        actions._GUARDS.remove(on_air)
+
+
+def test_apply_directly_when_the_cloud_allows_modify_while_running(incident_synced, slack):
+    incident_synced.control("options", {"modify_running_allowed": True})
+    before = describe_raw()
+    result = failover_apply(channel=_channel(), actor=None)
+    assert result.status == "verified" and not result.stop_start
+    _assert_only_primary_failover_changed(before, describe_raw())
+    assert not incident_synced.requests("mdl", "StopStreamLiveChannel")
+    assert len(incident_synced.requests("mdl", "ModifyStreamLiveChannel")) == 1
+
+
+def test_verification_timeout_leaves_the_fix_pending(incident_synced, slack, settings):
+    settings.FAILOVER_VERIFY_TIMEOUT_S = 0.5
+    incident_synced.control("options", {"modify_running_allowed": True})
+    # The API accepts the change but does not show it (yet).
+    incident_synced.sim.tencent._mdl_ModifyStreamLiveChannel = lambda params, now: {"TagMsg": ""}
+    started = time.monotonic()
+    result = failover_apply(channel=_channel(), actor=None)
+    assert time.monotonic() - started < 5
+    assert result.status == "pending" and "PENDING" in result.message
+    assert FailoverFix.objects.get().status == "pending"
+    assert FailoverAudit.objects.get(channel__cloud_id=CJ).verdict == "PENDING"
+    assert Notification.objects.filter(event="failover.fix_pending", subject=CJ).count() == 1
+    assert OperatorAction.objects.get().outcome.startswith("PENDING")
+    # Later audits still say PENDING until the deadline, then the real verdict returns.
+    inventory_poll(full=True)
+    assert FailoverAudit.objects.get(channel__cloud_id=CJ).verdict == "PENDING"
+    FailoverFix.objects.update(deadline=FailoverFix.objects.get().applied_at)
+    failover_audit_run()
+    assert FailoverAudit.objects.get(channel__cloud_id=CJ).verdict == "ENABLED_WITHOUT_BACKUP"
+    assert FailoverFix.objects.get().status == "expired"
+
+
+def test_a_failed_reread_during_verification_is_retried(incident_synced, slack, settings):
+    incident_synced.control("options", {"modify_running_allowed": True})
+    settings.CLOUD_MAX_RETRIES = 0
+    from broadcastops.cloud.tencent import tencent_gateway
+
+    tencent_gateway.cache_clear()
+    original = incident_synced.sim.tencent._mdl_ModifyStreamLiveChannel
+
+    def modify_then_fail_reads(params, now):
+        result = original(params, now)
+        incident_synced.control(
+            "fault",
+            {
+                "service": "mdl",
+                "action": "DescribeStreamLiveChannel",
+                "error_code": "InternalError",
+                "count": 2,
+            },
+        )
+        return result
+
+    incident_synced.sim.tencent._mdl_ModifyStreamLiveChannel = modify_then_fail_reads
+    result = failover_apply(channel=_channel(), actor=None)
+    assert result.status == "verified"
+
+
+def test_concurrent_fix_of_the_same_channel_is_refused(incident_synced):
+    OperatorAction.objects.create(
+        actor_name="someone", action="channel.failover_fix", target_type="channel", target_id=CJ
+    )
+    with pytest.raises(Conflict) as exc:
+        failover_apply(channel=_channel(), actor=None, allow_stop_start=True)
+    assert exc.value.code == "busy" and "someone" in exc.value.message
+    assert not incident_synced.requests("mdl", "ModifyStreamLiveChannel")
+
+
+def test_after_repair_cutting_main_fails_over_to_backup(incident_synced, slack):
+    failover_apply(channel=_channel(), actor=None, allow_stop_start=True)
+    state = incident_synced.control("inspect")["channels"][CJ]
+    assert state["ActiveInputs"] == [MAIN_INPUT, MAIN_INPUT]
+    incident_synced.control("signal", {"input_id": MAIN_INPUT, "pipeline": None, "present": False})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = incident_synced.control("inspect")["channels"][CJ]
+        if state["ActiveInputs"] == [BACKUP_INPUT, BACKUP_INPUT]:
+            break
+        time.sleep(0.5)
+    assert state["ActiveInputs"] == [BACKUP_INPUT, BACKUP_INPUT]
+
+
+def test_without_repair_cutting_main_leaves_no_input(incident_synced):
+    incident_synced.control("signal", {"input_id": MAIN_INPUT, "pipeline": None, "present": False})
+    time.sleep(3.5)
+    state = incident_synced.control("inspect")["channels"][CJ]
+    assert BACKUP_INPUT not in state["ActiveInputs"]
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def test_failover_audit_json_flags_the_incident(incident, capsys):
+    call_command("failover_audit", "--json")
+    body = json.loads(capsys.readouterr().out)
+    (cj,) = body["channels"]
+    assert cj["verdict"] == "ENABLED_WITHOUT_BACKUP" and cj["name"] == "cj_onstyle"
+    assert (cj["primary_input_id"], cj["backup_input_id"]) == (MAIN_INPUT, BACKUP_INPUT)
+    assert (cj["mapping"]["main_flow"], cj["mapping"]["backup_flow"]) == (
+        "cj_onstyle_m2",
+        "cj_onstyle_b2",
+    )
+    assert [i["verdict"] for i in cj["inputs"]] == ["ENABLED_WITHOUT_BACKUP"] * 3
+    assert cj["steps"] and cj["causes"]
+
+
+def test_failover_fix_dry_run_changes_nothing_and_apply_repairs(incident_synced, capsys, slack):
+    before = describe_raw()
+    call_command("failover_fix", "cj_onstyle")
+    out = capsys.readouterr().out
+    assert "Dry run" in out and f"+   FailOverSettings: {json.dumps(FIXED)}" in out
+    assert describe_raw() == before
+    assert not incident_synced.requests("mdl", "ModifyStreamLiveChannel")
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--allow-stop-start"):
+        call_command("failover_fix", "cj_onstyle", "--apply")
+    call_command("failover_fix", "cj_onstyle", "--apply", "--allow-stop-start")
+    assert "VERIFIED" in capsys.readouterr().out
+    _assert_only_primary_failover_changed(before, describe_raw())
