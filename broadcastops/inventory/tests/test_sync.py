@@ -59,3 +59,12 @@ def test_unreachable_streamlive_makes_channels_stale_not_stopped(demo, settings)
     kbo = LiveChannel.objects.get(name="channel-kbo-001")
     assert kbo.state == "RUNNING" and kbo.stale_since is not None
     assert ServiceSync.objects.get(service="mdl").stale_since is not None
+
+
+def test_metrics_show_channels_by_state_and_input_and_the_poll(demo, client):
+    inventory_poll(full=True)
+    text = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    assert 'broadcastops_channels{input="MAIN",state="RUNNING"} 6.0' in text
+    assert 'broadcastops_channels{input="NONE",state="IDLE"} 6.0' in text
+    assert "broadcastops_poll_duration_seconds" in text
+    assert "broadcastops_inventory_data_age_seconds" in text
