@@ -112,3 +112,16 @@ def test_cors_allows_only_the_configured_player_origin(client, settings):
         "/api/v1/me/", HTTP_ORIGIN="http://evil.test", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
     )
     assert "Access-Control-Allow-Origin" not in other
+
+
+def test_anonymous_callers_are_throttled_with_the_error_body(client, monkeypatch):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "100/min"})
+    codes = [
+        client.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).status_code
+        for _ in range(3)
+    ]
+    assert codes == [400, 400, 429]
+    body = client.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).json()
+    assert body["code"] == "throttled" and "available in" in body["message"]
