@@ -316,7 +316,8 @@ def render(results: list[dict], source_note: str, args) -> str:
             f"| {r['design']} | {r['viewers']} ({r['connected']}) | "
             f"{r['fps_median']:.1f} ; {r['fps_min']:.1f} | "
             f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} | "
-            f"{r['server_cpu_pct']:.0f} | {us} | {r['server_rss_mb']:.0f} | {r['client_cpu_pct']:.0f} |"
+            f"{r['server_cpu_pct']:.0f} | {us} | {r['server_rss_mb']:.0f} | "
+            f"{r['client_cpu_pct']:.0f} |"
         )
     lines += [
         "",
