@@ -1,5 +1,6 @@
 """REST API of the failover audit: viewers read the audit; operators plan and apply fixes."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -151,7 +152,7 @@ class FailoverPlanApi(APIView):
 
     permission_classes = [IsOperator]
 
-    @extend_schema(request=PlanInput)
+    @extend_schema(request=PlanInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, key):
         data = _validated(PlanInput, request)
         channel = channel_get(key=key)
@@ -165,7 +166,7 @@ class FailoverApplyApi(APIView):
 
     permission_classes = [IsOperator]
 
-    @extend_schema(request=ApplyInput)
+    @extend_schema(request=ApplyInput, responses=OpenApiTypes.OBJECT)
     def post(self, request, key):
         data = _validated(ApplyInput, request)
         channel = channel_get(key=key)

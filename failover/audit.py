@@ -72,6 +72,10 @@ CAUSE_NOT_MAPPED = _(
     "Nobody mapped which input is MAIN and which is BACKUP: several inputs are attached and "
     "the StreamLink flows feeding them were not matched to them."
 )
+CAUSE_NOT_MAPPED_KNOWN = _(
+    "With %(count)s inputs attached, which is MAIN and which BACKUP may never have been mapped "
+    "in the console; the StreamLink flows say MAIN → %(primary)s, BACKUP → %(backup)s."
+)
 CAUSE_DETACHED = _(
     "The backup input was detached, replaced or re-created after failover was set, or a "
     "wrong input was picked."
@@ -454,7 +458,12 @@ def channel_audit(
             causes = (str(CAUSE_NEVER_ENABLED),)
         elif verdict == Verdict.ENABLED_WITHOUT_BACKUP:
             causes = tuple(str(c) for c in (CAUSE_NOT_SELECTED, CAUSE_NOT_SAVED, CAUSE_NOT_SYNCED))
-            if len(ids) > 2:
+            if len(ids) > 2 and mapping.confidence == HIGH:
+                causes += (
+                    str(CAUSE_NOT_MAPPED_KNOWN)
+                    % {"count": len(ids), "primary": primary_label, "backup": backup_label},
+                )
+            elif len(ids) > 2:
                 causes += (str(CAUSE_NOT_MAPPED),)
         elif verdict == Verdict.INVALID_SECONDARY:
             causes = (str(CAUSE_DETACHED), str(CAUSE_NOT_SAVED))
