@@ -14,6 +14,14 @@ from django.db import connection
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "broadcastops:heartbeat"
+
+
+class HealthWarning(Exception):
+    """Raised by a check for a fault that degrades one feature but not the whole process:
+    named in the report (status "degraded"), still HTTP 200, so a load balancer keeps the
+    process in rotation."""
+
+
 CHECK_TIMEOUT_S = 3.0
 
 
@@ -75,15 +83,19 @@ def health_report() -> dict:
         started = time.monotonic()
         try:
             result = {"ok": True, **check()}
+        except HealthWarning as exc:
+            result = {"ok": True, "warning": str(exc)}
         except Exception as exc:  # a health check reports every failure, whatever its type
             logger.warning("Health check %s failed: %s", name, exc)
             result = {"ok": False, "error": str(exc) or exc.__class__.__name__}
         result["ms"] = round((time.monotonic() - started) * 1000, 1)
         checks[name] = result
     failing = [name for name, result in checks.items() if not result["ok"]]
+    degraded = [name for name, result in checks.items() if result.get("warning")]
     return {
-        "status": "failing" if failing else "ok",
+        "status": "failing" if failing else "degraded" if degraded else "ok",
         "failing": failing,
+        "degraded": degraded,
         "mode": "scaled" if settings.REDIS_URL else "embedded",
         "demo": settings.CLOUD_DEMO,
         "checks": checks,

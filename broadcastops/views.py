@@ -14,7 +14,7 @@ from broadcastops.health import health_report
 @never_cache
 def healthz(request):
     report = health_report()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    return JsonResponse(report, status=503 if report["failing"] else 200)
 
 
 def _metrics_allowed(request) -> bool:

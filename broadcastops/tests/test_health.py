@@ -72,3 +72,18 @@ print(json.dumps({"status": health.status_code, "body": health.json()}))
     assert result.get("returncode") is None, result.get("stderr")
     assert result["status"] == 200, result["body"]
     assert result["body"]["checks"]["channel_layer"]["backend"] == "RedisChannelLayer"
+
+
+def test_a_degraded_feature_is_named_but_keeps_the_process_in_rotation(client, monkeypatch):
+    from broadcastops import health
+
+    def lagging():
+        raise health.HealthWarning("live frames lagging for camera cam-1")
+
+    monkeypatch.setitem(health.CHECKS, "live_frames", lagging)
+    heartbeat_task()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded" and body["degraded"] == ["live_frames"]
+    assert "cam-1" in body["checks"]["live_frames"]["warning"]

@@ -140,8 +140,8 @@ async def test_health_reports_a_camera_whose_feed_lags(scaled, viewer, make_clip
     assert lagging
     assert feed_health()["lagging"] == ["cam-r"]
     report = await database_sync_to_async(health_report)()
-    assert report["checks"]["live_frames"]["ok"] is False
-    assert "cam-r" in report["checks"]["live_frames"]["error"]
+    assert report["degraded"] == ["live_frames"]  # named, without failing the process
+    assert "cam-r" in report["checks"]["live_frames"]["warning"]
     assert hub_get().mode == "scaled"
     await comm.disconnect()
 
