@@ -331,6 +331,23 @@ def _page(params: dict, *, default_size: int, max_size: int) -> tuple[int, int]:
     return num, size
 
 
+def _keep_unset_as_null(old, new):
+    """``new`` with every member that is null in ``old`` and absent from ``new`` set to null,
+    recursively (objects by key, lists of objects by position)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        merged = dict(new)
+        for key, value in old.items():
+            if key not in merged:
+                if value is None:
+                    merged[key] = None
+            else:
+                merged[key] = _keep_unset_as_null(value, merged[key])
+        return merged
+    if isinstance(old, list) and isinstance(new, list):
+        return [_keep_unset_as_null(o, n) for o, n in zip(old, new, strict=False)] + new[len(old) :]
+    return new
+
+
 def _is_empty_failover(settings: dict | None) -> bool:
     """The object the console writes when failover is toggled on with no backup (seed 000)."""
     return isinstance(settings, dict) and not any(
@@ -877,8 +894,9 @@ class TencentSimulator:
         for item in attached:
             self._validate_failover(item, ids)
         old_attached = {a["Id"] for a in channel.config.get("AttachedInputs") or []}
-        # A full replace: the request becomes the configuration, byte for byte.
-        channel.config = dict(params)
+        # A full replace: the request becomes the configuration. Members the SDK never sends
+        # because they are null stay null, as the cloud reports unset members (not absent).
+        channel.config = _keep_unset_as_null(channel.config, dict(params))
         if old_attached != set(ids):
             self._attach_index()
         if channel.state == RUNNING:
