@@ -309,6 +309,9 @@ INVENTORY_ON_AIR_INTERVAL_S = env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)
 INVENTORY_IDLE_INTERVAL_S = env.int("INVENTORY_IDLE_INTERVAL_S", default=180)
 INVENTORY_CSS_INTERVAL_S = env.int("INVENTORY_CSS_INTERVAL_S", default=60)
 INVENTORY_STATS_WINDOW_S = env.int("INVENTORY_STATS_WINDOW_S", default=60)
+# At most this many channels detailed per poll (3 calls each, per action at 10/s: 70 keep a
+# poll near 7 s inside its 10 s tick); on-air and at-risk channels always go first.
+INVENTORY_DETAILS_PER_POLL = env.int("INVENTORY_DETAILS_PER_POLL", default=70)
 INVENTORY_DETAIL_WORKERS = env.int("INVENTORY_DETAIL_WORKERS", default=16)
 INVENTORY_POLL_LOCK_TTL_S = env.int("INVENTORY_POLL_LOCK_TTL_S", default=120)
 DASHBOARD_REFRESH_S = env.float("DASHBOARD_REFRESH_S", default=3.0)

@@ -34,6 +34,8 @@ class FailoverAudit(models.Model):
     report = models.JSONField(default=dict, blank=True)
     # Digest of every attached input's FailOverSettings as last seen: a change is drift.
     fingerprint = models.CharField(max_length=64, blank=True)
+    # Written when the verdict, reason, report or settings differ from the last audit: an audit
+    # that finds nothing new writes nothing.
     audited_at = models.DateTimeField()
     changed_at = models.DateTimeField(help_text="When the verdict last changed")
 

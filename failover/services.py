@@ -247,6 +247,10 @@ def _audit_record(
     before = (previous.verdict, previous.fingerprint) if previous is not None else None
     if previous is None:
         audit = FailoverAudit.objects.create(channel=channel, changed_at=now, **values)
+    elif all(getattr(previous, k) == v for k, v in values.items() if k != "audited_at"):
+        # Nothing new: no write, so a quiet poll stays quiet (audited_at is when the stored
+        # verdict was last (re)computed with a difference; the run itself is not a change).
+        audit = previous
     else:
         if previous.verdict != verdict.verdict:
             values["changed_at"] = now

@@ -323,3 +323,14 @@ def test_failover_fix_dry_run_changes_nothing_and_apply_repairs(incident_synced,
     call_command("failover_fix", "cj_onstyle", "--apply", "--allow-stop-start")
     assert "VERIFIED" in capsys.readouterr().out
     _assert_only_primary_failover_changed(before, describe_raw())
+
+
+def test_an_audit_that_finds_nothing_new_writes_nothing(demo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    inventory_poll(full=True)
+    with CaptureQueriesContext(connection) as queries:
+        inventory_poll(full=True)
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []

@@ -151,6 +151,34 @@ def _due(channel: LiveChannel | None, cloud_state: str, last: float | None, now)
     return now.timestamp() - last >= interval * 0.9
 
 
+def _due_channels(cloud_channels, channels_db, detail_synced, now, full: bool) -> list[str]:
+    """The channels to detail in this poll: every due on-air or at-risk channel, then the
+    longest-waiting due idle ones up to ``INVENTORY_DETAILS_PER_POLL``. The budget keeps
+    every poll well inside its tick (a poll that runs long delays the on-air refresh) and
+    spreads idle channels over several polls instead of letting them all fall due at once."""
+    if full:
+        return [c.id for c in cloud_channels]
+    urgent, idle = [], []
+    for cloud in cloud_channels:
+        channel = channels_db.get(cloud.id)
+        last = detail_synced.get(cloud.id)
+        if not _due(channel, cloud.state, last, now):
+            continue
+        at_risk = (
+            cloud.state != "IDLE"
+            or channel is None
+            or channel.health
+            not in (
+                Health.IDLE,
+                Health.GREEN,
+            )
+        )
+        (urgent if at_risk else idle).append((last or 0.0, cloud.id))
+    room = max(0, settings.INVENTORY_DETAILS_PER_POLL - len(urgent))
+    idle.sort()
+    return [cid for _, cid in urgent] + [cid for _, cid in idle[:room]]
+
+
 # --- writing ------------------------------------------------------------------------------
 
 
@@ -491,11 +519,7 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
     report.channels = len(cloud_channels) or len(channels_db)
 
     detail_synced = cache.get(DETAIL_KEY) or {}
-    due = [
-        c.id
-        for c in cloud_channels
-        if full or _due(channels_db.get(c.id), c.state, detail_synced.get(c.id), now)
-    ]
+    due = _due_channels(cloud_channels, channels_db, detail_synced, now, full)
     since = {
         cid: datetime.fromtimestamp(detail_synced[cid], tz=UTC)
         for cid in due

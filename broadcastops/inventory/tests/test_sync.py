@@ -68,3 +68,15 @@ def test_metrics_show_channels_by_state_and_input_and_the_poll(demo, client):
     assert 'broadcastops_channels{input="NONE",state="IDLE"} 6.0' in text
     assert "broadcastops_poll_duration_seconds" in text
     assert "broadcastops_inventory_data_age_seconds" in text
+
+
+def test_idle_channels_are_spread_over_polls_on_air_ones_go_first(demo, settings):
+    settings.INVENTORY_DETAILS_PER_POLL = 8
+    inventory_poll(full=True)
+    start = timezone.now()
+    # Everything falls due at once: the 6 on-air channels plus the 2 idle ones waiting longest.
+    first = inventory_poll(now=start + timedelta(seconds=200))
+    assert first.details == 8
+    # A tick later only the idle channels left behind are due.
+    second = inventory_poll(now=start + timedelta(seconds=202))
+    assert second.details == 4
