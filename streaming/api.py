@@ -3,6 +3,7 @@
 import logging
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -168,6 +169,7 @@ class UploadDetailApi(APIView):
 class UploadDeleteApi(APIView):
     permission_classes = [IsOperator]
 
+    @extend_schema(request=None, responses={204: None})
     def post(self, request, upload_id):
         upload = selectors.upload_get(upload_id=upload_id)
         if upload is None:
@@ -181,16 +183,16 @@ class StreamStartApi(APIView):
 
     permission_classes = [IsOperator]
 
-    class InputSerializer(serializers.Serializer):
+    class StreamStartInput(serializers.Serializer):
         upload_id = serializers.UUIDField()
         loop = serializers.BooleanField(default=True)
         speed = serializers.FloatField(default=1.0, min_value=0.25, max_value=4.0)
         jpeg_quality = serializers.IntegerField(required=False, min_value=1, max_value=100)
         max_width = serializers.IntegerField(required=False, min_value=0, max_value=7680)
 
-    @extend_schema(request=InputSerializer, responses={201: SessionOutputSerializer})
+    @extend_schema(request=StreamStartInput, responses={201: SessionOutputSerializer})
     def post(self, request, camera_id):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.StreamStartInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         upload = selectors.upload_get(upload_id=data.pop("upload_id"))
@@ -219,13 +221,13 @@ class StreamUpdateApi(APIView):
 
     permission_classes = [IsOperator]
 
-    class InputSerializer(serializers.Serializer):
+    class StreamUpdateInput(serializers.Serializer):
         loop = serializers.BooleanField(required=False)
         speed = serializers.FloatField(required=False, min_value=0.25, max_value=4.0)
 
-    @extend_schema(request=InputSerializer, responses=SessionOutputSerializer)
+    @extend_schema(request=StreamUpdateInput, responses=SessionOutputSerializer)
     def post(self, request, camera_id):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.StreamUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         session = services.stream_update(
             camera_id=camera_id, actor=request.user, **serializer.validated_data
@@ -271,5 +273,6 @@ class FeedHealthApi(APIView):
 
     permission_classes = [IsViewer]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response(selectors.feed_health())
