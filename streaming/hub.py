@@ -10,6 +10,7 @@ the server: at most one frame per viewer is ever in flight.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -19,6 +20,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from streaming.frames import Frame
@@ -256,18 +258,56 @@ class CameraFeed:
                     self.spec.session_id if self.spec else None,
                     age,
                 )
-            sent = 0
-            for slots in list(self.viewers.values()):
-                for slot in list(slots):
-                    if slot.send_status is None or slot.stalled:
+            await self._status_send_all("status")
+
+    async def _status_send_all(self, kind: str) -> None:
+        sent = 0
+        for slots in list(self.viewers.values()):
+            for slot in list(slots):
+                if slot.send_status is None or slot.stalled:
+                    continue
+                message = self.status(slot)
+                message["type"] = kind
+                try:
+                    await slot.send_status(message)
+                except Exception:
+                    logger.debug("Status send failed camera=%s", self.camera_id, exc_info=True)
+                sent += 1
+                if sent % _SENDS_PER_YIELD == 0:
+                    await asyncio.sleep(0)
+
+    async def _control_loop(self) -> None:
+        """Session changes from services (``runtime.session_changed``), once per process.
+
+        One channel-layer channel per camera and process, not one per viewer: the viewers'
+        sockets never touch the channel layer.
+        """
+        from streaming.runtime import control_group
+
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        group = control_group(self.camera_id)
+        while True:
+            channel = None
+            try:
+                channel = await layer.new_channel()
+                await layer.group_add(group, channel)
+                while True:
+                    event = await layer.receive(channel)
+                    if event.get("type") != "stream.session":
                         continue
-                    try:
-                        await slot.send_status(self.status(slot))
-                    except Exception:
-                        logger.debug("Status send failed camera=%s", self.camera_id, exc_info=True)
-                    sent += 1
-                    if sent % _SENDS_PER_YIELD == 0:
-                        await asyncio.sleep(0)
+                    spec = ProducerSpec(**event["spec"]) if event.get("spec") else None
+                    self.spec_set(spec)
+                    await self._status_send_all("session")
+            except asyncio.CancelledError:
+                if channel is not None:
+                    with contextlib.suppress(Exception):
+                        await layer.group_discard(group, channel)
+                raise
+            except Exception:  # the layer's Redis went away: the status loop still reloads
+                logger.warning("Control channel failed camera=%s", self.camera_id, exc_info=True)
+                await asyncio.sleep(1.0)
 
     async def spec_reload(self) -> None:
         from streaming.selectors import stream_spec_get
@@ -289,6 +329,7 @@ class CameraFeed:
         self._tasks = [
             asyncio.ensure_future(self._fanout()),
             asyncio.ensure_future(self._status_loop()),
+            asyncio.ensure_future(self._control_loop()),
         ]
         source_task = self.hub.source.feed_started(self)
         if source_task is not None:
