@@ -3,7 +3,10 @@
 * naive: one shared decode, then one JPEG encode per viewer per frame (the old system's
   MJPEG generator per connection, minus its per-connection decode);
 * group_send: one encode per frame, fanned out with Channels' ``group_send``
-  (InMemoryChannelLayer), each consumer sending what it receives.
+  (InMemoryChannelLayer), each consumer sending what it receives;
+* direct: one encode per frame sent to every viewer at once with no flow control, the
+  acknowledgements read and ignored: the floor of what daphne costs (reference/perf-limits.md
+  measured this without acknowledgements).
 
 Both use the same acknowledgement protocol as the real consumer, so the client is identical
 and only the fan-out differs. Run as ``daphne benchmarks.streaming_designs:application``
@@ -12,6 +15,7 @@ with ``BENCH_SOURCE`` naming the video.
 
 import asyncio
 import os
+import sys
 import threading
 import time
 
@@ -71,6 +75,7 @@ class Source(threading.Thread):
 
 
 SOURCE = Source(os.environ.get("BENCH_SOURCE", ""))
+sys.setswitchinterval(0.0002)  # as in the project's web process (streaming/runtime.py)
 _started = threading.Lock()
 
 
@@ -170,6 +175,44 @@ class GroupConsumer(AckConsumer):
         await self.channel_layer.group_discard(GROUP, self.channel_name)
 
 
+_direct_sends: set = set()
+
+
+def _direct_publish(seq, data):
+    async def fan_out():
+        for index, send in enumerate(list(_direct_sends)):
+            await send({"type": "websocket.send", "bytes": data})
+            if index % 32 == 31:
+                await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(fan_out())
+    _publishers.add(task)
+    task.add_done_callback(_publishers.discard)
+
+
+async def direct_socket(scope, receive, send):
+    """The floor: every frame to every viewer at once, acknowledgements read and ignored.
+
+    No flow control at all (a stalled viewer would grow daphne's memory without bound), so
+    this is what daphne costs for the sends and the acknowledgements alone.
+    """
+    await receive()
+    await send({"type": "websocket.accept"})
+    if not SOURCE.listeners:
+        SOURCE.listeners.append((asyncio.get_running_loop(), _direct_publish))
+    _ensure_source(encode_once=True)
+    _direct_sends.add(send)
+    try:
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+    finally:
+        _direct_sends.discard(send)
+
+
 application = URLRouter(
-    [path("ws/naive/", NaiveConsumer.as_asgi()), path("ws/group/", GroupConsumer.as_asgi())]
+    [
+        path("ws/naive/", NaiveConsumer.as_asgi()),
+        path("ws/group/", GroupConsumer.as_asgi()),
+        path("ws/direct/", direct_socket),
+    ]
 )

@@ -361,6 +361,9 @@ STREAMING_RENDITION_WIDTHS = env.list(
 # Frames per second sent at most (speed 4 on a 30 fps file would otherwise send 120).
 STREAMING_MAX_OUTPUT_FPS = env.float("STREAMING_MAX_OUTPUT_FPS", default=30.0)
 STREAMING_STATUS_INTERVAL_S = env.float("STREAMING_STATUS_INTERVAL_S", default=1.0)
+# Frames a viewer may have unacknowledged (the memory a stalled viewer costs); clients
+# acknowledge once per window, so 2 halves the acknowledgements the server reads.
+STREAMING_ACK_WINDOW = env.int("STREAMING_ACK_WINDOW", default=2)
 # A running camera whose newest frame is older than this is reported as lagging.
 STREAMING_FEED_LAG_S = env.float("STREAMING_FEED_LAG_S", default=3.0)
 # Frames travel through Redis pub/sub (stream_worker processes) when this is set.

@@ -1,9 +1,12 @@
 """The live-monitoring WebSocket: binary JPEG frames, small JSON status messages.
 
-Flow control is end to end: after each binary frame the client sends ``ack`` (or
-``{"type": "ack"}``) and is sent nothing newer until then; frames that appear meanwhile
-are skipped and it gets the newest one. A stalled browser therefore costs one frame of
-server memory, never a queue.
+Flow control is end to end: the server sends at most ``ack_window`` frames (a field of
+every status message, ``STREAMING_ACK_WINDOW``, 2 by default) that the client has not
+acknowledged, and nothing newer until an acknowledgement comes; frames that appear
+meanwhile are skipped and the client gets the newest one. ``ack`` (or ``{"type": "ack"}``)
+acknowledges one frame, ``ack 2`` (or ``{"type": "ack", "frames": 2}``) two, so a client
+may acknowledge once per window. A stalled browser therefore costs at most a window of
+frames of server memory, never a queue.
 
 This is a plain ASGI application rather than a Channels consumer: every viewer sends an
 acknowledgement 30 times a second, and a consumer's dispatch (a new task and an
@@ -79,24 +82,40 @@ async def live_monitoring_socket(scope, receive, send) -> None:
     async def send_status(message: dict) -> None:
         await send({"type": "websocket.send", "text": json.dumps(message)})
 
-    slot = ViewerSlot(width=width, max_fps=max_fps, send=send_frame, send_status=send_status)
+    slot = ViewerSlot(
+        width=width,
+        max_fps=max_fps,
+        send=send_frame,
+        send_status=send_status,
+        window=settings.STREAMING_ACK_WINDOW,
+    )
     feed = await hub.join(camera_id, slot)
     logger.debug("Viewer joined camera=%s width=%s", camera_id, width)
     try:
         while True:
             message = await receive()
             if message["type"] == "websocket.receive":
-                text = message.get("text")
-                if text == "ack" or (text is not None and _is_ack(text)):
-                    await feed.on_acknowledge(slot)
+                frames = _acknowledged(message.get("text"))
+                if frames:
+                    await feed.on_acknowledge(slot, frames)
             elif message["type"] == "websocket.disconnect":
                 return
     finally:
         hub.leave(camera_id, slot)
 
 
-def _is_ack(text: str) -> bool:
+def _acknowledged(text: str | None) -> int:
+    """How many frames a text message acknowledges (0: it is no acknowledgement)."""
+    if text == "ack":
+        return 1
+    if text is None:
+        return 0
     try:
-        return json.loads(text).get("type") == "ack"
-    except (ValueError, AttributeError):
-        return False
+        if text.startswith("ack "):
+            return max(0, int(text[4:]))
+        message = json.loads(text)
+        if message.get("type") == "ack":
+            return max(0, int(message.get("frames", 1)))
+    except (ValueError, TypeError, AttributeError):
+        pass
+    return 0

@@ -74,14 +74,18 @@ async def test_viewer_gets_status_then_frames_only_after_each_ack(viewer, make_c
     assert image.shape == (240, 320, 3)
     assert first.session_id == str(session.pk)
 
-    # No acknowledgement: nothing more than status messages may come, however long we wait.
+    # A window of frames may be in flight; then, with no acknowledgement, nothing more than
+    # status messages may come, however long we wait.
+    assert status["ack_window"] == 2
+    second = await _next(comm, binary=True)
+    assert second.seq > first.seq
     for _ in range(4):
         message = await comm.receive_output(0.25) if not await comm.receive_nothing(0.25) else None
         assert message is None or message.get("bytes") is None
 
-    await comm.send_to(text_data="ack")
-    second = await _next(comm, binary=True)
-    assert second.seq > first.seq, "after the ack the viewer gets the newest frame"
+    await comm.send_to(text_data="ack 2")
+    third = await _next(comm, binary=True)
+    assert third.seq > second.seq, "after the ack the viewer gets the newest frame"
     await comm.disconnect()
 
 

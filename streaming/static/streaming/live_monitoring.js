@@ -52,6 +52,7 @@
     const proto = location.protocol === "https:" ? "wss://" : "ws://";
     const url = proto + location.host + "/ws/live-monitoring/" + encodeURIComponent(state.camera) + "/" + (width ? "?width=" + width : "");
     const ws = new WebSocket(url);
+    let unacked = 0, pendingUrl = null;  // frames received since the last acknowledgement
     ws.binaryType = "blob";
     state.ws = ws;
     ws.onopen = () => { state.connected = true; state.backoffMs = 500; showError(""); statusLine(); };
@@ -67,14 +68,24 @@
         statusLine();
         return;
       }
+      unacked += 1;
       const next = URL.createObjectURL(event.data);
+      // A frame that arrived while the previous one was still loading replaces it.
+      if (pendingUrl) URL.revokeObjectURL(pendingUrl);
+      pendingUrl = next;
       img.onload = img.onerror = () => {
         if (state.frameUrl) URL.revokeObjectURL(state.frameUrl);
         state.frameUrl = next;
+        pendingUrl = null;
         state.framesShown += 1;
         $("lm-placeholder").hidden = true;
-        // The acknowledgement is what lets the server send the next (newest) frame.
-        if (ws.readyState === WebSocket.OPEN) ws.send("ack");
+        // The acknowledgement is what lets the server send the next (newest) frames. The
+        // server keeps up to ack_window frames in flight, so one "ack N" per window does.
+        const windowSize = (state.lastStatus && state.lastStatus.ack_window) || 1;
+        if (unacked >= windowSize && ws.readyState === WebSocket.OPEN) {
+          ws.send(unacked === 1 ? "ack" : "ack " + unacked);
+          unacked = 0;
+        }
       };
       img.src = next;
     };
