@@ -19,6 +19,7 @@ install: $(VENV)/.installed
 # Compiles the committed .po files (Babel: no GNU gettext needed on the machine).
 messages: install
 	@$(BIN)/pybabel compile --use-fuzzy -d locale -D django >/dev/null
+	@$(BIN)/pybabel compile --use-fuzzy -d locale -D djangojs >/dev/null
 
 run: messages
 	$(BIN)/python manage.py migrate --noinput

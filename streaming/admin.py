@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from broadcastops.errors import ApplicationError
 from streaming import services
@@ -27,7 +29,7 @@ class UploadAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # deleting goes through the service, which spares playing uploads
 
-    @admin.action(description="Delete the selected uploads that no stream plays")
+    @admin.action(description=_("Delete the selected uploads that no stream plays"))
     def delete_unused(self, request, queryset):
         deleted = 0
         for upload in queryset:
@@ -36,7 +38,11 @@ class UploadAdmin(admin.ModelAdmin):
                 deleted += 1
             except ApplicationError as exc:
                 self.message_user(request, f"{upload}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"Deleted {deleted} upload(s).")
+        self.message_user(
+            request,
+            ngettext("Deleted %(count)d upload.", "Deleted %(count)d uploads.", deleted)
+            % {"count": deleted},
+        )
 
 
 @admin.register(StreamSession)
@@ -62,11 +68,14 @@ class StreamSessionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Stop the selected running streams")
+    @admin.action(description=_("Stop the selected running streams"))
     def stop_sessions(self, request, queryset):
         for session in queryset.filter(state=StreamSession.State.RUNNING):
             try:
                 services.stream_stop(camera_id=session.camera_id, actor=request.user)
-                self.message_user(request, f"Stopped the stream on {session.camera_id}.")
+                self.message_user(
+                    request,
+                    gettext("Stopped the stream on %(camera)s.") % {"camera": session.camera_id},
+                )
             except ApplicationError as exc:
                 self.message_user(request, f"{session.camera_id}: {exc.message}", messages.WARNING)

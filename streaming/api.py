@@ -3,6 +3,8 @@
 import logging
 
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -97,8 +99,8 @@ class UploadCreateApi(APIView):
         camera_id = serializers.RegexField(**CAMERA_ID_FIELD)
         video = serializers.FileField(
             error_messages={
-                "required": "Choose a video file to upload (form field “video”).",
-                "empty": "The uploaded file is empty.",
+                "required": _("Choose a video file to upload (form field “video”)."),
+                "empty": _("The uploaded file is empty."),
             }
         )
 
@@ -132,7 +134,7 @@ class UploadCreateApi(APIView):
         )
         body = UploadOutputSerializer(upload, context={"request": request}).data
         # The old frontend reads these three.
-        body["message"] = "The video was uploaded."
+        body["message"] = gettext("The video was uploaded.")
         body["filename"] = upload.original_name
         body["stream_url"] = body["urls"]["stream_url"]
         return Response(body, status=status.HTTP_201_CREATED)
@@ -162,7 +164,7 @@ class UploadDetailApi(APIView):
     def get(self, request, upload_id):
         upload = selectors.upload_get(upload_id=upload_id)
         if upload is None:
-            raise NotFound("No such upload.")
+            raise NotFound(gettext("No such upload."))
         return Response(UploadOutputSerializer(upload, context={"request": request}).data)
 
 
@@ -173,7 +175,7 @@ class UploadDeleteApi(APIView):
     def post(self, request, upload_id):
         upload = selectors.upload_get(upload_id=upload_id)
         if upload is None:
-            raise NotFound("No such upload.")
+            raise NotFound(gettext("No such upload."))
         services.upload_delete(upload=upload)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -197,7 +199,9 @@ class StreamStartApi(APIView):
         data = dict(serializer.validated_data)
         upload = selectors.upload_get(upload_id=data.pop("upload_id"))
         if upload is None:
-            raise NotFound("No such upload; upload the video again.", code="upload_not_found")
+            raise NotFound(
+                gettext("No such upload; upload the video again."), code="upload_not_found"
+            )
         session = services.stream_start(
             camera_id=camera_id, upload=upload, actor=request.user, **data
         )
@@ -244,7 +248,10 @@ class StreamDetailApi(APIView):
     def get(self, request, camera_id):
         session = selectors.stream_session_get_active(camera_id=camera_id)
         if session is None:
-            raise NotFound(f"No stream is running on camera {camera_id}.", code="no_stream")
+            raise NotFound(
+                gettext("No stream is running on camera %(camera)s.") % {"camera": camera_id},
+                code="no_stream",
+            )
         body = SessionOutputSerializer(session, context={"request": request}).data
         body["urls"] = stream_urls(request, camera_id)
         return Response(body)

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Upload(models.Model):
@@ -54,9 +55,9 @@ class StreamSession(models.Model):
     """
 
     class State(models.TextChoices):
-        RUNNING = "running", "Running"
-        STOPPED = "stopped", "Stopped"
-        REPLACED = "replaced", "Replaced"
+        RUNNING = "running", _("Running")
+        STOPPED = "stopped", _("Stopped")
+        REPLACED = "replaced", _("Replaced")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     camera_id = models.CharField(max_length=64, db_index=True)
@@ -67,7 +68,7 @@ class StreamSession(models.Model):
     loop = models.BooleanField(default=True)
     speed = models.FloatField(default=1.0)
     jpeg_quality = models.PositiveSmallIntegerField(default=85)
-    max_width = models.PositiveIntegerField(default=0, help_text="0 keeps the source width")
+    max_width = models.PositiveIntegerField(default=0, help_text=_("0 keeps the source width"))
     anchor_at = models.DateTimeField()
     anchor_position_s = models.FloatField(default=0.0)
     # The old frontend's ``t`` parameter: asking again with the same token joins, not restarts.

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -43,7 +44,7 @@ def incoming_dir() -> Path:
 def camera_id_check(camera_id: str) -> str:
     if not CAMERA_ID_RE.match(camera_id or ""):
         raise ValidationFailed(
-            "A camera id is 1 to 64 letters, digits, dots, dashes or underscores.",
+            gettext("A camera id is 1 to 64 letters, digits, dots, dashes or underscores."),
             code="invalid_camera_id",
             detail={"camera_id": camera_id},
         )
@@ -64,8 +65,11 @@ def upload_create(*, camera_id: str, incoming_path: Path, original_name: str, ac
         except VideoUnreadable as exc:
             logger.info("Upload refused camera=%s name=%s: %s", camera_id, original_name, exc)
             raise ValidationFailed(
-                f"“{original_name}” is not a video we can play: {exc}. Export it again as "
-                "MP4 (H.264) and upload that.",
+                gettext(
+                    "“%(name)s” is not a video we can play: %(reason)s. Export it again as "
+                    "MP4 (H.264) and upload that."
+                )
+                % {"name": original_name, "reason": exc},
                 code="unreadable_video",
             ) from exc
         file_name = f"{uuid.uuid4().hex}{incoming_path.suffix.lower()}"
@@ -114,7 +118,7 @@ def upload_delete(*, upload: Upload) -> None:
         )
     if not deleted:
         raise Conflict(
-            "This video is playing on a camera; stop or replace that stream first.",
+            gettext("This video is playing on a camera; stop or replace that stream first."),
             code="upload_in_use",
             detail={"upload_id": str(upload.pk)},
         )
@@ -161,7 +165,10 @@ def upload_prune(*, older_than_hours: int | None = None) -> int:
 def _speed_check(speed: float) -> float:
     if not SPEED_MIN <= speed <= SPEED_MAX:
         raise ValidationFailed(
-            "Speed must be between 0.25 and 4.", code="invalid_speed", detail={"speed": speed}
+            gettext("Speed must be between %(min)s and %(max)s.")
+            % {"min": SPEED_MIN, "max": f"{SPEED_MAX:g}"},
+            code="invalid_speed",
+            detail={"speed": speed},
         )
     return speed
 
@@ -191,12 +198,14 @@ def stream_start(
     _speed_check(speed)
     quality = settings.STREAMING_JPEG_QUALITY if jpeg_quality is None else jpeg_quality
     if not 1 <= quality <= 100:
-        raise ValidationFailed("JPEG quality must be between 1 and 100.", code="invalid_quality")
+        raise ValidationFailed(
+            gettext("JPEG quality must be between 1 and 100."), code="invalid_quality"
+        )
     now = timezone.now()
     try:
         with transaction.atomic():
             if not Upload.objects.filter(pk=upload.pk).exists():
-                raise NotFound("That video has been deleted; upload it again.")
+                raise NotFound(gettext("That video has been deleted; upload it again."))
             replaced = StreamSession.objects.filter(
                 camera_id=camera_id, state=StreamSession.State.RUNNING
             ).update(state=StreamSession.State.REPLACED, stopped_at=now)
@@ -217,7 +226,7 @@ def stream_start(
     except IntegrityError as exc:
         # Another start on the same camera committed between our update and insert.
         raise Conflict(
-            "Another stream was started on this camera at the same moment; try again.",
+            gettext("Another stream was started on this camera at the same moment; try again."),
             code="stream_start_race",
         ) from exc
     logger.info(
@@ -242,7 +251,7 @@ def stream_stop(*, camera_id: str, actor=None) -> StreamSession:
         )
         if session is None:
             raise NotFound(
-                f"No stream is running on camera {camera_id}.",
+                gettext("No stream is running on camera %(camera)s.") % {"camera": camera_id},
                 code="no_stream",
                 detail={"camera_id": camera_id},
             )
@@ -250,7 +259,10 @@ def stream_stop(*, camera_id: str, actor=None) -> StreamSession:
             pk=session.pk, state=StreamSession.State.RUNNING
         ).update(state=StreamSession.State.STOPPED, stopped_at=timezone.now())
         if claimed != 1:
-            raise NotFound(f"No stream is running on camera {camera_id}.", code="no_stream")
+            raise NotFound(
+                gettext("No stream is running on camera %(camera)s.") % {"camera": camera_id},
+                code="no_stream",
+            )
         session.refresh_from_db()
         _notify(None, camera_id)
     logger.info("Stream stopped camera=%s session=%s actor=%s", camera_id, session.pk, actor)
@@ -275,7 +287,7 @@ def stream_update(
         )
         if session is None or session.upload is None:
             raise NotFound(
-                f"No stream is running on camera {camera_id}.",
+                gettext("No stream is running on camera %(camera)s.") % {"camera": camera_id},
                 code="no_stream",
                 detail={"camera_id": camera_id},
             )
@@ -348,7 +360,7 @@ def stream_ensure(
 def _operator_check(actor) -> None:
     if actor is None or not user_has_role(actor, Role.OPERATOR):
         raise PermissionDenied(
-            "Only an Operator can start a stream; ask one, or watch the running stream.",
+            gettext("Only an Operator can start a stream; ask one, or watch the running stream."),
             code="operator_required",
         )
 

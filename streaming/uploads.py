@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers
+from django.utils.translation import gettext
 
 from broadcastops.errors import PayloadTooLarge, ValidationFailed
 
@@ -25,7 +26,9 @@ _ENVELOPE_BYTES = 1024 * 1024
 def size_limit_message() -> str:
     limit = settings.STREAMING_UPLOAD_MAX_BYTES
     shown = f"{limit / 1024**3:.1f} GiB" if limit >= 1024**3 else f"{limit / 1024**2:.0f} MiB"
-    return f"The video is larger than the {shown} limit; trim or compress it and try again."
+    return gettext(
+        "The video is larger than the %(limit)s limit; trim or compress it and try again."
+    ) % {"limit": shown}
 
 
 class IncomingVideo(UploadedFile):
@@ -62,9 +65,8 @@ class VideoUploadHandler(FileUploadHandler):
         allowed = [e.lower() for e in settings.STREAMING_UPLOAD_EXTENSIONS]
         if extension not in allowed:
             raise ValidationFailed(
-                f"“{file_name}” is not a supported video type; upload one of: "
-                + ", ".join(allowed)
-                + ".",
+                gettext("“%(name)s” is not a supported video type; upload one of: %(types)s.")
+                % {"name": file_name, "types": ", ".join(allowed)},
                 code="unsupported_type",
                 detail={"allowed": allowed},
             )

@@ -1,6 +1,7 @@
 """HTTP routes of live monitoring, included at the site root by ``broadcastops.urls``."""
 
 from django.urls import path, re_path
+from django.views.i18n import JavaScriptCatalog
 
 from streaming import api, views
 
@@ -11,6 +12,8 @@ V1 = "api/v1/live-monitoring"
 
 urlpatterns = [
     path("live-monitoring/", views.live_monitoring_page, name="page"),
+    # Django's JavaScript catalogue (domain djangojs) for the page script's gettext().
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     # Kept for the existing player frontend.
     path("api/live-monitoring/upload-video", api.UploadCreateApi.as_view(), name="legacy-upload"),
     re_path(rf"^api/live-monitoring/stream/{CAMERA}$", views.mjpeg_stream, name="legacy-mjpeg"),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from rest_framework import serializers
 
@@ -42,11 +43,12 @@ async def _viewer_check(request) -> JsonResponse | None:
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse(
-            error_body("not_authenticated", "Sign in to watch live monitoring."), status=401
+            error_body("not_authenticated", gettext("Sign in to watch live monitoring.")),
+            status=401,
         )
     if not await database_sync_to_async(user_has_role)(user, Role.VIEWER):
         return JsonResponse(
-            error_body("permission_denied", "Your account has no live-monitoring role."),
+            error_body("permission_denied", gettext("Your account has no live-monitoring role.")),
             status=403,
         )
     return None
@@ -56,7 +58,7 @@ def _params(request) -> dict | JsonResponse:
     params = StreamParams(data=request.GET.dict())
     if not params.is_valid():
         return JsonResponse(
-            error_body("invalid", "The stream parameters are not valid.", params.errors),
+            error_body("invalid", gettext("The stream parameters are not valid."), params.errors),
             status=400,
         )
     return params.validated_data
@@ -90,8 +92,10 @@ async def mjpeg_stream(request, camera_id: str):
                 return JsonResponse(
                     error_body(
                         "unknown_video",
-                        "video_path does not name an uploaded video; upload the file first "
-                        "and use the video_path the upload returned.",
+                        gettext(
+                            "video_path does not name an uploaded video; upload the file first "
+                            "and use the video_path the upload returned."
+                        ),
                     ),
                     status=400,
                 )
@@ -110,8 +114,11 @@ async def mjpeg_stream(request, camera_id: str):
         return JsonResponse(
             error_body(
                 "no_stream",
-                f"No stream is running on camera {camera_id}; an operator starts one on the "
-                "live-monitoring page.",
+                gettext(
+                    "No stream is running on camera %(camera)s; an operator starts one on the "
+                    "live-monitoring page."
+                )
+                % {"camera": camera_id},
             ),
             status=404,
         )
@@ -161,7 +168,11 @@ async def snapshot(request, camera_id: str):
     spec = await database_sync_to_async(selectors.stream_spec_get)(camera_id=camera_id)
     if spec is None:
         return JsonResponse(
-            error_body("no_stream", f"No stream is running on camera {camera_id}."), status=404
+            error_body(
+                "no_stream",
+                gettext("No stream is running on camera %(camera)s.") % {"camera": camera_id},
+            ),
+            status=404,
         )
     width = rendition_width(
         requested=params.get("width"),
@@ -173,8 +184,10 @@ async def snapshot(request, camera_id: str):
         return JsonResponse(
             error_body(
                 "no_frame",
-                "The stream has not produced a frame yet; its producer may be starting or "
-                "the stream worker may be down.",
+                gettext(
+                    "The stream has not produced a frame yet; its producer may be starting or "
+                    "the stream worker may be down."
+                ),
             ),
             status=503,
         )
@@ -193,6 +206,6 @@ def live_monitoring_page(request):
             "can_operate": user_has_role(request.user, Role.OPERATOR),
             "max_upload_bytes": settings.STREAMING_UPLOAD_MAX_BYTES,
             "extensions": settings.STREAMING_UPLOAD_EXTENSIONS,
-            "title": "Live monitoring",
+            "title": gettext("Live monitoring"),
         },
     )

@@ -82,3 +82,32 @@ def test_upload_watch_navigate_back_and_reconnect(server, chromium_path, tmp_pat
             assert page.evaluate("window.liveMonitoring.lastStatus.session_id") == session_id
         finally:
             browser.close()
+
+
+def test_page_script_speaks_the_browser_language(server, chromium_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    (tmp_path / "notes.txt").write_text("not a video")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        try:
+            page = browser.new_page(locale="ko-KR")
+            page.goto(f"{server.url}/admin/login/?next=/live-monitoring/")
+            page.fill("#id_username", "op")
+            page.fill("#id_password", "op-password-1")
+            page.click("input[type=submit]")
+            page.wait_for_url("**/live-monitoring/")
+            assert page.inner_text("#lm-upload") == "업로드 후 재생"
+
+            # Texts of the script come from the JavaScript catalogue, placeholders filled in.
+            page.set_input_files("#lm-file", str(tmp_path / "notes.txt"))
+            page.click("#lm-upload")
+            assert page.inner_text("#lm-error") == (
+                "“notes.txt” 은(는) 지원하지 않는 동영상 형식입니다. "
+                "mp4, mov, avi, mkv, webm 형식을 사용하세요."
+            )
+            _wait(page, "document.getElementById('lm-status').textContent.startsWith('연결됨')")
+        finally:
+            browser.close()

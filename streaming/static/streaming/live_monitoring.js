@@ -11,6 +11,15 @@
   const csrf = root.querySelector("input[name=csrfmiddlewaretoken]").value;
   const img = $("lm-frame");
   const UPLOAD_TIMEOUT_MS = 30 * 60 * 1000;
+  // Texts come from Django's JavaScript catalogue (/jsi18n/, loaded before this script).
+  const fmt = (text, values) => interpolate(text, values, true);
+  const STATES = {
+    idle: pgettext("stream state", "idle"),
+    waiting: pgettext("stream state", "waiting"),
+    playing: pgettext("stream state", "playing"),
+    lagging: pgettext("stream state", "lagging"),
+    ended: pgettext("stream state", "ended"),
+  };
 
   const state = {
     ws: null, camera: null, backoffMs: 500, reconnectTimer: null, frameUrl: null,
@@ -26,14 +35,22 @@
 
   function statusLine() {
     const s = state.lastStatus;
-    let text = state.connected ? "Connected" : "Disconnected";
-    if (state.reconnectTimer) text = "Reconnecting in " + (state.backoffMs / 1000).toFixed(1) + " s";
+    let text = state.connected ? gettext("Connected") : gettext("Disconnected");
+    if (state.reconnectTimer) {
+      text = fmt(gettext("Reconnecting in %(seconds)s s"), { seconds: (state.backoffMs / 1000).toFixed(1) });
+    }
     if (s) {
-      text += " · " + s.state;
-      if (s.position_s !== null) text += " · " + s.position_s.toFixed(1) + " / " + s.duration_s.toFixed(1) + " s";
-      text += " · " + s.fps + " fps · " + s.viewers + " viewer(s)";
-      if (s.speed !== null) text += " · speed " + s.speed + "×" + (s.loop ? " · loop" : "");
-      if (s.session_id) text += " · session " + s.session_id.slice(0, 8);
+      text += " · " + (STATES[s.state] || s.state);
+      if (s.position_s !== null) {
+        text += " · " + fmt(gettext("%(position)s / %(duration)s s"),
+          { position: s.position_s.toFixed(1), duration: s.duration_s.toFixed(1) });
+      }
+      text += " · " + fmt(gettext("%(fps)s fps"), { fps: s.fps });
+      text += " · " + fmt(ngettext("%(count)s viewer", "%(count)s viewers", s.viewers), { count: s.viewers });
+      if (s.speed !== null) {
+        text += " · " + fmt(gettext("speed %(speed)s×"), { speed: s.speed }) + (s.loop ? " · " + gettext("loop") : "");
+      }
+      if (s.session_id) text += " · " + fmt(gettext("session %(id)s"), { id: s.session_id.slice(0, 8) });
     }
     $("lm-status").textContent = text;
   }
@@ -45,7 +62,7 @@
     state.reconnectTimer = null;
     if (state.ws) { state.ws.onclose = null; state.ws.close(); }
     state.camera = camera();
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(state.camera)) { showError("A camera id is 1-64 letters, digits, dots, dashes or underscores."); return; }
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(state.camera)) { showError(gettext("A camera id is 1-64 letters, digits, dots, dashes or underscores.")); return; }
     localStorage.setItem("broadcastops.liveMonitoring.camera", state.camera);
     state.wanted = true;
     const width = $("lm-width").value;
@@ -91,7 +108,7 @@
     };
     ws.onclose = (event) => {
       state.connected = false;
-      if (event.code === 4403) { showError("Your account may not watch live monitoring."); statusLine(); return; }
+      if (event.code === 4403) { showError(gettext("Your account may not watch live monitoring.")); statusLine(); return; }
       if (!state.wanted) return;
       state.reconnectTimer = setTimeout(connect, state.backoffMs);
       statusLine();
@@ -107,19 +124,30 @@
       signal: AbortSignal.timeout(15000),
     }).then(async (response) => {
       const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error(data.message || ("The server answered " + response.status + "."));
+      if (!response.ok) {
+        throw new Error(data.message || fmt(gettext("The server answered %(status)s."), { status: response.status }));
+      }
       return data;
     }, (error) => {
-      throw new Error(error.name === "TimeoutError" ? "The server did not answer in time." : "Cannot reach the server; check that the console is running.");
+      throw new Error(error.name === "TimeoutError"
+        ? gettext("The server did not answer in time.")
+        : gettext("Cannot reach the server; check that the console is running."));
     });
   }
 
   function upload() {
     const file = $("lm-file").files[0];
-    if (!file) { showError("Choose a video file first."); return; }
+    if (!file) { showError(gettext("Choose a video file first.")); return; }
     const extension = file.name.split(".").pop().toLowerCase();
-    if (!extensions.includes(extension)) { showError("“" + file.name + "” is not a supported video type; use " + extensions.join(", ") + "."); return; }
-    if (file.size > maxBytes) { showError("The video is larger than the " + (maxBytes / 1024 ** 3).toFixed(1) + " GiB limit."); return; }
+    if (!extensions.includes(extension)) {
+      showError(fmt(gettext("“%(name)s” is not a supported video type; use %(types)s."),
+        { name: file.name, types: extensions.join(", ") }));
+      return;
+    }
+    if (file.size > maxBytes) {
+      showError(fmt(gettext("The video is larger than the %(size)s GiB limit."), { size: (maxBytes / 1024 ** 3).toFixed(1) }));
+      return;
+    }
     showError("");
     const cam = camera();
     const form = new FormData();
@@ -134,7 +162,9 @@
     xhr.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
       bar.value = Math.round((100 * event.loaded) / event.total);
-      $("lm-progress-text").textContent = bar.value < 100 ? "Uploading… " + bar.value + " %" : "Checking the video…";
+      $("lm-progress-text").textContent = bar.value < 100
+        ? fmt(gettext("Uploading… %(percent)s"), { percent: bar.value + " %" })
+        : gettext("Checking the video…");
     };
     xhr.onload = () => {
       let data = {};
@@ -142,16 +172,18 @@
       if (xhr.status !== 201) {
         done("");
         bar.hidden = true;
-        showError(data.message || ("The upload failed (HTTP " + xhr.status + ")."));
+        showError(data.message || fmt(gettext("The upload failed (HTTP %(status)s)."), { status: xhr.status }));
         return;
       }
-      done("Uploaded " + data.resolution + ", " + data.duration_s.toFixed(1) + " s at " + data.fps.toFixed(1) + " fps.");
+      done(fmt(gettext("Uploaded %(resolution)s, %(duration)s s at %(fps)s fps."), {
+        resolution: data.resolution, duration: data.duration_s.toFixed(1), fps: data.fps.toFixed(1),
+      }));
       api("POST", "/api/v1/live-monitoring/cameras/" + encodeURIComponent(cam) + "/start", {
         upload_id: data.upload_id, loop: $("lm-loop").checked, speed: Number($("lm-speed").value),
       }).then(() => { if (state.camera !== cam || !state.connected) connect(); }, (e) => showError(e.message));
     };
-    xhr.onerror = () => { done(""); bar.hidden = true; showError("Cannot reach the server; the upload did not arrive. Check the connection and try again."); };
-    xhr.ontimeout = () => { done(""); bar.hidden = true; showError("The upload took longer than 30 minutes and was stopped; try a smaller file."); };
+    xhr.onerror = () => { done(""); bar.hidden = true; showError(gettext("Cannot reach the server; the upload did not arrive. Check the connection and try again.")); };
+    xhr.ontimeout = () => { done(""); bar.hidden = true; showError(gettext("The upload took longer than 30 minutes and was stopped; try a smaller file.")); };
     $("lm-upload").disabled = true;
     xhr.send(form);
   }
