@@ -619,16 +619,16 @@ def _wait_state(gateway, channel_id: str, state: str, deadline: float) -> None:
 def _stop_modify_start(gateway, channel_id: str, changes: dict, action) -> None:
     """The second-confirmation path: stop, wait IDLE, modify, start, wait RUNNING."""
     deadline = time.monotonic() + settings.FAILOVER_STOP_START_TIMEOUT_S
-    action_progress(action, "stopping the channel to modify it")
-    gateway.live_channel_stop(channel_id=channel_id)
+    request_id = gateway.live_channel_stop(channel_id=channel_id)
+    action_progress(action, "stopping the channel to modify it", request_id=request_id)
     _wait_state(gateway, channel_id, "IDLE", deadline)
     try:
         action_progress(action, "idle; modifying FailOverSettings")
         gateway.live_channel_failover_modify(channel_id=channel_id, changes=changes)
     finally:
         # Back on air whether or not the modify went through.
-        action_progress(action, "starting the channel again")
-        gateway.live_channel_start(channel_id=channel_id)
+        request_id = gateway.live_channel_start(channel_id=channel_id)
+        action_progress(action, "starting the channel again", request_id=request_id)
         _wait_state(
             gateway,
             channel_id,

@@ -508,14 +508,18 @@ class TencentGateway:
         response = self._call("mdl", "DescribeStreamLiveChannel", {"Id": channel_id})
         return _live_channel(response.get("Info") or {})
 
-    def live_channel_start(self, *, channel_id: str) -> None:
-        """Ask the channel to start; it goes through a transitional state: poll for RUNNING."""
-        self._call("mdl", "StartStreamLiveChannel", {"Id": channel_id}, idempotent=False)
+    def live_channel_start(self, *, channel_id: str) -> str:
+        """Ask the channel to start (it goes through a transitional state: poll for RUNNING).
+        Returns the request id, for the audit trail."""
+        response = self._call("mdl", "StartStreamLiveChannel", {"Id": channel_id}, idempotent=False)
         logger.info("StreamLive channel %s: start requested", channel_id)
+        return response.get("RequestId", "")
 
-    def live_channel_stop(self, *, channel_id: str) -> None:
-        self._call("mdl", "StopStreamLiveChannel", {"Id": channel_id}, idempotent=False)
+    def live_channel_stop(self, *, channel_id: str) -> str:
+        """Ask the channel to stop; returns the request id."""
+        response = self._call("mdl", "StopStreamLiveChannel", {"Id": channel_id}, idempotent=False)
         logger.info("StreamLive channel %s: stop requested", channel_id)
+        return response.get("RequestId", "")
 
     def live_channel_failover_modify(
         self, *, channel_id: str, changes: Mapping[str, FailOverSettings | None]
@@ -691,13 +695,17 @@ class TencentGateway:
         response = self._call("mdc", "DescribeStreamLinkFlow", {"FlowId": flow_id})
         return _link_flow(response.get("Info") or {})
 
-    def link_flow_start(self, *, flow_id: str) -> None:
-        self._call("mdc", "StartStreamLinkFlow", {"FlowId": flow_id}, idempotent=False)
+    def link_flow_start(self, *, flow_id: str) -> str:
+        """Ask the flow to start; returns the request id."""
+        response = self._call("mdc", "StartStreamLinkFlow", {"FlowId": flow_id}, idempotent=False)
         logger.info("StreamLink flow %s: start requested", flow_id)
+        return response.get("RequestId", "")
 
-    def link_flow_stop(self, *, flow_id: str) -> None:
-        self._call("mdc", "StopStreamLinkFlow", {"FlowId": flow_id}, idempotent=False)
+    def link_flow_stop(self, *, flow_id: str) -> str:
+        """Ask the flow to stop; returns the request id."""
+        response = self._call("mdc", "StopStreamLinkFlow", {"FlowId": flow_id}, idempotent=False)
         logger.info("StreamLink flow %s: stop requested", flow_id)
+        return response.get("RequestId", "")
 
     def link_flow_status(self, *, flow_id: str) -> FlowStatus:
         """Real-time state of every input and output of a flow (Connected/Waiting/Idle)."""

@@ -90,7 +90,11 @@ def action_finish(action: OperatorAction, *, ok: bool, outcome: str, request_id:
     action.refresh_from_db()
 
 
-def action_progress(action: OperatorAction, step: str) -> None:
+def action_progress(action: OperatorAction, step: str, *, request_id: str = "") -> None:
+    """Append a step (and the cloud request that made it) to a running action's row."""
+    if request_id:
+        action.request_ids = [*action.request_ids, request_id]
+        OperatorAction.objects.filter(pk=action.pk).update(request_ids=action.request_ids)
     action.progress = [*action.progress, {"at": timezone.now().isoformat(), "step": step}]
     OperatorAction.objects.filter(pk=action.pk).update(progress=action.progress)
     logger.info("Action %s on %s: %s", action.pk, action.target_name, step)
@@ -124,56 +128,59 @@ def _run_simple(*, actor, verb: str, target, target_type: str, call, params: dic
     return action
 
 
-def channel_start(*, channel: LiveChannel, actor, override: bool = False) -> OperatorAction:
-    """Ask StreamLive to start ``channel``; the next poll shows it RUNNING."""
-    reasons = action_guard(channel, "start", override)
-    gateway = tencent_gateway()
+def _channel_simple(*, channel: LiveChannel, actor, override: bool, verb: str, call):
+    reasons = action_guard(channel, verb, override)
     return _run_simple(
         actor=actor,
-        verb="start",
+        verb=verb,
         target=channel,
         target_type="channel",
-        call=lambda: gateway.live_channel_start(channel_id=channel.cloud_id),
+        call=lambda: call(channel_id=channel.cloud_id),
         params={"override": override, "overridden": reasons},
+    )
+
+
+def channel_start(*, channel: LiveChannel, actor, override: bool = False) -> OperatorAction:
+    """Ask StreamLive to start ``channel``; the next poll shows it RUNNING."""
+    gateway = tencent_gateway()
+    return _channel_simple(
+        channel=channel,
+        actor=actor,
+        override=override,
+        verb="start",
+        call=gateway.live_channel_start,
     )
 
 
 def channel_stop(*, channel: LiveChannel, actor, override: bool = False) -> OperatorAction:
     """Ask StreamLive to stop ``channel``."""
-    reasons = action_guard(channel, "stop", override)
     gateway = tencent_gateway()
+    return _channel_simple(
+        channel=channel, actor=actor, override=override, verb="stop", call=gateway.live_channel_stop
+    )
+
+
+def _flow_simple(*, flow: LinkFlow, actor, verb: str, call) -> OperatorAction:
     return _run_simple(
         actor=actor,
-        verb="stop",
-        target=channel,
-        target_type="channel",
-        call=lambda: gateway.live_channel_stop(channel_id=channel.cloud_id),
-        params={"override": override, "overridden": reasons},
+        verb=verb,
+        target=flow,
+        target_type="flow",
+        call=lambda: call(flow_id=flow.cloud_id),
+        params={},
     )
 
 
 def flow_start(*, flow: LinkFlow, actor) -> OperatorAction:
-    gateway = tencent_gateway()
-    return _run_simple(
-        actor=actor,
-        verb="start",
-        target=flow,
-        target_type="flow",
-        call=lambda: gateway.link_flow_start(flow_id=flow.cloud_id),
-        params={},
+    """Ask StreamLink to start ``flow``."""
+    return _flow_simple(
+        flow=flow, actor=actor, verb="start", call=tencent_gateway().link_flow_start
     )
 
 
 def flow_stop(*, flow: LinkFlow, actor) -> OperatorAction:
-    gateway = tencent_gateway()
-    return _run_simple(
-        actor=actor,
-        verb="stop",
-        target=flow,
-        target_type="flow",
-        call=lambda: gateway.link_flow_stop(flow_id=flow.cloud_id),
-        params={},
-    )
+    """Ask StreamLink to stop ``flow``."""
+    return _flow_simple(flow=flow, actor=actor, verb="stop", call=tencent_gateway().link_flow_stop)
 
 
 def channel_restart_begin(*, channel: LiveChannel, actor, override: bool = False):
@@ -215,11 +222,11 @@ def channel_restart_run(*, action_id: int) -> OperatorAction:
     try:
         state = gateway.live_channel_get(channel_id=channel_id).state
         if state != "IDLE":
-            action_progress(action, f"stopping (was {state})")
-            gateway.live_channel_stop(channel_id=channel_id)
+            request_id = gateway.live_channel_stop(channel_id=channel_id)
+            action_progress(action, f"stopping (was {state})", request_id=request_id)
             _wait_for(gateway, channel_id, "IDLE", action, deadline)
-        action_progress(action, "idle; starting")
-        gateway.live_channel_start(channel_id=channel_id)
+        request_id = gateway.live_channel_start(channel_id=channel_id)
+        action_progress(action, "idle; starting", request_id=request_id)
         _wait_for(gateway, channel_id, "RUNNING", action, deadline)
         action_progress(action, "running; checking the input")
         stats = gateway.live_channel_input_statistics(channel_id=channel_id, period="5s")

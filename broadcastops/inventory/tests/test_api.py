@@ -69,6 +69,7 @@ def test_start_is_audited_with_its_outcome(synced, operator_client, operator):
     assert action.status == "succeeded" and action.target_name == "channel-news-002"
     starts = synced.requests(service="mdl", action="StartStreamLiveChannel")
     assert [r["params"]["Id"] for r in starts] == ["66F1779B1AB2DFF5BDAA"]
+    assert len(action.request_ids) == 1 and len(action.request_ids[0]) == 36  # the cloud's id
 
 
 def test_starting_a_running_channel_is_a_409_and_audited_as_failed(synced, operator_client):
@@ -133,6 +134,7 @@ def test_restart_runs_in_the_background_with_progress(synced, operator_client, s
     steps = [p["step"] for p in body["progress"]]
     assert steps[0].startswith("stopping") and steps[-1].startswith("running")
     assert "pipeline 0" in body["outcome"]
+    assert len(body["request_ids"]) == 2  # the stop and the start, as the cloud numbered them
 
 
 def test_flows_can_be_stopped_and_started(synced, operator_client):
