@@ -137,7 +137,7 @@ class StreamWorker:
         return [spec.camera_id for spec in held]
 
     def run(self, *, stop: threading.Event, max_seconds: float | None = None) -> None:
-        from django.db import close_old_connections
+        from django.db import close_old_connections, connection
 
         from streaming.services import stream_session_release
 
@@ -155,4 +155,6 @@ class StreamWorker:
             self.manager.shutdown()
             for session_id in list(self._leases):
                 stream_session_release(session_id=session_id, worker_id=self.worker_id)
+            # This thread's connection would otherwise stay open until the process ends.
+            connection.close()
             logger.info("Stream worker stopped worker=%s", self.worker_id)
