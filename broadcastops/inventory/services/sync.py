@@ -388,7 +388,10 @@ def _input_lost_for_grace(channel: LiveChannel, pipeline: int, now) -> bool:
         .first()
     )
     grace = timedelta(seconds=settings.INVENTORY_INPUT_LOST_GRACE_S)
-    return lost is None or now - lost.occurred_at >= grace
+    # Without a recorded loss, count from the channel's last change of state: a channel that
+    # has just been started gets the grace period before its first input arrives.
+    since = lost.occurred_at if lost is not None else channel.changed_at
+    return since is None or now - since >= grace
 
 
 def _transition(before: str | None, after: str) -> tuple[str | None, str | None]:

@@ -53,3 +53,19 @@ def test_a_channel_without_protection_loses_its_input_and_says_so(demo, slack, s
     assert news.active_input == InputRole.NONE and news.health == "red"
     alert = Notification.objects.get(event="channel.input_lost")
     assert alert.subject == news.cloud_id and "lost its input" in alert.title
+
+
+def test_a_channel_just_started_gets_the_grace_period_before_an_input_alert(demo, slack):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from broadcastops.inventory.services.sync import _input_lost_for_grace
+
+    inventory_poll()
+    news = LiveChannel.objects.get(name="channel-news-002")
+    now = timezone.now()
+    LiveChannel.objects.filter(pk=news.pk).update(changed_at=now - timedelta(seconds=5))
+    news.refresh_from_db()
+    assert not _input_lost_for_grace(news, 0, now)
+    assert _input_lost_for_grace(news, 0, now + timedelta(seconds=60))
