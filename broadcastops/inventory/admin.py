@@ -118,6 +118,7 @@ class LiveChannelAdmin(ReadOnlyAdmin):
         "diagnosis",
         "timeline",
         "failover_events",
+        "recent_actions",
     )
     fieldsets = (
         (
@@ -136,7 +137,7 @@ class LiveChannelAdmin(ReadOnlyAdmin):
         (_("Pipelines"), {"fields": ("pipelines_table",)}),
         (_("Linked resources"), {"fields": ("linked",)}),
         (_("Diagnosis"), {"fields": ("diagnosis",)}),
-        (_("History"), {"fields": ("timeline", "failover_events")}),
+        (_("History"), {"fields": ("recent_actions", "timeline", "failover_events")}),
     )
 
     def get_queryset(self, request):
@@ -212,6 +213,29 @@ class LiveChannelAdmin(ReadOnlyAdmin):
         warnings = format_html_join("", "<div>⚠️ {}</div>", ((w,) for w in d.warnings))
         return format_html(
             "{}{}<p><b>{}</b></p><ol>{}</ol>", lines, warnings, d.cause, actions_html
+        )
+
+    @admin.display(description=_("recent actions"))
+    def recent_actions(self, obj):
+        # Operators follow their restarts here (the full audit trail is for Admins).
+        rows = OperatorAction.objects.filter(target_type="channel", target_id=obj.cloud_id)[:5]
+        return (
+            format_html_join(
+                "",
+                "<div>{} — {} by {}: <b>{}</b> {} {}</div>",
+                (
+                    (
+                        timezone.localtime(a.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                        a.action,
+                        a.actor_name,
+                        a.get_status_display(),
+                        " → ".join(p["step"] for p in a.progress),
+                        a.outcome,
+                    )
+                    for a in rows
+                ),
+            )
+            or "-"
         )
 
     @admin.display(description=_("status timeline"))

@@ -40,6 +40,22 @@ def test_channel_page_shows_links_timeline_and_diagnosis(synced, viewer):
     assert "All services healthy." in html
 
 
+def test_channel_page_shows_the_progress_of_recent_actions(synced, operator):
+    from broadcastops.inventory.models import LiveChannel
+
+    kbo = LiveChannel.objects.get(name="channel-kbo-002")
+    OperatorAction.objects.create(
+        actor_name="operator",
+        action="channel.restart",
+        target_type="channel",
+        target_id=kbo.cloud_id,
+        progress=[{"at": "", "step": "stopping (was RUNNING)"}],
+    )
+    html = _client_for(operator).get(f"/admin/inventory/livechannel/{kbo.pk}/change/")
+    assert "channel.restart by operator" in html.content.decode()
+    assert "stopping (was RUNNING)" in html.content.decode()
+
+
 def test_admin_start_asks_for_confirmation_then_acts(synced, operator):
     from broadcastops.inventory.models import LiveChannel
 
