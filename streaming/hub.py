@@ -115,7 +115,8 @@ class LatestSlot(ViewerSlot):
 
     async def next_frame(self, timeout: float) -> Frame | None:
         try:
-            await asyncio.wait_for(self.ready.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.ready.wait()
         except TimeoutError:
             return None
         self.ready.clear()

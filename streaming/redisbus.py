@@ -124,6 +124,7 @@ class RedisSource:
         camera_id = feed.camera_id
         backoff = 0.2
         wake = self._wake[camera_id]
+        task = asyncio.current_task()
         try:
             while True:
                 client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2.0)
@@ -132,6 +133,10 @@ class RedisSource:
                 try:
                     next_advertise = 0.0
                     while True:
+                        if task.cancelling():
+                            # A cancel that a library's timeout swallowed (Python 3.11's
+                            # wait_for race) must still end the loop, or loop shutdown hangs.
+                            raise asyncio.CancelledError
                         wanted = feed.demand()
                         for width in wanted - subscribed:
                             await pubsub.subscribe(frames_channel(self.prefix, camera_id, width))
@@ -150,7 +155,8 @@ class RedisSource:
                         if not subscribed:
                             wake.clear()
                             with contextlib.suppress(TimeoutError):
-                                await asyncio.wait_for(wake.wait(), _ADVERTISE_EVERY_S)
+                                async with asyncio.timeout(_ADVERTISE_EVERY_S):
+                                    await wake.wait()
                             continue
                         message = await pubsub.get_message(
                             ignore_subscribe_messages=True, timeout=0.25
@@ -199,9 +205,11 @@ class RedisSource:
 
     async def _close(self, client, pubsub, camera_id: str, token: str) -> None:
         try:
-            await pubsub.aclose()
-            await client.hdel(viewers_key(self.prefix, camera_id), token)
-        except (redis.RedisError, OSError):
+            # Bounded: a connection cut mid-read must not hold up a shutdown.
+            async with asyncio.timeout(2.0):
+                await pubsub.aclose()
+                await client.hdel(viewers_key(self.prefix, camera_id), token)
+        except (redis.RedisError, OSError, TimeoutError):
             pass
         finally:
             await client.aclose()
