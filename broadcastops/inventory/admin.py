@@ -45,6 +45,15 @@ def badge(value: str, label: str | None = None):
     )
 
 
+def _local(when) -> str:
+    return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _lines(template: str, rows) -> str:
+    """One ``template`` line per row, or a dash when there is none."""
+    return format_html_join("", template, rows) or "-"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -219,63 +228,39 @@ class LiveChannelAdmin(ReadOnlyAdmin):
     def recent_actions(self, obj):
         # Operators follow their restarts here (the full audit trail is for Admins).
         rows = OperatorAction.objects.filter(target_type="channel", target_id=obj.cloud_id)[:5]
-        return (
-            format_html_join(
-                "",
-                "<div>{} — {} by {}: <b>{}</b> {} {}</div>",
+        return _lines(
+            "<div>{} — {} by {}: <b>{}</b> {} {}</div>",
+            (
                 (
-                    (
-                        timezone.localtime(a.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                        a.action,
-                        a.actor_name,
-                        a.get_status_display(),
-                        " → ".join(p["step"] for p in a.progress),
-                        a.outcome,
-                    )
-                    for a in rows
-                ),
-            )
-            or "-"
+                    _local(a.created_at),
+                    a.action,
+                    a.actor_name,
+                    a.get_status_display(),
+                    " → ".join(p["step"] for p in a.progress),
+                    a.outcome,
+                )
+                for a in rows
+            ),
         )
 
     @admin.display(description=_("status timeline"))
     def timeline(self, obj):
-        rows = obj.history.all()[:30]
-        return (
-            format_html_join(
-                "",
-                "<div>{} — {} {} {}</div>",
-                (
-                    (
-                        timezone.localtime(r.at).strftime("%Y-%m-%d %H:%M:%S"),
-                        r.state,
-                        badge(r.active_input),
-                        badge(r.health),
-                    )
-                    for r in rows
-                ),
-            )
-            or "-"
+        return _lines(
+            "<div>{} — {} {} {}</div>",
+            (
+                (_local(r.at), r.state, badge(r.active_input), badge(r.health))
+                for r in obj.history.all()[:30]
+            ),
         )
 
     @admin.display(description=_("failover events"))
     def failover_events(self, obj):
-        rows = obj.failovers.all()[:30]
-        return (
-            format_html_join(
-                "",
-                "<div>{} — pipeline {}: {} ({})</div>",
-                (
-                    (
-                        timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
-                        e.pipeline,
-                        e.get_kind_display(),
-                        e.get_source_display(),
-                    )
-                    for e in rows
-                ),
-            )
-            or "-"
+        return _lines(
+            "<div>{} — pipeline {}: {} ({})</div>",
+            (
+                (_local(e.occurred_at), e.pipeline, e.get_kind_display(), e.get_source_display())
+                for e in obj.failovers.all()[:30]
+            ),
         )
 
     @admin.action(description=_("Start selected channels"))
