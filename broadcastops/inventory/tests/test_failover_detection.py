@@ -60,12 +60,12 @@ def test_a_channel_just_started_gets_the_grace_period_before_an_input_alert(demo
 
     from django.utils import timezone
 
-    from broadcastops.inventory.services.sync import _input_lost_for_grace
+    from broadcastops.inventory.services.status import input_lost_for_grace
 
     inventory_poll()
     news = LiveChannel.objects.get(name="channel-news-002")
     now = timezone.now()
     LiveChannel.objects.filter(pk=news.pk).update(changed_at=now - timedelta(seconds=5))
     news.refresh_from_db()
-    assert not _input_lost_for_grace(news, 0, now)
-    assert _input_lost_for_grace(news, 0, now + timedelta(seconds=60))
+    assert not input_lost_for_grace(news, 0, now)
+    assert input_lost_for_grace(news, 0, now + timedelta(seconds=60))
