@@ -64,7 +64,7 @@ def test_audit_hook_failure_never_breaks_polling(incident, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("audit bug")
 
-    monkeypatch.setattr("failover.services.failover_audit_run", broken)
+    monkeypatch.setattr("failover.services.auditing.failover_audit_run", broken)
     report = inventory_poll()
     assert not report.skipped and LiveChannel.objects.filter(cloud_id=CJ).exists()
 
