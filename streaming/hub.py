@@ -11,6 +11,7 @@ the server: at most ``STREAMING_ACK_WINDOW`` frames per viewer are ever in fligh
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -41,8 +42,9 @@ PROCESS_TOKEN = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 class ViewerSlot:
     """One viewer's flow-control state: at most ``window`` frames in flight, never a queue.
 
-    A window of 2 lets a viewer acknowledge every second frame with one message, which
-    halves the acknowledgements the server reads, without a frame of extra latency.
+    A window of N lets a viewer acknowledge every Nth frame with one message, which divides
+    the acknowledgements the server reads by N; a viewer that keeps up sees no extra latency
+    (its acknowledgement is back long before the next frame is encoded).
     """
 
     counts_as_viewer = True
@@ -53,12 +55,12 @@ class ViewerSlot:
         width: int,
         max_fps: float,
         send: Callable[[bytes], Awaitable[None]],
-        send_status: Callable[[dict], Awaitable[None]] | None = None,
+        send_text: Callable[[str], Awaitable[None]] | None = None,
         window: int = 1,
     ):
         self.width = width
         self.window = window
-        self.send_status = send_status
+        self.send_text = send_text
         self.interval_s = 1.0 / max_fps if max_fps else 0.0
         self.in_flight = 0
         self.awaiting_since = 0.0
@@ -193,14 +195,15 @@ class CameraFeed:
             await slot.offer(frame)
 
     # -- status ------------------------------------------------------------------------------
-    def status(self, slot: ViewerSlot | None = None) -> dict:
+    def status(self, slot: ViewerSlot | None = None, *, viewers: int | None = None) -> dict:
         spec = self.spec
         now = time.monotonic()
         started, count = self._fps_window
         if now - started >= 1.0:
             self.fps = round((self.frames_received - count) / (now - started), 1)
             self._fps_window = (now, self.frames_received)
-        viewers = self.global_viewers if self.global_viewers is not None else self.viewer_count
+        if viewers is None:
+            viewers = self.global_viewers if self.global_viewers is not None else self.viewer_count
         message = {
             "type": "status",
             "camera_id": self.camera_id,
@@ -247,6 +250,7 @@ class CameraFeed:
             await asyncio.sleep(interval)
             if time.monotonic() - self.spec_loaded_at > _SPEC_REFRESH_S:
                 await self.spec_reload()
+                await self.hub.source.feed_check(self)
             age = time.monotonic() - self.last_frame_at if self.last_frame_at else None
             demanded = bool(self.demand())
             running = self.spec is not None and not self.spec.position_at(time.time())[1]
@@ -271,15 +275,22 @@ class CameraFeed:
             await self._status_send_all("status")
 
     async def _status_send_all(self, kind: str) -> None:
+        """The same status to every viewer: built and serialised once per rendition and
+        window (the only fields that differ between viewers), not once per viewer."""
+        viewers = self.global_viewers if self.global_viewers is not None else self.viewer_count
+        texts: dict[tuple[int, int], str] = {}
         sent = 0
         for slots in list(self.viewers.values()):
             for slot in list(slots):
-                if slot.send_status is None or slot.stalled:
+                if slot.send_text is None or slot.stalled:
                     continue
-                message = self.status(slot)
-                message["type"] = kind
+                text = texts.get((slot.width, slot.window))
+                if text is None:
+                    message = self.status(slot, viewers=viewers)
+                    message["type"] = kind
+                    text = texts[slot.width, slot.window] = json.dumps(message)
                 try:
-                    await slot.send_status(message)
+                    await slot.send_text(text)
                 except Exception:
                     logger.debug("Status send failed camera=%s", self.camera_id, exc_info=True)
                 sent += 1
@@ -363,11 +374,19 @@ class EmbeddedSource:
     def feed_started(self, feed: CameraFeed) -> asyncio.Task | None:
         return asyncio.ensure_future(self._ensure_producer(feed.camera_id))
 
+    async def feed_check(self, feed: CameraFeed) -> None:
+        """Every few seconds while watched: a producer that could not start (the database
+        was busy) or that died is started again, instead of leaving the viewers waiting."""
+        await self._ensure_producer(feed.camera_id)
+
     async def _ensure_producer(self, camera_id: str) -> None:
         from streaming import runtime
 
         # After a restart the session is in the database but no producer runs yet.
-        await asyncio.to_thread(runtime.producer_ensure, camera_id)
+        try:
+            await asyncio.to_thread(runtime.producer_ensure, camera_id)
+        except Exception:
+            logger.warning("Could not start the producer camera=%s", camera_id, exc_info=True)
 
     def demand_changed(self, feed: CameraFeed) -> None:
         from streaming import runtime
@@ -438,8 +457,8 @@ class Hub:
         feed.viewers.setdefault(slot.width, set()).add(slot)
         if new_rendition:
             self._demand_changed(feed)
-        if slot.send_status is not None:
-            await slot.send_status(feed.status(slot))
+        if slot.send_text is not None:
+            await slot.send_text(json.dumps(feed.status(slot)))
         frame = feed.latest.get(slot.width)
         if slot.wants(frame):
             await slot.offer(frame)

@@ -113,6 +113,9 @@ class RedisSource:
         self._wake[feed.camera_id] = asyncio.Event()
         return asyncio.ensure_future(self._run(feed))
 
+    async def feed_check(self, feed) -> None:
+        """Producers run in stream_worker processes, which claim sessions themselves."""
+
     def demand_changed(self, feed) -> None:
         event = self._wake.get(feed.camera_id)
         if event is not None:
