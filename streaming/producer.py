@@ -21,8 +21,12 @@ from streaming.media import frame_encode
 
 logger = logging.getLogger(__name__)
 
-# Falling further behind the clock than this is cheaper to fix by seeking than by decoding.
-_SEEK_AFTER_S = 1.0
+# Falling further behind the clock than this is cheaper to fix by seeking than by decoding
+# forward. A seek is no shortcut for short gaps: it lands on the keyframe before the target
+# and decodes from there, up to a whole GOP (a 250-frame x264 GOP at 720p: 0.4-0.8 s, against
+# ~2 ms a frame for grab()). With a 1 s threshold a seek that took over a second under load
+# fell behind by more than it caught up, and the producer sought again and again (0 frames/s).
+_SEEK_AFTER_S = 10.0
 # How often an idle producer (no demand) looks for demand, at most.
 _IDLE_WAIT_S = 0.25
 
@@ -136,7 +140,6 @@ class Producer(threading.Thread):
         image = None
         encoded_widths: set[int] = set()  # renditions already sent for ``image``
         seq = 0
-        next_tick = time.monotonic()
         while not self._halt.is_set():
             spec = self.spec
             widths = self.sink.demand(spec.camera_id)
@@ -145,7 +148,6 @@ class Producer(threading.Thread):
                 image = None
                 self._wake.wait(_IDLE_WAIT_S)
                 self._wake.clear()
-                next_tick = time.monotonic()
                 continue
             position, _ended = spec.position_at(time.time())
             target = min(int(position * spec.fps), spec.frame_count - 1)
@@ -167,11 +169,14 @@ class Producer(threading.Thread):
                 seq += 1
             missing = widths - encoded_widths
             if missing:
-                encoded_at = time.time()
                 for width in sorted(missing):
                     jpeg = frame_encode(
                         image, width=width or spec.native_width(), quality=spec.jpeg_quality
                     )
+                    # When the frame is ready to go: the latency viewers see from here on
+                    # is the fan-out's (and a second rendition's does not include the first's
+                    # encode).
+                    encoded_at = time.time()
                     data = frame_pack(
                         jpeg=jpeg,
                         seq=seq,
@@ -192,14 +197,24 @@ class Producer(threading.Thread):
                     )
                     self.frames_encoded += 1
                 encoded_widths |= missing
-            interval = max(1.0 / (spec.fps * spec.speed), 1.0 / self.max_output_fps)
-            next_tick += interval
-            now = time.monotonic()
-            if next_tick < now - interval:
-                next_tick = now  # fell behind: skip ahead on the clock instead of bursting
             # Always sleep a little, even when late: the hub's loop and the sockets need the GIL.
-            self._wake.wait(max(0.002, next_tick - now))
+            self._wake.wait(max(0.002, self._delay_to_next_frame(spec, decoded)))
             self._wake.clear()
+
+    def _delay_to_next_frame(self, spec: ProducerSpec, decoded: int) -> float:
+        """Seconds until the producer should take the frame after ``decoded``.
+
+        It wakes in the middle of that frame's time on the playback clock, so a wake-up that
+        is late (or early) by up to half a frame still finds it: a timer of its own, drifting
+        against the clock, would now and then skip a frame and show another one twice. A
+        producer that is already past that point (a slow decode) goes on at once. Past
+        ``max_output_fps`` frames are skipped anyway, evenly.
+        """
+        rate = spec.fps * spec.speed
+        if rate > self.max_output_fps:
+            return 1.0 / self.max_output_fps
+        position, _ended = spec.position_at(time.time())
+        return ((decoded + 1.5) / spec.fps - position) / spec.speed
 
 
 class ProducerManager:

@@ -1,0 +1,118 @@
+"""The producer's cadence: every source frame once, on the session's playback clock."""
+
+import threading
+import time
+
+import cv2
+import pytest
+
+from streaming.media import video_probe
+from streaming.producer import Producer, ProducerSpec
+
+
+def _spec(path, *, fps=10.0, frame_count=100, speed=1.0, position_s=0.0, loop=True):
+    return ProducerSpec(
+        session_id="00000000-0000-0000-0000-0000000000a1",
+        camera_id="cam-1",
+        upload_id="u-1",
+        path=str(path),
+        fps=fps,
+        frame_count=frame_count,
+        width=320,
+        height=240,
+        loop=loop,
+        speed=speed,
+        anchor_at=time.time(),
+        anchor_position_s=position_s,
+        jpeg_quality=85,
+        max_width=0,
+    )
+
+
+class RecordingSink:
+    def __init__(self):
+        self.frames = []
+        self.enough = threading.Event()
+
+    def demand(self, camera_id):
+        return frozenset({0})
+
+    def publish(self, frame):
+        self.frames.append(frame)
+        if len(self.frames) >= 15:
+            self.enough.set()
+
+
+@pytest.mark.parametrize(
+    ("fps", "speed", "position_s", "decoded", "expected_s"),
+    [
+        (10.0, 1.0, 1.02, 10, 0.13),  # just into frame 10: wake in the middle of frame 11
+        (10.0, 1.0, 1.09, 10, 0.06),  # late in frame 10: still the middle of frame 11
+        (10.0, 2.0, 1.02, 10, 0.065),  # twice as fast: half the wall time
+        (10.0, 1.0, 1.17, 10, -0.02),  # a slow decode: past the middle of 11, go on at once
+        (30.0, 4.0, 1.0, 30, 1 / 30),  # 120 frames/s asked, 30 at most: evenly spaced
+    ],
+)
+def test_the_producer_wakes_in_the_middle_of_the_next_frame(
+    tmp_path, fps, speed, position_s, decoded, expected_s
+):
+    producer = Producer(_spec(tmp_path / "x.mp4"), RecordingSink(), max_output_fps=30.0)
+    spec = _spec(tmp_path / "x.mp4", fps=fps, speed=speed, position_s=position_s)
+    assert producer._delay_to_next_frame(spec, decoded) == pytest.approx(expected_s, abs=0.004)
+
+
+def test_a_watched_producer_publishes_every_source_frame_once(make_clip):
+    path = make_clip("ten.mp4", frames=100, fps=10.0)
+    info = video_probe(path)
+    sink = RecordingSink()
+    spec = _spec(path, fps=info.fps, frame_count=info.frame_count)
+    producer = Producer(spec, sink, max_output_fps=30.0)
+    producer.start()
+    try:
+        assert sink.enough.wait(5), f"only {len(sink.frames)} frames in 5 s"
+    finally:
+        producer.halt()
+    indices = [round(frame.position_s * info.fps) for frame in sink.frames]
+    assert indices == list(range(indices[0], indices[0] + len(indices)))
+    # Paced by the clock: 15 frames of a 10 fps source take about 1.4 s, not less.
+    span = sink.frames[-1].encoded_at - sink.frames[0].encoded_at
+    assert span == pytest.approx((len(indices) - 1) / info.fps, abs=0.06)
+
+
+class SlowSeekCapture:
+    """A real capture whose seeks take 1.5 s, as a long GOP's do on a loaded machine."""
+
+    def __init__(self, capture, seeks):
+        self._capture = capture
+        self._seeks = seeks
+
+    def set(self, prop, value):
+        if prop == cv2.CAP_PROP_POS_FRAMES:
+            self._seeks.append(value)
+            time.sleep(1.5)
+        return self._capture.set(prop, value)
+
+    def __getattr__(self, name):
+        return getattr(self._capture, name)
+
+
+def test_a_slow_seek_is_caught_up_by_decoding_not_by_seeking_again(make_clip, monkeypatch):
+    path = make_clip("long.mp4", frames=300, fps=30.0)
+    seeks: list[int] = []
+    real_capture = cv2.VideoCapture
+    monkeypatch.setattr(
+        "streaming.producer.cv2.VideoCapture",
+        lambda *args: SlowSeekCapture(real_capture(*args), seeks),
+    )
+    sink = RecordingSink()
+    spec = _spec(path, fps=30.0, frame_count=300, position_s=2.0)
+    producer = Producer(spec, sink, max_output_fps=30.0)
+    producer.start()
+    try:
+        assert sink.enough.wait(5), f"only {len(sink.frames)} frames after {len(seeks)} seeks"
+    finally:
+        producer.halt()
+    # One seek to where the clock was; the 1.5 s it took are decoded through, not sought.
+    assert len(seeks) == 1
+    lag_s = time.time() - spec.anchor_at + 2.0 - sink.frames[-1].position_s
+    assert abs(lag_s) < 0.2, f"the producer is {lag_s:.2f} s off the playback clock"
