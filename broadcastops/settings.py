@@ -361,9 +361,13 @@ STREAMING_RENDITION_WIDTHS = env.list(
 # Frames per second sent at most (speed 4 on a 30 fps file would otherwise send 120).
 STREAMING_MAX_OUTPUT_FPS = env.float("STREAMING_MAX_OUTPUT_FPS", default=30.0)
 STREAMING_STATUS_INTERVAL_S = env.float("STREAMING_STATUS_INTERVAL_S", default=1.0)
-# Frames a viewer may have unacknowledged (the memory a stalled viewer costs); clients
-# acknowledge once per window, so 2 halves the acknowledgements the server reads.
-STREAMING_ACK_WINDOW = env.int("STREAMING_ACK_WINDOW", default=2)
+# Frames a viewer may have unacknowledged (what a stalled viewer costs: 8 frames of 720p are
+# ~0.6 MB); clients acknowledge once per window. Reading an acknowledgement costs daphne
+# about half of sending a frame, so the window sets the CPU per viewer: at 300 viewers 4 gave
+# 28.1 frames/s (p99 76 ms, 89 % of a core) and 8 gave 29.2 (p99 55 ms, 79 %)
+# (benchmarks/streaming_fanout.py). A smaller window lowers the latency of a viewer on a
+# slow link (at most a window of frames queue in front of it) at the cost of that CPU.
+STREAMING_ACK_WINDOW = env.int("STREAMING_ACK_WINDOW", default=8)
 # A running camera whose newest frame is older than this is reported as lagging.
 STREAMING_FEED_LAG_S = env.float("STREAMING_FEED_LAG_S", default=3.0)
 # Frames travel through Redis pub/sub (stream_worker processes) when this is set.

@@ -1,10 +1,10 @@
 """The live-monitoring WebSocket: binary JPEG frames, small JSON status messages.
 
 Flow control is end to end: the server sends at most ``ack_window`` frames (a field of
-every status message, ``STREAMING_ACK_WINDOW``, 2 by default) that the client has not
+every status message, ``STREAMING_ACK_WINDOW``, 8 by default) that the client has not
 acknowledged, and nothing newer until an acknowledgement comes; frames that appear
 meanwhile are skipped and the client gets the newest one. ``ack`` (or ``{"type": "ack"}``)
-acknowledges one frame, ``ack 2`` (or ``{"type": "ack", "frames": 2}``) two, so a client
+acknowledges one frame, ``ack 8`` (or ``{"type": "ack", "frames": 8}``) eight, so a client
 may acknowledge once per window. A stalled browser therefore costs at most a window of
 frames of server memory, never a queue.
 
@@ -79,14 +79,14 @@ async def live_monitoring_socket(scope, receive, send) -> None:
     async def send_frame(data: bytes) -> None:
         await send({"type": "websocket.send", "bytes": data})
 
-    async def send_status(message: dict) -> None:
-        await send({"type": "websocket.send", "text": json.dumps(message)})
+    async def send_text(text: str) -> None:
+        await send({"type": "websocket.send", "text": text})
 
     slot = ViewerSlot(
         width=width,
         max_fps=max_fps,
         send=send_frame,
-        send_status=send_status,
+        send_text=send_text,
         window=settings.STREAMING_ACK_WINDOW,
     )
     feed = await hub.join(camera_id, slot)

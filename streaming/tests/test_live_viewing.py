@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import Client
 
 from broadcastops.asgi import application
@@ -76,16 +77,20 @@ async def test_viewer_gets_status_then_frames_only_after_each_ack(viewer, make_c
 
     # A window of frames may be in flight; then, with no acknowledgement, nothing more than
     # status messages may come, however long we wait.
-    assert status["ack_window"] == 2
-    second = await _next(comm, binary=True)
-    assert second.seq > first.seq
+    window = status["ack_window"]
+    assert window == settings.STREAMING_ACK_WINDOW >= 2
+    last = first
+    for _ in range(window - 1):
+        following = await _next(comm, binary=True)
+        assert following.seq > last.seq
+        last = following
     for _ in range(4):
         message = await comm.receive_output(0.25) if not await comm.receive_nothing(0.25) else None
         assert message is None or message.get("bytes") is None
 
-    await comm.send_to(text_data="ack 2")
-    third = await _next(comm, binary=True)
-    assert third.seq > second.seq, "after the ack the viewer gets the newest frame"
+    await comm.send_to(text_data=f"ack {window}")
+    after_ack = await _next(comm, binary=True)
+    assert after_ack.seq > last.seq, "after the ack the viewer gets the newest frame"
     await comm.disconnect()
 
 
@@ -214,4 +219,26 @@ async def test_producer_restarts_after_a_web_restart_when_a_viewer_comes(viewer,
     frame = await _next(comm, binary=True)
 
     assert frame.session_id == str(session.pk)
+    await comm.disconnect()
+
+
+async def test_a_producer_that_died_while_watched_is_started_again(viewer, make_clip, monkeypatch):
+    monkeypatch.setattr("streaming.hub._SPEC_REFRESH_S", 0.5)
+    upload = await database_sync_to_async(_upload)(make_clip(frames=60))
+    await _start(upload, loop=True)
+    comm = await _communicator(viewer)
+    assert (await comm.connect())[0]
+    await _next(comm, binary=True)
+
+    runtime.producer_manager().shutdown()  # the thread is gone, the session still runs
+    await comm.send_to(text_data="ack 99")
+    for _ in range(10):  # frames still in flight when it stopped
+        if await comm.receive_nothing(0.3):
+            break
+        await comm.receive_output()
+    await comm.send_to(text_data="ack 99")
+
+    frame = await _next(comm, binary=True, timeout=5.0)
+    assert runtime.producer_manager().get("cam-1").is_alive()
+    assert frame.session_id
     await comm.disconnect()
