@@ -108,13 +108,27 @@ class RedisSource:
         self.url = url
         self.prefix = settings.STREAMING_REDIS_PREFIX
         self._wake: dict[str, asyncio.Event] = {}
+        self._runs: dict[str, asyncio.Task] = {}
 
     def feed_started(self, feed) -> asyncio.Task:
         self._wake[feed.camera_id] = asyncio.Event()
-        return asyncio.ensure_future(self._run(feed))
+        task = self._runs[feed.camera_id] = asyncio.ensure_future(self._run(feed))
+        return task
 
     async def feed_check(self, feed) -> None:
-        """Producers run in stream_worker processes, which claim sessions themselves."""
+        """Every few seconds while watched: a subscription that died of an unexpected error
+        (Redis errors reconnect by themselves) is logged and started again. Its task is held
+        by the feed, so asyncio would never report the error, and the viewers would wait for
+        frames until the last of them left. Producers run in stream_worker processes."""
+        task = self._runs.get(feed.camera_id)
+        if task is None or not task.done() or task.cancelled():
+            return
+        logger.error(
+            "Frame subscription failed camera=%s; starting it again",
+            feed.camera_id,
+            exc_info=task.exception(),
+        )
+        feed._tasks.append(self.feed_started(feed))
 
     def demand_changed(self, feed) -> None:
         event = self._wake.get(feed.camera_id)
@@ -184,7 +198,11 @@ class RedisSource:
                 finally:
                     await self._close(client, pubsub, camera_id, PROCESS_TOKEN)
         finally:
-            self._wake.pop(camera_id, None)
+            # Closed with its feed (cancelled): forget it. Died of an error: kept for
+            # feed_check to see and replace.
+            if task.cancelling() and self._runs.get(camera_id) is task:
+                self._wake.pop(camera_id, None)
+                self._runs.pop(camera_id, None)
 
     async def _advertise(self, client, feed, wanted: frozenset[int], token: str) -> None:
         now = time.time()

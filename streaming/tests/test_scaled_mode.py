@@ -173,3 +173,35 @@ def test_stream_worker_refuses_to_run_without_redis(settings, db):
     settings.STREAMING_REDIS_URL = ""
     with pytest.raises(CommandError, match="REDIS_URL"):
         call_command("stream_worker", "--max-seconds", "0.1")
+
+
+async def test_a_subscription_that_died_of_an_error_is_started_again(
+    scaled, worker, viewer, make_clip, monkeypatch, caplog
+):
+    monkeypatch.setattr("streaming.hub._SPEC_REFRESH_S", 0.5)
+    await _start(make_clip)
+    comm = await _viewer(viewer)
+    before = await _frame(comm)
+
+    import streaming.redisbus as redisbus
+
+    real_unpack = redisbus.frame_unpack
+    calls = {"n": 0}
+
+    def broken_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValueError("a bug in the subscription")
+        return real_unpack(*args, **kwargs)
+
+    monkeypatch.setattr(redisbus, "frame_unpack", broken_once)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 8
+    while True:
+        await comm.send_to(text_data="ack 99")
+        frame = await _frame(comm)
+        if calls["n"] > 1 and frame.seq > before.seq + 10:
+            break
+        assert loop.time() < deadline, "frames did not come back after the subscription died"
+    assert "Frame subscription failed camera=cam-r" in caplog.text
+    await comm.disconnect()
