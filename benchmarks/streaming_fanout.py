@@ -381,7 +381,9 @@ def _run_cell(
         delivered = result["fps_median"] * result["connected"]
         result["cpu_us_per_msg"] = (cpu / wall) / delivered * 1e6 if delivered else None
         if not delivered:
-            tail = log_path.read_text(errors="replace")[-3000:]
+            # Without daphne's access lines (one per connection), which would bury the rest.
+            lines = log_path.read_text(errors="replace").splitlines()
+            tail = "\n".join(line for line in lines if '] "WS' not in line)[-3000:]
             if env.get("BENCH_WORKER_LOG"):
                 worker_log = Path(env["BENCH_WORKER_LOG"]).read_text(errors="replace")
                 tail += f"\nstream_worker log:\n{worker_log[-3000:]}"
