@@ -250,7 +250,9 @@ class CameraFeed:
             await asyncio.sleep(interval)
             if time.monotonic() - self.spec_loaded_at > _SPEC_REFRESH_S:
                 await self.spec_reload()
-                await self.hub.source.feed_check(self)
+                replacement = await self.hub.source.feed_check(self)
+                if replacement is not None:
+                    self._tasks.append(replacement)
             age = time.monotonic() - self.last_frame_at if self.last_frame_at else None
             demanded = bool(self.demand())
             running = self.spec is not None and not self.spec.position_at(time.time())[1]
@@ -374,10 +376,11 @@ class EmbeddedSource:
     def feed_started(self, feed: CameraFeed) -> asyncio.Task | None:
         return asyncio.ensure_future(self._ensure_producer(feed.camera_id))
 
-    async def feed_check(self, feed: CameraFeed) -> None:
+    async def feed_check(self, feed: CameraFeed) -> asyncio.Task | None:
         """Every few seconds while watched: a producer that could not start (the database
         was busy) or that died is started again, instead of leaving the viewers waiting."""
         await self._ensure_producer(feed.camera_id)
+        return None
 
     async def _ensure_producer(self, camera_id: str) -> None:
         from streaming import runtime

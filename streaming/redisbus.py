@@ -115,20 +115,20 @@ class RedisSource:
         task = self._runs[feed.camera_id] = asyncio.ensure_future(self._run(feed))
         return task
 
-    async def feed_check(self, feed) -> None:
+    async def feed_check(self, feed) -> asyncio.Task | None:
         """Every few seconds while watched: a subscription that died of an unexpected error
         (Redis errors reconnect by themselves) is logged and started again. Its task is held
         by the feed, so asyncio would never report the error, and the viewers would wait for
         frames until the last of them left. Producers run in stream_worker processes."""
         task = self._runs.get(feed.camera_id)
         if task is None or not task.done() or task.cancelled():
-            return
+            return None
         logger.error(
             "Frame subscription failed camera=%s; starting it again",
             feed.camera_id,
             exc_info=task.exception(),
         )
-        feed._tasks.append(self.feed_started(feed))
+        return self.feed_started(feed)
 
     def demand_changed(self, feed) -> None:
         event = self._wake.get(feed.camera_id)
