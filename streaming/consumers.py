@@ -24,6 +24,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.websocket_broadcast import broadcast_writer
 from streaming.hub import ViewerSlot, hub_get
 from streaming.media import rendition_width
 
@@ -76,8 +77,13 @@ async def live_monitoring_socket(scope, receive, send) -> None:
         allowed=settings.STREAMING_RENDITION_WIDTHS,
     )
 
+    write = broadcast_writer(send)
+
     async def send_frame(data: bytes) -> None:
-        await send({"type": "websocket.send", "bytes": data})
+        if write is not None:
+            write(data)  # the same framed bytes for every viewer: broadcastops/websocket_broadcast.py
+        else:
+            await send({"type": "websocket.send", "bytes": data})
 
     async def send_text(text: str) -> None:
         await send({"type": "websocket.send", "text": text})

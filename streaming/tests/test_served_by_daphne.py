@@ -1,6 +1,7 @@
 """Against a real daphne process: stalled viewers, interrupted uploads, the MJPEG URL."""
 
 import asyncio
+import json
 import socket
 import time
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 
 from benchmarks.streaming_wsclient import WsClient
+from streaming.frames import frame_unpack
 from streaming.tests.daphne_server import daphne_prepare
 
 
@@ -160,3 +162,45 @@ def test_stalled_viewers_keep_server_memory_flat_for_a_minute(server, tmp_path):
     assert growth < 25, f"daphne RSS grew by {growth:.1f} MB: {samples}"
     # The healthy viewer was not held back by the stalled ones.
     assert frames / 60 >= 20, f"healthy viewer got {frames / 60:.1f} fps"
+
+
+def test_a_viewer_that_stalls_then_reads_gets_whole_frames_in_order(server, tmp_path):
+    """Frames go straight to the socket when nothing waits, through Twisted's buffer otherwise
+    (broadcastops/websocket_broadcast.py; the partial sends themselves are tested there, on
+    Twisted's own connection). Served by daphne, after a stall and while acknowledging, every
+    message must arrive whole: frames in sequence, status messages between them intact.
+    """
+    _upload_and_start(server, _noisy_clip(tmp_path / "full.avi"), "full")
+
+    async def scenario():
+        client = await WsClient.connect(
+            "127.0.0.1",
+            server.port,
+            "/ws/live-monitoring/full/",
+            cookie=server.cookie,
+            read_buffer=65536,
+        )
+        await asyncio.sleep(1.5)  # a window of ~150 KB frames waits in the kernel
+        frames, texts = [], []
+        stop_at = time.monotonic() + 3
+        while time.monotonic() < stop_at:
+            message = await asyncio.wait_for(client.recv(), 5)
+            if message.is_binary:
+                frames.append(message.data)
+                await client.send_text("ack")
+            else:
+                texts.append(json.loads(message.text))
+        await client.close()
+        return frames, texts
+
+    frames, texts = asyncio.run(scenario())
+
+    assert len(frames) >= 30
+    unpacked = [frame_unpack(data, camera_id="full", width=0) for data in frames]
+    assert all(frame is not None for frame in unpacked)
+    seqs = [frame.seq for frame in unpacked]
+    assert seqs == sorted(set(seqs)), "frames repeated or out of order"
+    for data in (frames[0], frames[len(frames) // 2], frames[-1]):
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None and image.shape == (360, 640, 3)
+    assert texts and all(text.get("type") in ("status", "session") for text in texts)
