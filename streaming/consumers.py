@@ -77,11 +77,13 @@ async def live_monitoring_socket(scope, receive, send) -> None:
         allowed=settings.STREAMING_RENDITION_WIDTHS,
     )
 
+    # Under daphne, frames skip the ASGI message: framed once, written straight to the socket
+    # (broadcastops/websocket_broadcast.py). Text keeps to ASGI; the order holds either way.
     write = broadcast_writer(send)
 
     async def send_frame(data: bytes) -> None:
         if write is not None:
-            write(data)  # the same framed bytes for every viewer: broadcastops/websocket_broadcast.py
+            write(data)
         else:
             await send({"type": "websocket.send", "bytes": data})
 
