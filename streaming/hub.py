@@ -29,8 +29,8 @@ from streaming.producer import ProducerSpec
 
 logger = logging.getLogger(__name__)
 
-# Sends between two forced yields to the event loop: Twisted flushes sockets only when the
-# loop runs, and a send never suspends on its own.
+# Sends between two forced yields to the event loop: a send never suspends on its own, and
+# acknowledgements, other sockets and what Twisted still buffers wait for the loop to run.
 _SENDS_PER_YIELD = 32
 _SPEC_REFRESH_S = 5.0
 
