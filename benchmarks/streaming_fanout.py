@@ -238,7 +238,13 @@ class ScaledParts:
         self._log = log_path.open("wb")
         self.processes.append(
             subprocess.Popen(
-                self._pin(worker), cwd=ROOT, env=self.env, stdout=self._log, stderr=self._log
+                self._pin(worker),
+                cwd=ROOT,
+                # Its few INFO lines (claims, producers starting and stopping) tell why a run
+                # got no frames.
+                env={**self.env, "LOG_LEVEL": "INFO"},
+                stdout=self._log,
+                stderr=self._log,
             )
         )
         return self
@@ -391,6 +397,12 @@ def _run_cell(
                 f"{design} with {viewers} viewers delivered nothing ({result}); web log:\n{tail}",
                 file=sys.stderr,
             )
+            if args.failed_logs:
+                kept = Path(args.failed_logs)
+                kept.mkdir(parents=True, exist_ok=True)
+                shutil.copy(log_path, kept)
+                if env.get("BENCH_WORKER_LOG"):
+                    shutil.copy(env["BENCH_WORKER_LOG"], kept)
         return result
     finally:
         for process in processes:
@@ -506,6 +518,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--designs", default="hub,hub_scaled,naive,group_send,direct,reference")
     parser.add_argument("--runs", type=int, default=3, help="runs per cell (median reported)")
+    parser.add_argument(
+        "--failed-logs", default="", help="copy the logs of a run that delivered nothing here"
+    )
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
