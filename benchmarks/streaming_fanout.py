@@ -48,6 +48,8 @@ PATHS = {
     "reference": "/ws/direct/",
 }
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# A run whose median viewer got less than this is short of frames: --failed-logs keeps its logs.
+_SHORT_FPS = 25.0
 
 
 # -- client process -------------------------------------------------------------------------
@@ -402,12 +404,12 @@ def _run_cell(
                 f"{design} with {viewers} viewers delivered nothing ({result}); web log:\n{tail}",
                 file=sys.stderr,
             )
-            if args.failed_logs:
-                kept = Path(args.failed_logs)
-                kept.mkdir(parents=True, exist_ok=True)
-                shutil.copy(log_path, kept)
-                if env.get("BENCH_WORKER_LOG"):
-                    shutil.copy(env["BENCH_WORKER_LOG"], kept)
+        if args.failed_logs and result["fps_median"] < _SHORT_FPS:
+            kept = Path(args.failed_logs)
+            kept.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log_path, kept)
+            if env.get("BENCH_WORKER_LOG"):
+                shutil.copy(env["BENCH_WORKER_LOG"], kept)
         return result
     finally:
         for process in processes:
@@ -525,7 +527,7 @@ def main() -> None:
     parser.add_argument("--designs", default="hub,hub_scaled,naive,group_send,direct,reference")
     parser.add_argument("--runs", type=int, default=3, help="runs per cell (median reported)")
     parser.add_argument(
-        "--failed-logs", default="", help="copy the logs of a run that delivered nothing here"
+        "--failed-logs", default="", help="copy the logs of a run short of frames here"
     )
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
