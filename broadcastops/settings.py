@@ -126,6 +126,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery, Channels: embedded or Redis ---------------------------------------------
 REDIS_SOCKET_TIMEOUT_S = env.float("REDIS_SOCKET_TIMEOUT_S", default=2.0)
+# channels_redis's RedisChannelLayer.brpop_timeout: how long one receive blocks in Redis.
+CHANNEL_LAYER_BLOCK_S = 5
 
 if REDIS_URL:
     CACHES = {
@@ -155,6 +157,10 @@ if REDIS_URL:
                         "address": REDIS_URL,
                         "max_connections": env.int("CHANNELS_REDIS_MAX_CONNECTIONS", default=1000),
                         "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
+                        # A receive blocks in BZPOPMIN for up to CHANNEL_LAYER_BLOCK_S; redis-py
+                        # 8's default read timeout is the same 5 s, so an idle receive timed
+                        # out client-side and every listener reconnected every 5 s.
+                        "socket_timeout": CHANNEL_LAYER_BLOCK_S + REDIS_SOCKET_TIMEOUT_S,
                     }
                 ],
                 "prefix": "broadcastops:channels",
