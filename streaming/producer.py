@@ -209,12 +209,16 @@ class Producer(threading.Thread):
         against the clock, would now and then skip a frame and show another one twice. A
         producer that is already past that point (a slow decode) goes on at once. Past
         ``max_output_fps`` frames are skipped anyway, evenly.
+
+        Never longer than a frame and a half: a clock behind ``decoded`` has gone back (a
+        loop starting over, a restart from an earlier position), and the wait computed from
+        it would last until the clock came back round — a whole loop of the video.
         """
         rate = spec.fps * spec.speed
         if rate > self.max_output_fps:
             return 1.0 / self.max_output_fps
         position, _ended = spec.position_at(time.time())
-        return ((decoded + 1.5) / spec.fps - position) / spec.speed
+        return min(((decoded + 1.5) / spec.fps - position) / spec.speed, 1.5 / rate)
 
 
 class ProducerManager:

@@ -53,6 +53,8 @@ class RecordingSink:
         (10.0, 2.0, 1.02, 10, 0.065),  # twice as fast: half the wall time
         (10.0, 1.0, 1.17, 10, -0.02),  # a slow decode: past the middle of 11, go on at once
         (30.0, 4.0, 1.0, 30, 1 / 30),  # 120 frames/s asked, 30 at most: evenly spaced
+        (10.0, 1.0, 0.01, 99, 0.15),  # the loop started over: no wait for the clock to come round
+        (10.0, 2.0, 0.5, 80, 0.075),  # restarted earlier, at twice the speed
     ],
 )
 def test_the_producer_wakes_in_the_middle_of_the_next_frame(
@@ -80,6 +82,45 @@ def test_a_watched_producer_publishes_every_source_frame_once(make_clip):
     # a 10 fps source take 1.3 s from the second one on, not less.
     span = sink.frames[-1].encoded_at - sink.frames[1].encoded_at
     assert span == pytest.approx((len(indices) - 2) / info.fps, abs=0.04)
+
+
+class SlowLastFrameSink(RecordingSink):
+    """Takes 0.15 s to publish the file's last frame: the loop starts over meanwhile, as it
+    does whenever the wrap falls within the last frame's decode and encode."""
+
+    def __init__(self, last_index, fps):
+        super().__init__()
+        self.last_index, self.fps = last_index, fps
+
+    def publish(self, frame):
+        super().publish(frame)
+        if round(frame.position_s * self.fps) == self.last_index:
+            time.sleep(0.15)
+
+
+def test_a_looping_producer_goes_on_past_the_end_of_the_file(make_clip):
+    """Frames keep coming across the loop point, from the start of the file again."""
+    path = make_clip("loop.mp4", frames=20, fps=10.0)
+    info = video_probe(path)
+    sink = SlowLastFrameSink(info.frame_count - 1, info.fps)
+    # 0.4 s before the end of the 2 s clip: the wrap comes within the first second.
+    spec = _spec(path, fps=info.fps, frame_count=info.frame_count, position_s=1.6)
+    producer = Producer(spec, sink, max_output_fps=30.0)
+    producer.start()
+    try:
+        assert sink.enough.wait(5), f"only {len(sink.frames)} frames in 5 s"
+    finally:
+        producer.halt()
+    indices = [round(frame.position_s * info.fps) for frame in sink.frames]
+    wrap = indices.index(min(indices))
+    assert indices[:wrap] == list(range(16, 20)), indices
+    # From the start again, on the clock: the frames of the slow publish's 0.15 s are skipped.
+    first = indices[wrap]
+    assert first <= 3 and indices[wrap : wrap + 5] == list(range(first, first + 5)), indices
+    # No pause at the loop point: after the slow publish, the next frame came at once (it
+    # waited for the clock to come round the whole 2 s file before).
+    gap = sink.published_at[wrap] - sink.published_at[wrap - 1]
+    assert gap < 0.45, f"{gap:.2f} s between the last frame and the first"
 
 
 class SlowSeekCapture:
