@@ -254,6 +254,7 @@ class ScaledParts:
                 stderr=self._log,
             )
         )
+        self.env["BENCH_WORKER_PID"] = str(self.processes[-1].pid)  # taskset execs it
         return self
 
     def _pin(self, command: list[str]) -> list[str]:
@@ -312,6 +313,34 @@ def _connections(pid: int) -> int:
         with contextlib.suppress(OSError):
             count += os.readlink(entry.path).startswith("socket:")
     return count
+
+
+def _dump_state(kept: Path, env: dict, processes) -> None:
+    """What the processes and Redis were doing when a run came up short (py-spy if present)."""
+    import redis
+
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    pids = [p.pid for p in processes]
+    if env.get("BENCH_WORKER_PID"):
+        pids.append(int(env["BENCH_WORKER_PID"]))
+    lines = []
+    for pid in pids:
+        if Path(py_spy).exists():
+            dump = subprocess.run(
+                [py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30
+            )
+            lines.append(f"== py-spy dump {pid}\n{dump.stdout}{dump.stderr}")
+    if env.get("STREAMING_REDIS_URL"):
+        client = redis.Redis.from_url(env["STREAMING_REDIS_URL"], socket_timeout=2)
+        prefix = "broadcastops:streaming"
+        for key in client.scan_iter(f"{prefix}:*"):
+            kind = client.type(key).decode()
+            value = client.zrange(key, 0, -1, withscores=True) if kind == "zset" else kind
+            lines.append(f"== {key.decode()} ({kind}, ttl {client.pttl(key)} ms): {value}")
+        channels = client.pubsub_channels(f"{prefix}:*")
+        lines.append(f"== subscribers: {client.pubsub_numsub(*channels) if channels else []}")
+        lines.append(f"== time {time.time()}")
+    (kept / f"state-{time.time():.0f}.txt").write_text("\n".join(lines))
 
 
 def _run_cell(
@@ -407,6 +436,7 @@ def _run_cell(
         if args.failed_logs and result["fps_median"] < _SHORT_FPS:
             kept = Path(args.failed_logs)
             kept.mkdir(parents=True, exist_ok=True)
+            _dump_state(kept, env, processes)
             shutil.copy(log_path, kept)
             if env.get("BENCH_WORKER_LOG"):
                 shutil.copy(env["BENCH_WORKER_LOG"], kept)
