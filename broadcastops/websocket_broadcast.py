@@ -62,6 +62,7 @@ def transport_write(transport: tcp.Connection, wire: bytes) -> None:
         not transport.TLS
         and transport.connected
         and not transport.disconnecting
+        and not transport._writeDisconnected
         and not transport._tempDataLen
         and transport.offset == len(transport.dataBuffer)
     )
@@ -85,7 +86,15 @@ def _direct_capable(protocol: WebSocketProtocol) -> bool:
     transport = protocol.transport
     return isinstance(transport, tcp.Connection) and all(
         hasattr(transport, name)
-        for name in ("TLS", "connected", "disconnecting", "_tempDataLen", "offset", "dataBuffer")
+        for name in (
+            "TLS",
+            "connected",
+            "disconnecting",
+            "_writeDisconnected",
+            "_tempDataLen",
+            "offset",
+            "dataBuffer",
+        )
     )
 
 

@@ -107,6 +107,16 @@ def test_a_closing_connection_takes_the_buffered_path(pair):
     assert connection in reactor.getWriters()
 
 
+def test_a_half_closed_connection_sends_nothing(pair):
+    connection, peer, _reactor = pair
+    connection.loseWriteConnection()
+    connection.doWrite()  # Twisted shuts the socket's sending side down
+    transport_write(connection, b"after close")
+    assert connection._tempDataLen == 0
+    peer.settimeout(2)
+    assert peer.recv(100) == b""  # the end of the stream, and nothing after it
+
+
 def test_a_frame_is_prepared_once_and_framed_as_an_unmasked_binary_message():
     data = b"\xff\xd8" + b"x" * 70_000
     message = prepared(data)
