@@ -65,18 +65,23 @@ def test_the_producer_wakes_in_the_middle_of_the_next_frame(
     assert producer._delay_to_next_frame(spec, decoded) == pytest.approx(expected_s, abs=0.004)
 
 
-def test_a_watched_producer_publishes_every_source_frame_once(make_clip):
-    path = make_clip("ten.mp4", frames=100, fps=10.0)
-    info = video_probe(path)
-    sink = RecordingSink()
-    spec = _spec(path, fps=info.fps, frame_count=info.frame_count)
+def _run_until_enough(spec, sink, fps) -> list[int]:
+    """Run a producer until the sink has its frames; the source frame index of each one."""
     producer = Producer(spec, sink, max_output_fps=30.0)
     producer.start()
     try:
         assert sink.enough.wait(5), f"only {len(sink.frames)} frames in 5 s"
     finally:
         producer.halt()
-    indices = [round(frame.position_s * info.fps) for frame in sink.frames]
+    return [round(frame.position_s * fps) for frame in sink.frames]
+
+
+def test_a_watched_producer_publishes_every_source_frame_once(make_clip):
+    path = make_clip("ten.mp4", frames=100, fps=10.0)
+    info = video_probe(path)
+    sink = RecordingSink()
+    spec = _spec(path, fps=info.fps, frame_count=info.frame_count)
+    indices = _run_until_enough(spec, sink, info.fps)
     assert indices == list(range(indices[0], indices[0] + len(indices)))
     # Paced by the clock (the first frame comes at once, the others mid-frame): 14 frames of
     # a 10 fps source take 1.3 s from the second one on, not less.
@@ -105,13 +110,7 @@ def test_a_looping_producer_goes_on_past_the_end_of_the_file(make_clip):
     sink = SlowLastFrameSink(info.frame_count - 1, info.fps)
     # 0.4 s before the end of the 2 s clip: the wrap comes within the first second.
     spec = _spec(path, fps=info.fps, frame_count=info.frame_count, position_s=1.6)
-    producer = Producer(spec, sink, max_output_fps=30.0)
-    producer.start()
-    try:
-        assert sink.enough.wait(5), f"only {len(sink.frames)} frames in 5 s"
-    finally:
-        producer.halt()
-    indices = [round(frame.position_s * info.fps) for frame in sink.frames]
+    indices = _run_until_enough(spec, sink, info.fps)
     wrap = indices.index(min(indices))
     assert indices[:wrap] == list(range(16, 20)), indices
     # From the start again, on the clock: the frames of the slow publish's 0.15 s are skipped.
