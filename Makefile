@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The bundled cloud simulator runs while no Tencent credentials are set (the DEMO mode).
 PROCESSES := web worker beat $(if $(TENCENTCLOUD_SECRET_ID),,cloudsim)
 
-.PHONY: run test test-postgres install messages lint format clean
+.PHONY: run test test-postgres install messages messages-extract lint format clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ install: $(VENV)/.installed
 
 # Compiles the committed .po files (Babel: no GNU gettext needed on the machine).
 messages: install
-	@$(BIN)/pybabel compile --use-fuzzy -d locale -D django >/dev/null
-	@$(BIN)/pybabel compile --use-fuzzy -d locale -D djangojs >/dev/null
+	@$(BIN)/python -m broadcastops.i18n_catalogues compile
+
+# After changing text an operator reads: rebuild the catalogues, then translate what it lists.
+messages-extract: install
+	$(BIN)/python -m broadcastops.i18n_catalogues extract
 
 run: messages
 	$(BIN)/python manage.py migrate --noinput
@@ -38,6 +41,7 @@ format: install
 # PostgreSQL with Redis (scaled mode).
 test: lint messages
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
+	$(BIN)/python -m broadcastops.i18n_catalogues check
 	$(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
 

@@ -1,11 +1,8 @@
 """Live monitoring in the console's languages: the page, its script's texts, the API's errors."""
 
 import json
-from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -92,22 +89,3 @@ def test_missing_video_field_is_reported_in_the_requested_language(operator_clie
 
     assert response.status_code == 400
     assert "請選擇要上傳的影片檔" in str(response.json())
-
-
-@pytest.mark.parametrize("domain", ["django", "djangojs"])
-@pytest.mark.parametrize("language", ["ko", "zh_Hant"])
-def test_catalogues_are_fully_translated(language, domain):
-    path = Path(settings.LOCALE_PATHS[0]) / language / "LC_MESSAGES" / f"{domain}.po"
-    with path.open("rb") as handle:
-        catalog = read_po(handle)
-
-    missing = [
-        message.id
-        for message in catalog
-        if message.id
-        and (
-            message.fuzzy
-            or not all(message.string if isinstance(message.string, tuple) else (message.string,))
-        )
-    ]
-    assert missing == []
