@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from broadcastops.accounts.admin import RoleActions
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.errors import ApplicationError, ValidationFailed
 from broadcastops.inventory.admin import channel_admin_extend
@@ -65,7 +66,7 @@ def _page(modeladmin, request, queryset, *, rows, params, stop_start: bool):
     )
 
 
-@admin.action(description=_("Fix input failover"))
+@admin.action(permissions=["operator"], description=_("Fix input failover"))
 def fix_input_failover(modeladmin, request, queryset):
     """Show the plan of each channel; on confirmation apply it (one service call each)."""
     if not user_has_role(request.user, Role.OPERATOR):
@@ -124,7 +125,7 @@ channel_admin_extend(columns=(failover_column,), actions=(fix_input_failover,))
 
 
 @admin.register(FailoverAudit)
-class FailoverAuditAdmin(admin.ModelAdmin):
+class FailoverAuditAdmin(RoleActions, admin.ModelAdmin):
     """The audit page: the last verdict of every channel, why, and what to do."""
 
     list_display = ("channel", "badge", "reason", "audited_at", "changed_at")

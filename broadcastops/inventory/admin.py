@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from broadcastops.accounts.admin import RoleActions
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.errors import ApplicationError
 from broadcastops.inventory import selectors
@@ -54,7 +55,7 @@ def _lines(template: str, rows) -> str:
     return format_html_join("", template, rows) or "-"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(RoleActions, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
@@ -263,15 +264,15 @@ class LiveChannelAdmin(ReadOnlyAdmin):
             ),
         )
 
-    @admin.action(description=_("Start selected channels"))
+    @admin.action(permissions=["operator"], description=_("Start selected channels"))
     def start_channels(self, request, queryset):
         return _confirm_and_run(self, request, queryset, "start", actions.channel_start)
 
-    @admin.action(description=_("Stop selected channels"))
+    @admin.action(permissions=["operator"], description=_("Stop selected channels"))
     def stop_channels(self, request, queryset):
         return _confirm_and_run(self, request, queryset, "stop", actions.channel_stop)
 
-    @admin.action(description=_("Restart selected channels"))
+    @admin.action(permissions=["operator"], description=_("Restart selected channels"))
     def restart_channels(self, request, queryset):
         return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart_begin)
 

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from broadcastops.accounts.admin import RoleActions
 from broadcastops.notify.models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RoleActions, admin.ModelAdmin):
     """The delivery log: read-only, for everyone with the console."""
 
     list_display = (
