@@ -125,3 +125,26 @@ def test_anonymous_callers_are_throttled_with_the_error_body(client, monkeypatch
     assert codes == [400, 400, 429]
     body = client.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).json()
     assert body["code"] == "throttled" and "available in" in body["message"]
+
+
+DEEP = "[" * 100_000
+
+
+def test_deeply_nested_json_is_a_400_on_the_anonymous_token_endpoint(client):
+    response = client.post("/api/v1/auth/token/", data=DEEP, content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "parse_error" and "nested" in body["message"]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+@pytest.mark.parametrize(
+    ("depth", "code"),
+    [(100_000, "parse_error"), (33, "parse_error"), (32, "invalid"), (2, "invalid")],
+)
+def test_json_nested_past_the_limit_is_refused_and_within_it_parsed(operator_client, depth, code):
+    # {"seconds": [[...]]}: a list is no integer, so within the limit it is a field error.
+    body = '{"seconds": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    response = operator_client.post("/api/v1/test/echo", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == code
