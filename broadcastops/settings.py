@@ -397,6 +397,8 @@ CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
 # --- Player error reports (errorlogs/) ------------------------------------------------------
 
 # --- Security -------------------------------------------------------------------------------
+# Error pages and reports never show a secret, by name or by value, DEBUG or not.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "broadcastops.error_reports.SecretsReporterFilter"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 if not DEBUG:

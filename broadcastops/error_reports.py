@@ -1,0 +1,74 @@
+"""What an error page or error report may show: never a secret.
+
+Django's ``SafeExceptionReporterFilter`` hides settings whose *names* look secret (KEY,
+SECRET, TOKEN, PASS, ...), and only while ``DEBUG`` is off does it hide the request's POST
+data and the frames' variables. Here the filter is always on, also hides the names this
+project's secrets have (webhook URLs, DSNs, database and Redis URLs, brokers), and hides
+secrets by *value* wherever they appear: the password of any URL with credentials (a Redis
+``LOCATION`` in ``CACHES``, a channel-layer address) and any string holding the value of a
+secret setting (a local variable holding the Slack webhook URL).
+"""
+
+import re
+
+from django.conf import settings
+from django.views.debug import SafeExceptionReporterFilter
+
+# Django's list, and this project's secret-bearing names.
+HIDDEN_NAMES = re.compile(
+    r"API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|WEBHOOK|DSN|CREDENTIAL"
+    r"|(DATABASE|REDIS|BROKER|CACHE)_URL|RESULT_BACKEND",
+    flags=re.IGNORECASE,
+)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+(?P<at>@)", re.I)
+# Shorter values are not worth hiding by value (and would mask harmless text).
+_MIN_SECRET_CHARS = 8
+
+
+class SecretsReporterFilter(SafeExceptionReporterFilter):
+    hidden_settings = HIDDEN_NAMES
+
+    def is_active(self, request) -> bool:
+        # Django turns the filter off with DEBUG on: then the debug page would show them.
+        return True
+
+    def _secret_values(self) -> list[str]:
+        values = []
+        for name in dir(settings):
+            if name.isupper() and self.hidden_settings.search(name):
+                value = getattr(settings, name, None)
+                if isinstance(value, str) and len(value) >= _MIN_SECRET_CHARS:
+                    values.append(value)
+        return sorted(values, key=len, reverse=True)
+
+    def cleanse_text(self, text: str, secrets: list[str] | None = None) -> str:
+        for secret in self._secret_values() if secrets is None else secrets:
+            if secret in text:
+                text = text.replace(secret, self.cleansed_substitute)
+        return _URL_PASSWORD.sub(rf"\g<head>{self.cleansed_substitute}\g<at>", text)
+
+    def _cleanse_value(self, value, secrets: list[str]):
+        if isinstance(value, str):
+            return self.cleanse_text(value, secrets)
+        if isinstance(value, dict):
+            return {k: self._cleanse_value(v, secrets) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._cleanse_value(v, secrets) for v in value)
+        return value
+
+    def cleanse_setting(self, key, value):
+        cleansed = super().cleanse_setting(key, value)
+        if isinstance(cleansed, str):
+            return self.cleanse_text(cleansed)
+        return cleansed
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        secrets = self._secret_values()
+        cleansed = []
+        for name, value in super().get_traceback_frame_variables(request, tb_frame):
+            if isinstance(name, str) and self.hidden_settings.search(name):
+                value = self.cleansed_substitute
+            else:
+                value = self._cleanse_value(value, secrets)
+            cleansed.append((name, value))
+        return cleansed
