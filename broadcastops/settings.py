@@ -13,26 +13,30 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from broadcastops.secret_key import secret_key_from_data_dir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEV_SECRET_KEY = "django-insecure-broadcastops-development-key-do-not-use-in-production"  # noqa: S105 (refused when DEBUG=False)
-
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=False.")
-    SECRET_KEY = DEV_SECRET_KEY
-elif SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
-    raise ImproperlyConfigured("The development SECRET_KEY cannot be used when DEBUG=False.")
-
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Development turns DEBUG on explicitly (DEBUG=1); `make run` and production run without it.
+DEBUG = env.bool("DEBUG", default=False)
 
 DATA_DIR = Path(env.str("BROADCASTOPS_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# SECRET_KEY from the environment (production: the same value on every process and machine);
+# without one, a key made on first start and kept in the data folder (mode 0600).
+SECRET_KEY = env.str("SECRET_KEY", default="") or secret_key_from_data_dir(DATA_DIR)
+if SECRET_KEY.startswith("django-insecure"):
+    raise ImproperlyConfigured("SECRET_KEY is a development key; set a real one or unset it.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The console is served over HTTPS (itself or behind a TLS proxy) once it answers any host
+# beyond loopback; plain HTTP is for the loopback console of `make run`. HTTPS=0/1 decides.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+HTTPS = env.bool("HTTPS", default=not DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
@@ -401,7 +405,7 @@ CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
 DEFAULT_EXCEPTION_REPORTER_FILTER = "broadcastops.error_reports.SecretsReporterFilter"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
+if HTTPS:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe these over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
@@ -411,6 +415,11 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+else:
+    # Plain HTTP on loopback (`make run`): no HTTPS to redirect to, pin or keep cookies to.
+    # check --deploy's four HTTPS warnings are replaced by broadcastops.W001, which warns
+    # when HTTPS is off while ALLOWED_HOSTS names any host beyond loopback.
+    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
