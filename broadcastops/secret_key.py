@@ -7,6 +7,7 @@ same moment (``make run``): each writes its candidate to a file of its own and h
 into place, which succeeds for exactly one; every process then reads the winner.
 """
 
+import contextlib
 import os
 import secrets
 import stat
@@ -40,9 +41,8 @@ def _create(path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(secrets.token_urlsafe(48) + "\n")
-        try:
+        # Another process may have made it first: then theirs is the key.
+        with contextlib.suppress(FileExistsError):
             os.link(candidate, path)
-        except FileExistsError:
-            pass  # another process made it first: theirs is the key
     finally:
         candidate.unlink(missing_ok=True)

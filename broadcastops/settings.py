@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "channels",
     "django_prometheus",
+    "axes",
     "broadcastops.accounts",
     "broadcastops.cloud",
     "broadcastops.inventory",
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last but Prometheus's: turns a sign-in that axes locked out into the lockout answer.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -227,6 +230,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes first: it refuses a locked-out user name and address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (admin login page and POST /api/v1/auth/token/) are counted per user name
+# and address in the database (both modes, every process); past the limit that pair is
+# locked for LOGIN_LOCKOUT_MINUTES, even with the right password, or until an Admin unlocks
+# it (broadcastops/accounts/lockout.py).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "broadcastops.accounts.lockout.lockout_response"
+# The attempts and sign-ins are in the admin through broadcastops/accounts/admin.py.
+AXES_ENABLE_ADMIN = False
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call gets 401 with WWW-Authenticate, not a redirect.

@@ -5,9 +5,19 @@ Every admin action declares the role it needs, with Django's own mechanism:
 ``has_operator_permission(request)``, and Django offers (and runs) the action only when it
 answers True. ``RoleActions`` gives every model admin the three answers, one per role of
 ``broadcastops/accounts/roles.py``, so an action names a role, never a Django permission.
+
+django-axes's failed sign-in records are registered here (``AXES_ENABLE_ADMIN`` is off), so
+that their one action, *Unlock*, declares its role too.
 """
 
+from axes.admin import AccessAttemptAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessLog
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
 from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.accounts.services import login_unlock
 
 
 class RoleActions:
@@ -21,3 +31,33 @@ class RoleActions:
 
     def has_admin_permission(self, request) -> bool:
         return user_has_role(request.user, Role.ADMIN)
+
+
+class LoginAttemptAdmin(RoleActions, AccessAttemptAdmin):
+    """Failed sign-ins per user name and address, and the Admins' *Unlock*."""
+
+    actions = ["unlock"]
+
+    @admin.action(permissions=["admin"], description=_("Unlock the selected sign-ins"))
+    def unlock(self, request, queryset):
+        cleared = login_unlock(attempts=queryset, actor=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "Unlocked %(count)d user name and address; they may sign in again.",
+                "Unlocked %(count)d user names and addresses; they may sign in again.",
+                cleared,
+            )
+            % {"count": cleared},
+        )
+
+
+class SignInLogAdmin(RoleActions, AccessLogAdmin):
+    """Successful sign-ins and sign-outs, read-only."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.register(AccessAttempt, LoginAttemptAdmin)
+admin.site.register(AccessLog, SignInLogAdmin)

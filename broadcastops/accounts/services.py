@@ -37,3 +37,18 @@ def admin_ensure(*, username: str = "admin") -> str | None:
         user_set_role(user=user, role=Role.ADMIN)
     logger.info("Created the first administrator account user=%s", username)
     return password
+
+
+def login_unlock(*, attempts, actor) -> int:
+    """Lift the sign-in lock of the selected failed-attempt records (django-axes, database).
+
+    Each record is one user name and address; deleting it clears its failure count, so
+    that pair may sign in again at once. Returns how many records were cleared.
+    """
+    pairs = list(attempts.values_list("username", "ip_address"))
+    deleted, _ = attempts.delete()
+    for username, ip_address in pairs:
+        logger.info(
+            "Sign-in unlocked user=%s ip=%s by=%s", username, ip_address, actor.get_username()
+        )
+    return deleted
