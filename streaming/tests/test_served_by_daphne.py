@@ -85,6 +85,7 @@ def test_mjpeg_url_of_the_old_frontend_streams_and_refuses_foreign_paths(server,
     refused = requests.get(
         f"{server.url}/api/live-monitoring/stream/mjpeg?video_path=/etc/passwd",
         cookies=cookies,
+        headers={"Sec-Fetch-Site": "same-origin"},  # from the console's own page
         timeout=5,
     )
     assert refused.status_code == 400
