@@ -5,8 +5,8 @@ SECRET, TOKEN, PASS, ...), and only while ``DEBUG`` is off does it hide the requ
 data and the frames' variables. Here the filter is always on, also hides the names this
 project's secrets have (webhook URLs, DSNs, database and Redis URLs, brokers), and hides
 secrets by *value* wherever they appear: the password of any URL with credentials (a Redis
-``LOCATION`` in ``CACHES``, a channel-layer address) and any string holding the value of a
-secret setting (a local variable holding the Slack webhook URL).
+``LOCATION`` in ``CACHES``, a channel-layer address), stream keys (``broadcastops.masking``)
+and any string holding the value of a secret setting (a local holding the Slack webhook).
 """
 
 import re
@@ -14,13 +14,14 @@ import re
 from django.conf import settings
 from django.views.debug import SafeExceptionReporterFilter
 
+from broadcastops.masking import secrets_mask
+
 # Django's list, and this project's secret-bearing names.
 HIDDEN_NAMES = re.compile(
     r"API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|WEBHOOK|DSN|CREDENTIAL"
     r"|(DATABASE|REDIS|BROKER|CACHE)_URL|RESULT_BACKEND",
     flags=re.IGNORECASE,
 )
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+(?P<at>@)", re.I)
 # Shorter values are not worth hiding by value (and would mask harmless text).
 _MIN_SECRET_CHARS = 8
 
@@ -45,7 +46,7 @@ class SecretsReporterFilter(SafeExceptionReporterFilter):
         for secret in self._secret_values() if secrets is None else secrets:
             if secret in text:
                 text = text.replace(secret, self.cleansed_substitute)
-        return _URL_PASSWORD.sub(rf"\g<head>{self.cleansed_substitute}\g<at>", text)
+        return secrets_mask(text)
 
     def _cleanse_value(self, value, secrets: list[str]):
         if isinstance(value, str):

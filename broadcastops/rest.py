@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.errors import ApplicationError
+from broadcastops.masking import secrets_mask
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,19 @@ def api_server_error(request):
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+class StreamUrlField(serializers.CharField):
+    """A push URL: whole for Operators and Admins, its stream key masked for everyone else
+    (``broadcastops.masking``). Masked too when the serializer has no request to ask."""
+
+    def to_representation(self, value):
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        text = super().to_representation(value)
+        if user is not None and user_has_role(user, Role.OPERATOR):
+            return text
+        return secrets_mask(text)
 
 
 class Pagination(LimitOffsetPagination):

@@ -447,7 +447,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "broadcastops.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "broadcastops.logs.RequestIdFilter"},
+        "secrets": {"()": "broadcastops.logs.SecretsFilter"},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -457,7 +460,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "secrets"],
             "formatter": "json" if LOG_FORMAT == "json" else "text",
         }
     },

@@ -23,6 +23,7 @@ from broadcastops.inventory.models import (
     PackageChannel,
 )
 from broadcastops.inventory.services import actions
+from broadcastops.masking import secrets_mask
 
 BADGE_COLOURS = {
     Health.GREEN: "#2e7d32",
@@ -283,22 +284,55 @@ def channel_admin_extend(*, columns=(), actions=()) -> None:
     LiveChannelAdmin.actions = [*LiveChannelAdmin.actions, *actions]
 
 
+class PushUrlsAdmin(ReadOnlyAdmin):
+    """Shows its push-URL fields whole to Operators; to Viewers with the stream keys masked
+    (anyone holding a key can push into the input). Each field ``f`` in ``url_fields`` has a
+    display method ``f_masked``."""
+
+    url_fields: tuple[str, ...] = ()
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if user_has_role(request.user, Role.OPERATOR):
+            return fields
+        return [f"{f}_masked" if f in self.url_fields else f for f in fields]
+
+
+def _masked_urls(urls) -> str:
+    return _lines("<div>{}</div>", ((secrets_mask(str(u)),) for u in urls or []))
+
+
 @admin.register(LinkFlow)
-class LinkFlowAdmin(ReadOnlyAdmin):
+class LinkFlowAdmin(PushUrlsAdmin):
     list_display = ("name", "state", "role", "feeds_input", "stale_since")
     list_filter = ("state", "role")
     search_fields = ("name", "cloud_id")
+    url_fields = ("output_endpoints",)
+
+    @admin.display(description=_("output endpoints"))
+    def output_endpoints_masked(self, obj):
+        return _masked_urls(obj.output_endpoints)
 
 
 @admin.register(LiveInput)
-class LiveInputAdmin(ReadOnlyAdmin):
+class LiveInputAdmin(PushUrlsAdmin):
     list_display = ("name", "cloud_id", "input_type")
     search_fields = ("name", "cloud_id")
+    url_fields = ("endpoints",)
+
+    @admin.display(description=_("endpoints"))
+    def endpoints_masked(self, obj):
+        return _masked_urls(obj.endpoints)
 
 
 @admin.register(PackageChannel)
-class PackageChannelAdmin(ReadOnlyAdmin):
+class PackageChannelAdmin(PushUrlsAdmin):
     list_display = ("name", "cloud_id", "protocol")
+    url_fields = ("input_urls",)
+
+    @admin.display(description=_("input URLs"))
+    def input_urls_masked(self, obj):
+        return _masked_urls(obj.input_urls)
 
 
 @admin.register(CssStream)
