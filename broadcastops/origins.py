@@ -8,9 +8,14 @@ origin (the scheme and Host of the request or socket itself), ``CSRF_TRUSTED_ORI
 the MJPEG URL, whose start and playback parameters only same-site requests may use.
 """
 
+import logging
 from urllib.parse import urlsplit
 
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+logger = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -54,3 +59,48 @@ def origin_trusted(origin: str | None, *, own: str | None) -> bool:
         elif origin == origin_of(trusted):
             return True
     return False
+
+
+def _socket_own_origin(scope) -> str | None:
+    """The origin a page of this console has, from the socket's Host (None: no valid Host)."""
+    headers = dict(scope.get("headers") or [])
+    host = headers.get(b"host", b"").decode("latin1")
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    secure = scope.get("scheme") == "wss"
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy:
+        name = proxy[0].removeprefix("HTTP_").replace("_", "-").lower().encode("latin1")
+        secure = secure or headers.get(name, b"").decode("latin1") == proxy[1]
+    return f"{'https' if secure else 'http'}://{host}"
+
+
+def socket_origin_trusted(scope) -> bool:
+    """A WebSocket handshake from a page of this console, or of a trusted origin."""
+    headers = dict(scope.get("headers") or [])
+    origin = headers.get(b"origin", b"").decode("latin1")
+    return origin_trusted(origin, own=_socket_own_origin(scope))
+
+
+class WebSocketOriginValidator:
+    """Refuse a WebSocket handshake whose Origin is not trusted (scheme, host and port).
+
+    Channels' ``AllowedHostsOriginValidator`` compared the host only, so a page on another
+    port of an allowed host (``http://localhost:3000``) could open the console's sockets with
+    the operator's session cookie.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not socket_origin_trusted(scope):
+            headers = dict(scope.get("headers") or [])
+            logger.warning(
+                "WebSocket refused path=%s: origin %s is not trusted",
+                scope.get("path"),
+                headers.get(b"origin", b"-").decode("latin1")[:200],
+            )
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.application(scope, receive, send)

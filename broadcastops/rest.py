@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, parsers, serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -17,48 +17,6 @@ from broadcastops.errors import ApplicationError
 from broadcastops.masking import secrets_mask
 
 logger = logging.getLogger(__name__)
-
-
-# Deeper JSON than any API here takes; the decoder itself gives up near 1,000 levels with a
-# RecursionError, which DRF's parser does not catch (a 500 on every JSON endpoint).
-JSON_MAX_DEPTH = 32
-
-
-def json_depth_exceeds(value, limit: int) -> bool:
-    """True when ``value`` nests lists and objects more than ``limit`` levels (no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def json_too_deep_message(limit: int = JSON_MAX_DEPTH) -> str:
-    return _("The JSON is nested more than %(limit)d levels deep.") % {"limit": limit}
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser that answers 400, not 500, to JSON nested too deeply."""
-
-    max_depth = JSON_MAX_DEPTH
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            data = super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            data = None
-        else:
-            if not json_depth_exceeds(data, self.max_depth):
-                return data
-        raise exceptions.ParseError(json_too_deep_message(self.max_depth))
 
 
 def error_body(code: str, message: str, detail=None) -> dict:

@@ -257,7 +257,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # DRF's own parsers, the JSON one with a nesting limit (deep JSON was a 500).
     "DEFAULT_PARSER_CLASSES": [
-        "broadcastops.rest.JSONParser",
+        "broadcastops.jsonlimits.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

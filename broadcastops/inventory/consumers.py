@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.inventory.selectors import dashboard_get
+from broadcastops.websocket_messages import BadMessage, close_for, json_of, text_of
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +61,12 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def dashboard_changed(self, event):
         await self._push()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Clients need send nothing; what they send must be a JSON object (else closed)."""
+        try:
+            message = json_of(text_of({"text": text_data}))
+            if not isinstance(message, dict):
+                raise BadMessage("messages on the dashboard socket are JSON objects")
+        except BadMessage as error:
+            await close_for(self.base_send, error, what="dashboard")
