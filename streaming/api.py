@@ -14,12 +14,13 @@ from rest_framework.views import APIView
 from broadcastops.errors import NotFound
 from broadcastops.rest import IsOperator, IsViewer, Pagination
 from streaming import selectors, services
+from streaming.camera_ids import CAMERA_ID_RE
 from streaming.models import StreamSession, Upload
 from streaming.uploads import VideoUploadHandler
 
 logger = logging.getLogger(__name__)
 
-CAMERA_ID_FIELD = {"max_length": 64, "regex": services.CAMERA_ID_RE.pattern}
+CAMERA_ID_FIELD = {"max_length": 64, "regex": CAMERA_ID_RE.pattern}
 
 
 def stream_urls(request, camera_id: str, upload: Upload | None = None) -> dict:
@@ -180,7 +181,15 @@ class UploadDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class StreamStartApi(APIView):
+class CameraApi(APIView):
+    """A view of one camera; its id is checked once the caller may use the view."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        services.camera_id_check(kwargs["camera_id"])
+
+
+class StreamStartApi(CameraApi):
     """Play an upload on a camera from its start; replaces the camera's running stream."""
 
     permission_classes = [IsOperator]
@@ -211,7 +220,7 @@ class StreamStartApi(APIView):
         )
 
 
-class StreamStopApi(APIView):
+class StreamStopApi(CameraApi):
     permission_classes = [IsOperator]
 
     @extend_schema(request=None, responses=SessionOutputSerializer)
@@ -220,7 +229,7 @@ class StreamStopApi(APIView):
         return Response(SessionOutputSerializer(session, context={"request": request}).data)
 
 
-class StreamUpdateApi(APIView):
+class StreamUpdateApi(CameraApi):
     """Change loop or speed without restarting playback."""
 
     permission_classes = [IsOperator]
@@ -239,7 +248,7 @@ class StreamUpdateApi(APIView):
         return Response(SessionOutputSerializer(session, context={"request": request}).data)
 
 
-class StreamDetailApi(APIView):
+class StreamDetailApi(CameraApi):
     """The camera's running session (404 when none runs)."""
 
     permission_classes = [IsViewer]

@@ -28,6 +28,7 @@ from django.conf import settings
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.websocket_broadcast import broadcast_writer
 from broadcastops.websocket_messages import BadMessage, close_for, json_of, text_of
+from streaming.camera_ids import camera_id_message, camera_id_valid
 from streaming.hub import ViewerSlot, hub_get
 from streaming.media import rendition_width
 
@@ -35,6 +36,16 @@ logger = logging.getLogger(__name__)
 
 _CLOSE_FORBIDDEN = 4403
 _CLOSE_BAD_REQUEST = 4400
+
+
+async def _refuse(send, message: str, *, what: str) -> None:
+    """Accept only to say why, then close with 4400 (a handshake refusal carries no text)."""
+    logger.info("WebSocket refused %s: %s", what, message)
+    await send({"type": "websocket.accept"})
+    await send(
+        {"type": "websocket.send", "text": json.dumps({"type": "error", "message": message})}
+    )
+    await send({"type": "websocket.close", "code": _CLOSE_BAD_REQUEST, "reason": message[:120]})
 
 
 def _number(params: dict, name: str, low: float, high: float) -> float | None:
@@ -57,15 +68,15 @@ async def live_monitoring_socket(scope, receive, send) -> None:
         logger.info("WebSocket refused camera=%s: no viewer role", camera_id)
         await send({"type": "websocket.close", "code": _CLOSE_FORBIDDEN})
         return
+    if not camera_id_valid(camera_id):
+        await _refuse(send, camera_id_message(), what=f"camera={camera_id!r}")
+        return
     params = parse_qs(scope.get("query_string", b"").decode())
     try:
         requested_width = _number(params, "width", 16, 7680)
         max_fps = _number(params, "fps", 1, 60) or 0.0
     except ValueError:
-        message = {"type": "error", "message": "width must be 16-7680 and fps 1-60."}
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.send", "text": json.dumps(message)})
-        await send({"type": "websocket.close", "code": _CLOSE_BAD_REQUEST})
+        await _refuse(send, "width must be 16-7680 and fps 1-60.", what=f"camera={camera_id}")
         return
     await send({"type": "websocket.accept"})
 

@@ -211,6 +211,10 @@ async def snapshot(request, camera_id: str):
     params = _params(request)
     if isinstance(params, JsonResponse):
         return params
+    try:
+        services.camera_id_check(camera_id)
+    except ApplicationError as exc:
+        return _error(exc)
     spec = await database_sync_to_async(selectors.stream_spec_get)(camera_id=camera_id)
     if spec is None:
         return JsonResponse(
