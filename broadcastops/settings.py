@@ -291,7 +291,9 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Metrics --------------------------------------------------------------------------------
-METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# /metrics needs Authorization: Bearer $METRICS_TOKEN; METRICS_ALLOWED_IPS opens it to the
+# addresses it names (none by default: behind a local reverse proxy everyone is loopback).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Internationalisation -------------------------------------------------------------------

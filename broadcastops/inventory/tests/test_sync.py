@@ -61,9 +61,10 @@ def test_unreachable_streamlive_makes_channels_stale_not_stopped(demo, settings)
     assert ServiceSync.objects.get(service="mdl").stale_since is not None
 
 
-def test_metrics_show_channels_by_state_and_input_and_the_poll(demo, client):
+def test_metrics_show_channels_by_state_and_input_and_the_poll(demo, client, settings):
+    settings.METRICS_TOKEN = "scrape-me"
     inventory_poll(full=True)
-    text = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").content.decode()
     assert 'broadcastops_channels{input="MAIN",state="RUNNING"} 6.0' in text
     assert 'broadcastops_channels{input="NONE",state="IDLE"} 6.0' in text
     assert "broadcastops_poll_duration_seconds" in text
