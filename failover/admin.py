@@ -13,15 +13,15 @@ from broadcastops.errors import ApplicationError, ValidationFailed
 from broadcastops.inventory.admin import channel_admin_extend
 from failover import selectors, services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
-from failover.models import FailoverAudit, Verdict
-
-COLOURS = {Verdict.OK: "#2e7d32", Verdict.PENDING: "#1565c0", Verdict.OFF: "#757575"}
+from failover.models import FailoverAudit
 
 
 def verdict_badge(verdict: str, title: str = ""):
+    # Coloured by console.css (bo-verdict-ok, -pending, -off; red otherwise): no inline style
+    # under the Content-Security-Policy.
     return format_html(
-        '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
-        COLOURS.get(verdict, "#c62828"),
+        '<span class="bo-badge bo-verdict bo-verdict-{}" title="{}">{}</span>',
+        str(verdict).lower(),
         title,
         verdict,
     )

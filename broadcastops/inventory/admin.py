@@ -1,6 +1,8 @@
 """The operator console for the inventory. Rows are synced from the clouds, so the admin is
 read-only; start/stop/restart are admin actions with a confirmation page that call services."""
 
+import re
+
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -14,8 +16,6 @@ from broadcastops.inventory import selectors
 from broadcastops.inventory.models import (
     CssStream,
     FailoverEvent,
-    Health,
-    InputRole,
     LinkFlow,
     LiveChannel,
     LiveInput,
@@ -25,26 +25,12 @@ from broadcastops.inventory.models import (
 from broadcastops.inventory.services import actions
 from broadcastops.masking import secrets_mask
 
-BADGE_COLOURS = {
-    Health.GREEN: "#2e7d32",
-    Health.AMBER: "#ef6c00",
-    Health.RED: "#c62828",
-    Health.IDLE: "#757575",
-    Health.UNKNOWN: "#757575",
-    InputRole.MAIN: "#2e7d32",
-    InputRole.BACKUP: "#ef6c00",
-    InputRole.NONE: "#c62828",
-    InputRole.UNKNOWN: "#757575",
-    "RUNNING": "#2e7d32",
-    "IDLE": "#757575",
-}
-
 
 def badge(value: str, label: str | None = None):
-    colour = BADGE_COLOURS.get(value, "#455a64")
-    return format_html(
-        '<span class="bo-badge" style="background:{}">{}</span>', colour, label or value
-    )
+    # Colours come from console.css by class (bo-green, bo-main, ...), as on the dashboard:
+    # the Content-Security-Policy allows no inline style.
+    css = re.sub(r"[^a-z0-9-]", "-", str(value).lower())
+    return format_html('<span class="bo-badge bo-{}">{}</span>', css, label or value)
 
 
 def _local(when) -> str:

@@ -27,7 +27,7 @@ def test_channel_list_shows_state_and_input_badges_and_filters(synced, viewer):
     html = page.content.decode()
     assert page.status_code == 200
     assert "channel-kbo-001" in html and "channel-news-002" not in html
-    assert 'class="bo-badge"' in html
+    assert 'class="bo-badge bo-main"' in html and "style=" not in html
 
 
 def test_channel_page_shows_links_timeline_and_diagnosis(synced, viewer):
