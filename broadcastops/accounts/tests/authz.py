@@ -1,0 +1,37 @@
+"""Who may use the sign-in records (django-axes) in the admin; see broadcastops/tests/authz.py."""
+
+from broadcastops.tests.authz_levels import ADMIN, NO_ONE
+
+
+def _attempt():
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    return AccessAttempt.objects.create(
+        username="someone",
+        ip_address="10.0.0.9",
+        user_agent="",
+        failures_since_start=1,
+        attempt_time=timezone.now(),
+        get_data="",
+        post_data="",
+        http_accept="",
+        path_info="/admin/login/",
+    )
+
+
+def _sign_in():
+    from axes.models import AccessLog
+    from django.utils import timezone
+
+    return AccessLog.objects.create(
+        username="someone", ip_address="10.0.0.9", user_agent="", attempt_time=timezone.now()
+    )
+
+
+ADMIN_MODELS = {
+    "axes.accessattempt": {"view": ADMIN, "add": NO_ONE, "change": ADMIN, "delete": ADMIN},
+    "axes.accesslog": {"view": ADMIN, "add": NO_ONE, "change": NO_ONE, "delete": ADMIN},
+}
+ADMIN_ACTIONS = {"axes.accessattempt.unlock": ADMIN}
+SAMPLES = {"axes.accessattempt": _attempt, "axes.accesslog": _sign_in}
