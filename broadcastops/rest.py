@@ -92,6 +92,43 @@ class StreamUrlField(serializers.CharField):
         return secrets_mask(text)
 
 
+# Every operation may answer these, always with the error body; the schema says so.
+_ERROR_STATUSES = {
+    "400": "The request is not valid (see detail for each field).",
+    "401": "No valid credentials: sign in or send Authorization: Token <key>.",
+    "403": "The account lacks the role this needs.",
+    "404": "No such resource or endpoint.",
+    "405": "The method is not allowed here.",
+    "406": "No answer in the media type the Accept header asks for.",
+    "409": "The resource is busy or not in a state that allows this.",
+    "413": "The body is too large.",
+    "415": "The body's media type is not accepted.",
+    "429": "Too many requests, or too many failed sign-ins.",
+    "503": "A cloud or service this needs cannot be reached.",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message", "detail"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "detail": {"description": "Structured detail: fields and their errors, ids."},
+    },
+}
+
+
+def schema_error_responses(result, generator, request, public):
+    """drf-spectacular hook: document the error body for every operation's error statuses."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status_code, description in _ERROR_STATUSES.items():
+                responses.setdefault(status_code, {"description": description, "content": error})
+    return result
+
+
 class Pagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 1000

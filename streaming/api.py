@@ -6,13 +6,14 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from broadcastops.errors import NotFound
-from broadcastops.rest import IsOperator, IsViewer, Pagination
+from broadcastops.rest import IsOperator, IsViewer
 from streaming import selectors, services
 from streaming.camera_ids import CAMERA_ID_RE
 from streaming.models import StreamSession, Upload
@@ -95,6 +96,8 @@ class UploadCreateApi(APIView):
     """
 
     permission_classes = [IsOperator]
+    # A file comes only as multipart: another body is a 415 (a JSON list was a 500).
+    parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         camera_id = serializers.RegexField(**CAMERA_ID_FIELD)
@@ -141,21 +144,24 @@ class UploadCreateApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class UploadListApi(APIView):
+class UploadListApi(generics.ListAPIView):
+    """Uploads, newest first, paginated (the schema documents the page, not a bare list)."""
+
     permission_classes = [IsViewer]
+    serializer_class = UploadOutputSerializer
+    filter_backends: list = []
 
     class FilterSerializer(serializers.Serializer):
         camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
 
-    @extend_schema(parameters=[FilterSerializer], responses=UploadOutputSerializer(many=True))
-    def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        uploads = selectors.upload_list(**filters.validated_data)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(uploads, request, view=self)
-        data = UploadOutputSerializer(page, many=True, context={"request": request}).data
-        return paginator.get_paginated_response(data)
+        return selectors.upload_list(**filters.validated_data)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class UploadDetailApi(APIView):
@@ -181,6 +187,11 @@ class UploadDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("camera_id", str, OpenApiParameter.PATH, pattern=CAMERA_ID_RE.pattern)
+    ]
+)
 class CameraApi(APIView):
     """A view of one camera; its id is checked once the caller may use the view."""
 
@@ -266,22 +277,25 @@ class StreamDetailApi(CameraApi):
         return Response(body)
 
 
-class StreamListApi(APIView):
+class StreamListApi(generics.ListAPIView):
+    """Stream sessions, newest first, paginated."""
+
     permission_classes = [IsViewer]
+    serializer_class = SessionOutputSerializer
+    filter_backends: list = []
 
     class FilterSerializer(serializers.Serializer):
         camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
         state = serializers.ChoiceField(choices=StreamSession.State.choices, required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=SessionOutputSerializer(many=True))
-    def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        sessions = selectors.stream_session_list(**filters.validated_data)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(sessions, request, view=self)
-        data = SessionOutputSerializer(page, many=True, context={"request": request}).data
-        return paginator.get_paginated_response(data)
+        return selectors.stream_session_list(**filters.validated_data)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class FeedHealthApi(APIView):
