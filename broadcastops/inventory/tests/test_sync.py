@@ -81,3 +81,30 @@ def test_idle_channels_are_spread_over_polls_on_air_ones_go_first(demo, settings
     # A tick later only the idle channels left behind are due.
     second = inventory_poll(now=start + timedelta(seconds=202))
     assert second.details == 4
+
+
+def test_a_poll_that_overlaps_a_running_one_is_skipped_and_calls_no_cloud(demo):
+    import threading
+    import time
+
+    demo.control("latency", {"ms": 150})  # the first poll takes a few seconds
+    first: dict = {}
+    runner = threading.Thread(target=lambda: first.setdefault("report", inventory_poll()))
+    runner.start()
+    deadline = time.monotonic() + 20  # a noisy 2-core machine: generous, ends early
+    while not demo.requests() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert demo.requests(), "the first poll never reached the cloud"
+
+    started = time.monotonic()
+    overlapping = inventory_poll()
+    took_s = time.monotonic() - started
+
+    runner.join(60)
+    assert not runner.is_alive()
+    # Skipped at once: no list call (each costs 150 ms here), nothing counted.
+    assert overlapping.skipped and overlapping.channels == 0 and took_s < 0.15
+    assert not first["report"].skipped and first["report"].errors == {}
+    demo.control("latency", {"ms": 0})
+    again = inventory_poll()
+    assert not again.skipped, "the lock is released when the poll ends"
