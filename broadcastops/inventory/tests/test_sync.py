@@ -96,14 +96,12 @@ def test_a_poll_that_overlaps_a_running_one_is_skipped_and_calls_no_cloud(demo):
         time.sleep(0.02)
     assert demo.requests(), "the first poll never reached the cloud"
 
-    started = time.monotonic()
     overlapping = inventory_poll()
-    took_s = time.monotonic() - started
 
     runner.join(60)
     assert not runner.is_alive()
-    # Skipped at once: no list call (each costs 150 ms here), nothing counted.
-    assert overlapping.skipped and overlapping.channels == 0 and took_s < 0.15
+    # Skipped before anything: no list call, nothing counted.
+    assert overlapping.skipped and overlapping.channels == 0 and overlapping.details == 0
     assert not first["report"].skipped and first["report"].errors == {}
     demo.control("latency", {"ms": 0})
     again = inventory_poll()
