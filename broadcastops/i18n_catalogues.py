@@ -183,6 +183,11 @@ def _catalog_for(language: str, template: Catalog, known: dict) -> Catalog:
     return catalog
 
 
+def _untranslated(message: Message) -> bool:
+    strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+    return not all(strings)
+
+
 def _write(path: Path, catalog: Catalog) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
@@ -204,7 +209,7 @@ def command_extract(extra: list[Path]) -> int:
             catalog = _catalog_for(language, template, known)
             _write(path, catalog)
             for message in catalog:
-                if message.id and (message.fuzzy or not all(message.string)):
+                if message.id and (message.fuzzy or _untranslated(message)):
                     untranslated += 1
                     print(f"{path.relative_to(ROOT)}: to translate: {_key(message)[0]!r}")
     print(f"{untranslated} entries to translate.")
@@ -234,7 +239,7 @@ def problems() -> list[str]:
             for key, message in have.items():
                 if message.fuzzy:
                     found.append(f"{where}: fuzzy: {key[0]!r}")
-                elif not all(message.string if message.string else [""]):
+                elif _untranslated(message):
                     found.append(f"{where}: untranslated: {key[0]!r}")
     return found
 
