@@ -18,8 +18,11 @@ import time
 
 import redis
 import redis.asyncio as aioredis
+from django.conf import settings
+from redis.asyncio.client import PubSub
 
 from streaming.frames import Frame, frame_unpack
+from streaming.types import PROCESS_TOKEN, WatchedFeed
 
 logger = logging.getLogger(__name__)
 
@@ -101,21 +104,18 @@ class RedisSource:
 
     mode = "scaled"
 
-    def __init__(self, hub, url: str):
-        from django.conf import settings
-
-        self.hub = hub
+    def __init__(self, url: str) -> None:
         self.url = url
         self.prefix = settings.STREAMING_REDIS_PREFIX
         self._wake: dict[str, asyncio.Event] = {}
-        self._runs: dict[str, asyncio.Task] = {}
+        self._runs: dict[str, asyncio.Task[None]] = {}
 
-    def feed_started(self, feed) -> asyncio.Task:
+    def feed_started(self, feed: WatchedFeed) -> asyncio.Task[None]:
         self._wake[feed.camera_id] = asyncio.Event()
         task = self._runs[feed.camera_id] = asyncio.ensure_future(self._run(feed))
         return task
 
-    async def feed_check(self, feed) -> asyncio.Task | None:
+    async def feed_check(self, feed: WatchedFeed) -> asyncio.Task[None] | None:
         """Every few seconds while watched: a subscription that died of an unexpected error
         (Redis errors reconnect by themselves) is logged and started again. Its task is held
         by the feed, so asyncio would never report the error, and the viewers would wait for
@@ -130,14 +130,12 @@ class RedisSource:
         )
         return self.feed_started(feed)
 
-    def demand_changed(self, feed) -> None:
+    def demand_changed(self, feed: WatchedFeed) -> None:
         event = self._wake.get(feed.camera_id)
         if event is not None:
             event.set()
 
-    async def _run(self, feed) -> None:
-        from streaming.hub import PROCESS_TOKEN
-
+    async def _run(self, feed: WatchedFeed) -> None:
         camera_id = feed.camera_id
         backoff = 0.2
         wake = self._wake[camera_id]
@@ -204,7 +202,9 @@ class RedisSource:
                 self._wake.pop(camera_id, None)
                 self._runs.pop(camera_id, None)
 
-    async def _advertise(self, client, feed, wanted: frozenset[int], token: str) -> None:
+    async def _advertise(
+        self, client: aioredis.Redis, feed: WatchedFeed, wanted: frozenset[int], token: str
+    ) -> None:
         now = time.time()
         pipe = client.pipeline(transaction=False)
         if wanted:
@@ -224,7 +224,9 @@ class RedisSource:
                 total += int(count)
         feed.global_viewers = total
 
-    async def _close(self, client, pubsub, camera_id: str, token: str) -> None:
+    async def _close(
+        self, client: aioredis.Redis, pubsub: PubSub, camera_id: str, token: str
+    ) -> None:
         try:
             # Bounded: a connection cut mid-read must not hold up a shutdown.
             async with asyncio.timeout(2.0):

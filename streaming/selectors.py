@@ -2,11 +2,12 @@
 
 import time
 import uuid
+from typing import TypedDict
 
 from django.db.models import QuerySet
 
 from streaming.models import StreamSession, Upload
-from streaming.producer import ProducerSpec
+from streaming.types import FEED_HEALTH, FeedHealth, ProducerSpec
 
 
 def upload_list(*, camera_id: str | None = None) -> QuerySet[Upload]:
@@ -92,10 +93,13 @@ def stream_spec_list_running() -> list[ProducerSpec]:
     return [spec for spec in map(stream_spec_from_session, sessions) if spec]
 
 
-def feed_health() -> dict:
-    """What this web process sees of each watched camera's feed (for /healthz)."""
-    from streaming.hub import FEED_HEALTH
+class FeedHealthReport(TypedDict):
+    cameras: dict[str, FeedHealth]
+    lagging: list[str]
 
+
+def feed_health() -> FeedHealthReport:
+    """What this web process sees of each watched camera's feed (for /healthz)."""
     now = time.time()
     cameras = {
         camera_id: info

@@ -4,7 +4,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from streaming.runtime import StreamWorker
+from streaming.worker import StreamWorker
 
 
 class Command(BaseCommand):
