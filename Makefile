@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The bundled cloud simulator runs while no Tencent credentials are set (the DEMO mode).
 PROCESSES := web worker beat $(if $(TENCENTCLOUD_SECRET_ID),,cloudsim)
 
-.PHONY: run test test-postgres install messages messages-extract lint format clean
+.PHONY: run test test-postgres install messages messages-extract lint typecheck format clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,11 @@ run: messages
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/honcho start $(PROCESSES)
 
+# ruff, then the layer rule (pyproject.toml [tool.importlinter]: a forbidden import fails).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -49,4 +51,4 @@ test-postgres: messages
 	DATABASE_URL="$$TEST_DATABASE_URL" REDIS_URL="$$TEST_REDIS_URL" $(BIN)/pytest -m "not browser"
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .import_linter_cache
