@@ -35,13 +35,17 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
+# mypy with the django-stubs and DRF plugins (pyproject.toml [tool.mypy]; cache in .mypy_cache).
+typecheck: install
+	$(BIN)/mypy
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 # The suite on SQLite (embedded mode); then, when CI provides the servers, again on
 # PostgreSQL with Redis (scaled mode).
-test: lint messages
+test: lint typecheck messages
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
 	$(BIN)/python -m broadcastops.i18n_catalogues check
 	$(BIN)/pytest

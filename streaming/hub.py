@@ -16,6 +16,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -65,7 +66,7 @@ class ViewerSlot:
         self.frames_sent = 0
         self._send = send
 
-    def wants(self, frame: Frame | None) -> bool:
+    def wants(self, frame: Frame | None) -> TypeGuard[Frame]:
         if frame is None or self.in_flight >= self.window:
             return False
         if (frame.session_id, frame.seq) == self.last_key:
@@ -139,7 +140,7 @@ class CameraFeed:
         self.lagging = False
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._fps_window = (time.monotonic(), 0)
         self.fps = 0.0
         self.created_at = time.monotonic()
@@ -191,7 +192,9 @@ class CameraFeed:
             await slot.offer(frame)
 
     # -- status ------------------------------------------------------------------------------
-    def status(self, slot: ViewerSlot | None = None, *, viewers: int | None = None) -> dict:
+    def status(
+        self, slot: ViewerSlot | None = None, *, viewers: int | None = None
+    ) -> dict[str, Any]:
         spec = self.spec
         now = time.monotonic()
         started, count = self._fps_window
@@ -365,10 +368,10 @@ class EmbeddedSource:
         self.hub = hub
         runtime.BUS.register(hub)
 
-    def feed_started(self, feed: CameraFeed) -> asyncio.Task | None:
+    def feed_started(self, feed: CameraFeed) -> asyncio.Task[None] | None:
         return asyncio.ensure_future(self._ensure_producer(feed.camera_id))
 
-    async def feed_check(self, feed: CameraFeed) -> asyncio.Task | None:
+    async def feed_check(self, feed: CameraFeed) -> asyncio.Task[None] | None:
         """Every few seconds while watched: a producer that could not start (the database
         was busy) or that died is started again, instead of leaving the viewers waiting."""
         await self._ensure_producer(feed.camera_id)

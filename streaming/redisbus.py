@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import cast
 
 import redis
 import redis.asyncio as aioredis
@@ -67,8 +68,9 @@ class RedisPublisherSink:
         if cached and now - cached[0] < _DEMAND_CACHE_S:
             return cached[1]
         try:
-            members = self.redis.zrangebyscore(
-                demand_key(self.prefix, camera_id), time.time(), "+inf"
+            members = cast(
+                "list[bytes]",
+                self.redis.zrangebyscore(demand_key(self.prefix, camera_id), time.time(), "+inf"),
             )
             widths = frozenset(int(m) for m in members)
         except redis.RedisError as exc:
@@ -140,6 +142,7 @@ class RedisSource:
         backoff = 0.2
         wake = self._wake[camera_id]
         task = asyncio.current_task()
+        assert task is not None  # started by feed_started as a task
         try:
             while True:
                 client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2.0)
@@ -157,7 +160,10 @@ class RedisSource:
                             await pubsub.subscribe(frames_channel(self.prefix, camera_id, width))
                             subscribed.add(width)
                             # Resume from the newest frame rather than wait for the next one.
-                            data = await client.get(latest_key(self.prefix, camera_id, width))
+                            data = cast(
+                                "bytes | None",
+                                await client.get(latest_key(self.prefix, camera_id, width)),
+                            )
                             frame = data and frame_unpack(data, camera_id=camera_id, width=width)
                             if frame:
                                 feed.deliver(frame)
@@ -230,7 +236,7 @@ class RedisSource:
         try:
             # Bounded: a connection cut mid-read must not hold up a shutdown.
             async with asyncio.timeout(2.0):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py 8 leaves it untyped
                 await client.hdel(viewers_key(self.prefix, camera_id), token)
         except (redis.RedisError, OSError, TimeoutError):
             pass

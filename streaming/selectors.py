@@ -17,7 +17,7 @@ def upload_list(*, camera_id: str | None = None) -> QuerySet[Upload]:
     return uploads
 
 
-def upload_get(*, upload_id) -> Upload | None:
+def upload_get(*, upload_id: uuid.UUID | str) -> Upload | None:
     return Upload.objects.filter(pk=upload_id).first()
 
 
@@ -50,7 +50,9 @@ def stream_session_get_active(*, camera_id: str) -> StreamSession | None:
     )
 
 
-def stream_session_list(*, camera_id: str | None = None, state: str | None = None):
+def stream_session_list(
+    *, camera_id: str | None = None, state: str | None = None
+) -> QuerySet[StreamSession]:
     sessions = StreamSession.objects.select_related("upload")
     if camera_id:
         sessions = sessions.filter(camera_id=camera_id)
