@@ -18,7 +18,7 @@ from broadcastops.inventory.admin import channel_admin_extend
 from broadcastops.inventory.models import LiveChannel
 from failover import selectors, services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
-from failover.models import FailoverAudit, Verdict
+from failover.models import FailoverAudit, FailoverFix, Verdict
 
 COLOURS: dict[str, str] = {
     Verdict.OK: "#2e7d32",
@@ -124,7 +124,11 @@ def fix_input_failover(
             else:
                 modeladmin.message_user(request, f"{channel.name}: {exc.message}", messages.ERROR)
         else:
-            level = messages.SUCCESS if result.status != "pending" else messages.WARNING
+            level = (
+                messages.SUCCESS
+                if result.status != FailoverFix.Status.PENDING
+                else messages.WARNING
+            )
             modeladmin.message_user(request, result.message, level)
     if offers:
         # The second confirmation: stop -> modify -> start, for the channels that need it.

@@ -4,9 +4,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from failover.audit import ChannelVerdict
+from failover.models import Verdict
 from failover.services import failover_audit_run
 
-MARK = {"OK": "✅", "PENDING": "⏳"}
+MARK = {Verdict.OK: "✅", Verdict.PENDING: "⏳"}
 
 
 def _render(verdict: ChannelVerdict) -> str:
@@ -20,7 +21,7 @@ def _render(verdict: ChannelVerdict) -> str:
             f"   primary {d['primary_input_id'] or '?'} / backup {d['backup_input_id'] or '?'}"
             f" — {mapping['basis'] or 'no mapping'} (confidence {mapping['confidence']})"
         )
-    if d["verdict"] != "OK":
+    if d["verdict"] != Verdict.OK:
         for i in d["inputs"]:
             lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {i['verdict']}")
         if d["causes"]:
