@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract
@@ -163,7 +164,7 @@ def _known(language: str, extra: list[Path]) -> dict[tuple[str, str | None], Mes
     return known
 
 
-def _catalog_for(language: str, template: Catalog, known: dict) -> Catalog:
+def _catalog_for(language: str, template: Catalog, known: dict[Any, Message]) -> Catalog:
     catalog = Catalog(
         locale=language,
         domain=template.domain,
