@@ -1,11 +1,15 @@
 """System checks of the project's own settings (``manage.py check --deploy``)."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import CheckMessage, Tags, Warning, register
 
 
 @register(Tags.security, deploy=True)
-def https_check(app_configs, **kwargs):
+def https_check(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     """HTTPS off is for a console that answers loopback only.
 
     With ``HTTPS`` off the settings silence Django's four HTTPS warnings (W004, W008, W012,

@@ -10,8 +10,12 @@ and any string holding the value of a secret setting (a local holding the Slack 
 """
 
 import re
+from collections.abc import ItemsView
+from types import FrameType
+from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 from broadcastops.masking import secrets_mask
@@ -29,7 +33,7 @@ _MIN_SECRET_CHARS = 8
 class SecretsReporterFilter(SafeExceptionReporterFilter):
     hidden_settings = HIDDEN_NAMES
 
-    def is_active(self, request) -> bool:
+    def is_active(self, request: HttpRequest | None) -> bool:
         # Django turns the filter off with DEBUG on: then the debug page would show them.
         return True
 
@@ -48,7 +52,7 @@ class SecretsReporterFilter(SafeExceptionReporterFilter):
                 text = text.replace(secret, self.cleansed_substitute)
         return secrets_mask(text)
 
-    def _cleanse_value(self, value, secrets: list[str]):
+    def _cleanse_value(self, value: Any, secrets: list[str]) -> Any:
         if isinstance(value, str):
             return self.cleanse_text(value, secrets)
         if isinstance(value, dict):
@@ -57,19 +61,20 @@ class SecretsReporterFilter(SafeExceptionReporterFilter):
             return type(value)(self._cleanse_value(v, secrets) for v in value)
         return value
 
-    def cleanse_setting(self, key, value):
+    def cleanse_setting(self, key: str | int, value: Any) -> Any:
         cleansed = super().cleanse_setting(key, value)
         if isinstance(cleansed, str):
             return self.cleanse_text(cleansed)
         return cleansed
 
-    def get_traceback_frame_variables(self, request, tb_frame):
+    def get_traceback_frame_variables(
+        self, request: HttpRequest | None, tb_frame: FrameType
+    ) -> ItemsView[str, Any]:
         secrets = self._secret_values()
-        cleansed = []
+        cleansed: dict[str, Any] = {}
         for name, value in super().get_traceback_frame_variables(request, tb_frame):
-            if isinstance(name, str) and self.hidden_settings.search(name):
-                value = self.cleansed_substitute
+            if self.hidden_settings.search(name):
+                cleansed[name] = self.cleansed_substitute
             else:
-                value = self._cleanse_value(value, secrets)
-            cleansed.append((name, value))
-        return cleansed
+                cleansed[name] = self._cleanse_value(value, secrets)
+        return cleansed.items()

@@ -4,6 +4,9 @@ Kept apart from ``broadcastops.rest`` because DRF reads ``DEFAULT_PARSER_CLASSES
 ``rest_framework.views`` is first imported, which ``broadcastops.rest`` itself does.
 """
 
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers
 
@@ -12,11 +15,12 @@ from rest_framework import exceptions, parsers
 JSON_MAX_DEPTH = 32
 
 
-def json_depth_exceeds(value, limit: int) -> bool:
+def json_depth_exceeds(value: object, limit: int) -> bool:
     """True when ``value`` nests lists and objects more than ``limit`` levels (no recursion)."""
-    stack = [(value, 1)]
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[object]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):
@@ -38,7 +42,12 @@ class JSONParser(parsers.JSONParser):
 
     max_depth = JSON_MAX_DEPTH
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

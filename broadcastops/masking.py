@@ -24,7 +24,7 @@ _URL = re.compile(
 _STREAM_SCHEMES = {"rtmp://", "rtmps://", "srt://", "rtsp://", "rtmpt://"}
 
 
-def _mask_match(match: re.Match) -> str:
+def _mask_match(match: re.Match[str]) -> str:
     scheme = match["scheme"]
     userinfo = ""
     if match["user"] is not None:

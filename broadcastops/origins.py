@@ -15,6 +15,8 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from broadcastops.asgi_types import ASGIApp, Receive, Scope, Send
+
 logger = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
@@ -61,7 +63,7 @@ def origin_trusted(origin: str | None, *, own: str | None) -> bool:
     return False
 
 
-def _socket_own_origin(scope) -> str | None:
+def _socket_own_origin(scope: Scope) -> str | None:
     """The origin a page of this console has, from the socket's Host (None: no valid Host)."""
     headers = dict(scope.get("headers") or [])
     host = headers.get(b"host", b"").decode("latin1")
@@ -76,7 +78,7 @@ def _socket_own_origin(scope) -> str | None:
     return f"{'https' if secure else 'http'}://{host}"
 
 
-def socket_origin_trusted(scope) -> bool:
+def socket_origin_trusted(scope: Scope) -> bool:
     """A WebSocket handshake from a page of this console, or of a trusted origin."""
     headers = dict(scope.get("headers") or [])
     origin = headers.get(b"origin", b"").decode("latin1")
@@ -91,10 +93,10 @@ class WebSocketOriginValidator:
     the operator's session cookie.
     """
 
-    def __init__(self, application):
+    def __init__(self, application: ASGIApp) -> None:
         self.application = application
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and not socket_origin_trusted(scope):
             headers = dict(scope.get("headers") or [])
             logger.warning(
@@ -102,5 +104,6 @@ class WebSocketOriginValidator:
                 scope.get("path"),
                 headers.get(b"origin", b"-").decode("latin1")[:200],
             )
-            return await WebsocketDenier()(scope, receive, send)
-        return await self.application(scope, receive, send)
+            await WebsocketDenier()(scope, receive, send)
+            return
+        await self.application(scope, receive, send)

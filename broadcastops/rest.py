@@ -1,29 +1,32 @@
 """REST conventions shared by every app: error rendering, pagination, role permissions."""
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from broadcastops.accounts.roles import Role, user_has_role
-from broadcastops.errors import ApplicationError
+from broadcastops.errors import ApplicationError, StrOrPromise
 from broadcastops.masking import secrets_mask
 
 logger = logging.getLogger(__name__)
 
 
-def error_body(code: str, message: str, detail=None) -> dict:
+def error_body(code: str, message: StrOrPromise, detail: Any = None) -> dict[str, Any]:
     return {"code": code, "message": str(message), "detail": detail if detail is not None else {}}
 
 
-def _drf_message(exc: exceptions.APIException) -> tuple[str, object]:
+def _drf_message(exc: exceptions.APIException) -> tuple[StrOrPromise, object]:
     detail = exc.detail
     if isinstance(detail, dict | list):
         if isinstance(exc, exceptions.ValidationError):
@@ -32,7 +35,7 @@ def _drf_message(exc: exceptions.APIException) -> tuple[str, object]:
     return str(detail), {}
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every error as ``{"code", "message", "detail"}`` with the right status."""
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code)
@@ -43,6 +46,7 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: let Django log it and answer 500
+    assert isinstance(exc, exceptions.APIException)  # DRF's handler answers only these
     message, detail = _drf_message(exc)
     code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
     if not isinstance(code, str):
@@ -51,7 +55,9 @@ def exception_handler(exc, context):
     return response
 
 
-def api_not_found(request, exception=None, rest=""):
+def api_not_found(
+    request: HttpRequest, exception: Exception | None = None, rest: str = ""
+) -> HttpResponse:
     """JSON 404 for unknown URLs under /api/ (in DEBUG too, through a catch-all route)."""
     if not request.path.startswith("/api/"):
         from django.views.defaults import page_not_found
@@ -70,7 +76,7 @@ def api_not_found(request, exception=None, rest=""):
     return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
 
 
-def api_server_error(request):
+def api_server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         body = error_body("server_error", _("Something went wrong on our side; it was logged."))
         return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
@@ -83,7 +89,7 @@ class StreamUrlField(serializers.CharField):
     """A push URL: whole for Operators and Admins, its stream key masked for everyone else
     (``broadcastops.masking``). Masked too when the serializer has no request to ask."""
 
-    def to_representation(self, value):
+    def to_representation(self, value: Any) -> str:
         request = self.context.get("request")
         user = getattr(request, "user", None)
         text = super().to_representation(value)
@@ -117,7 +123,9 @@ ERROR_SCHEMA = {
 }
 
 
-def schema_error_responses(result, generator, request, public):
+def schema_error_responses(
+    result: dict[str, Any], generator: object, request: object, public: bool
+) -> dict[str, Any]:
     """drf-spectacular hook: document the error body for every operation's error statuses."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -139,7 +147,7 @@ class HasRole(BasePermission):
 
     role = Role.VIEWER
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.is_authenticated) and user_has_role(
             request.user, self.role
         )
@@ -160,7 +168,7 @@ class IsAdmin(HasRole):
 class ViewerReadsOperatorWrites(BasePermission):
     """Viewers may read; changing anything takes an Operator."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
         needed = Role.VIEWER if request.method in SAFE_METHODS else Role.OPERATOR

@@ -9,6 +9,7 @@ reasons. The server logs one warning line per such close, never a traceback.
 import json
 import logging
 
+from broadcastops.asgi_types import Message, Send
 from broadcastops.jsonlimits import JSON_MAX_DEPTH, json_depth_exceeds
 
 logger = logging.getLogger(__name__)
@@ -26,14 +27,14 @@ class BadMessage(Exception):
         self.code = code
 
 
-def text_of(message: dict) -> str:
+def text_of(message: Message) -> str:
     """The text of a ``websocket.receive`` message; BadMessage for binary or oversized ones."""
     text = message.get("text")
     if text is None:
         raise BadMessage("binary frames are not accepted here", code=UNSUPPORTED_DATA)
     if len(text) > MAX_MESSAGE_CHARS:
         raise BadMessage(f"messages are at most {MAX_MESSAGE_CHARS} characters")
-    return text
+    return str(text)
 
 
 def json_of(text: str) -> object:
@@ -50,12 +51,12 @@ def json_of(text: str) -> object:
     raise BadMessage(f"the message nests deeper than {JSON_MAX_DEPTH} levels")
 
 
-async def close_for(send, error: BadMessage, *, what: str) -> None:
+async def close_for(send: Send, error: BadMessage, *, what: str) -> None:
     """Tell the client why, close the socket, log one line (``what`` names the socket)."""
     logger.warning("WebSocket closed (%s): %s (code %s)", what, error.reason, error.code)
     await send({"type": "websocket.send", "text": json.dumps(error_message(error))})
     await send({"type": "websocket.close", "code": error.code, "reason": error.reason})
 
 
-def error_message(error: BadMessage) -> dict:
+def error_message(error: BadMessage) -> dict[str, str]:
     return {"type": "error", "code": "bad_message", "message": error.reason}

@@ -1,7 +1,11 @@
 """REST API of live monitoring: thin views over services and selectors."""
 
 import logging
+import uuid
+from typing import Any
 
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,10 +26,12 @@ from streaming.uploads import VideoUploadHandler
 
 logger = logging.getLogger(__name__)
 
-CAMERA_ID_FIELD = {"max_length": 64, "regex": CAMERA_ID_RE.pattern}
+CAMERA_ID_FIELD: dict[str, Any] = {"max_length": 64, "regex": CAMERA_ID_RE.pattern}
 
 
-def stream_urls(request, camera_id: str, upload: Upload | None = None) -> dict:
+def stream_urls(
+    request: HttpRequest, camera_id: str, upload: Upload | None = None
+) -> dict[str, str]:
     mjpeg = reverse("streaming:legacy-mjpeg", kwargs={"camera_id": camera_id})
     if upload is not None:
         mjpeg += f"?video_path={upload.file_name}"
@@ -63,7 +70,7 @@ class UploadOutputSerializer(serializers.ModelSerializer):
             "urls",
         ]
 
-    def get_urls(self, upload) -> dict:
+    def get_urls(self, upload: Upload) -> dict[str, str]:
         return stream_urls(self.context["request"], upload.camera_id, upload)
 
 
@@ -108,13 +115,13 @@ class UploadCreateApi(APIView):
             }
         )
 
-    def initialize_request(self, request, *args, **kwargs):
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         # Before anything reads the body: the video streams to the data folder chunk by chunk.
         self.upload_handler = VideoUploadHandler(request)
         request.upload_handlers = [self.upload_handler]
         return super().initialize_request(request, *args, **kwargs)
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return super().dispatch(request, *args, **kwargs)
         finally:
@@ -122,9 +129,9 @@ class UploadCreateApi(APIView):
             self.upload_handler.discard()
 
     @extend_schema(request=InputSerializer, responses={201: UploadOutputSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = {
-            "camera_id": request.query_params.get("camera_id") or request.data.get("camera_id"),
+            "camera_id": request.query_params.get("camera_id") or request.data.get("camera_id"),  # type: ignore[union-attr]  # multipart: a QueryDict
             "video": request.FILES.get("video"),
         }
         serializer = self.InputSerializer(data={k: v for k, v in data.items() if v is not None})
@@ -154,13 +161,13 @@ class UploadListApi(generics.ListAPIView):
     class FilterSerializer(serializers.Serializer):
         camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Upload]:
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.upload_list(**filters.validated_data)
 
     @extend_schema(parameters=[FilterSerializer])
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
 
@@ -168,7 +175,7 @@ class UploadDetailApi(APIView):
     permission_classes = [IsViewer]
 
     @extend_schema(responses=UploadOutputSerializer)
-    def get(self, request, upload_id):
+    def get(self, request: Request, upload_id: uuid.UUID) -> Response:
         upload = selectors.upload_get(upload_id=upload_id)
         if upload is None:
             raise NotFound(gettext("No such upload."))
@@ -179,7 +186,7 @@ class UploadDeleteApi(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(request=None, responses={204: None})
-    def post(self, request, upload_id):
+    def post(self, request: Request, upload_id: uuid.UUID) -> Response:
         upload = selectors.upload_get(upload_id=upload_id)
         if upload is None:
             raise NotFound(gettext("No such upload."))
@@ -195,7 +202,7 @@ class UploadDeleteApi(APIView):
 class CameraApi(APIView):
     """A view of one camera; its id is checked once the caller may use the view."""
 
-    def initial(self, request, *args, **kwargs):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         services.camera_id_check(kwargs["camera_id"])
 
@@ -213,7 +220,7 @@ class StreamStartApi(CameraApi):
         max_width = serializers.IntegerField(required=False, min_value=0, max_value=7680)
 
     @extend_schema(request=StreamStartInput, responses={201: SessionOutputSerializer})
-    def post(self, request, camera_id):
+    def post(self, request: Request, camera_id: str) -> Response:
         serializer = self.StreamStartInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -235,7 +242,7 @@ class StreamStopApi(CameraApi):
     permission_classes = [IsOperator]
 
     @extend_schema(request=None, responses=SessionOutputSerializer)
-    def post(self, request, camera_id):
+    def post(self, request: Request, camera_id: str) -> Response:
         session = services.stream_stop(camera_id=camera_id, actor=request.user)
         return Response(SessionOutputSerializer(session, context={"request": request}).data)
 
@@ -250,7 +257,7 @@ class StreamUpdateApi(CameraApi):
         speed = serializers.FloatField(required=False, min_value=0.25, max_value=4.0)
 
     @extend_schema(request=StreamUpdateInput, responses=SessionOutputSerializer)
-    def post(self, request, camera_id):
+    def post(self, request: Request, camera_id: str) -> Response:
         serializer = self.StreamUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         session = services.stream_update(
@@ -265,7 +272,7 @@ class StreamDetailApi(CameraApi):
     permission_classes = [IsViewer]
 
     @extend_schema(responses=SessionOutputSerializer)
-    def get(self, request, camera_id):
+    def get(self, request: Request, camera_id: str) -> Response:
         session = selectors.stream_session_get_active(camera_id=camera_id)
         if session is None:
             raise NotFound(
@@ -288,13 +295,13 @@ class StreamListApi(generics.ListAPIView):
         camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
         state = serializers.ChoiceField(choices=StreamSession.State.choices, required=False)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[StreamSession]:
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.stream_session_list(**filters.validated_data)
 
     @extend_schema(parameters=[FilterSerializer])
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
 
@@ -304,5 +311,5 @@ class FeedHealthApi(APIView):
     permission_classes = [IsViewer]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(selectors.feed_health())

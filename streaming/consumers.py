@@ -26,6 +26,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.asgi_types import Receive, Scope, Send
 from broadcastops.websocket_broadcast import broadcast_writer
 from broadcastops.websocket_messages import BadMessage, close_for, json_of, text_of
 from streaming.camera_ids import camera_id_message, camera_id_valid
@@ -38,7 +39,7 @@ _CLOSE_FORBIDDEN = 4403
 _CLOSE_BAD_REQUEST = 4400
 
 
-async def _refuse(send, message: str, *, what: str) -> None:
+async def _refuse(send: Send, message: str, *, what: str) -> None:
     """Accept only to say why, then close with 4400 (a handshake refusal carries no text)."""
     logger.info("WebSocket refused %s: %s", what, message)
     await send({"type": "websocket.accept"})
@@ -48,7 +49,7 @@ async def _refuse(send, message: str, *, what: str) -> None:
     await send({"type": "websocket.close", "code": _CLOSE_BAD_REQUEST, "reason": message[:120]})
 
 
-def _number(params: dict, name: str, low: float, high: float) -> float | None:
+def _number(params: dict[str, list[str]], name: str, low: float, high: float) -> float | None:
     raw = params.get(name, [""])[0]
     if not raw:
         return None
@@ -58,7 +59,7 @@ def _number(params: dict, name: str, low: float, high: float) -> float | None:
     return value
 
 
-async def live_monitoring_socket(scope, receive, send) -> None:
+async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> None:
     """One viewer's socket, from the handshake to the disconnect."""
     if (await receive())["type"] != "websocket.connect":
         return

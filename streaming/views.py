@@ -1,12 +1,20 @@
 """The live-monitoring page, and the MJPEG and snapshot endpoints an ``<img>`` tag can use."""
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
@@ -54,7 +62,7 @@ def _refusal(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status, headers=headers)
 
 
-async def _viewer(request) -> _Viewer | JsonResponse:
+async def _viewer(request: HttpRequest) -> _Viewer | JsonResponse:
     """The session's user or the one of ``Authorization: Token``, holding the Viewer role.
 
     Nothing is read from the database before there are credentials to check: an anonymous
@@ -77,7 +85,7 @@ async def _viewer(request) -> _Viewer | JsonResponse:
     return _Viewer(user=user, by_token=by_token)
 
 
-def _same_site(request) -> bool:
+def _same_site(request: HttpRequest) -> bool:
     """Whether the request comes from the console's own pages (or a trusted origin's).
 
     A browser attaches the session cookie to an ``<img>`` on any site, so the MJPEG URL's
@@ -93,7 +101,7 @@ def _same_site(request) -> bool:
     )
 
 
-def _params(request) -> dict | JsonResponse:
+def _params(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     params = StreamParams(data=request.GET.dict())
     if not params.is_valid():
         return JsonResponse(
@@ -104,7 +112,7 @@ def _params(request) -> dict | JsonResponse:
 
 
 @never_cache
-async def mjpeg_stream(request, camera_id: str):
+async def mjpeg_stream(request: HttpRequest, camera_id: str) -> HttpResponseBase:
     """``multipart/x-mixed-replace`` of the camera's frames, for an ``<img>`` tag.
 
     The old frontend's parameters keep their meaning: ``video_path`` names the upload to
@@ -179,7 +187,7 @@ async def mjpeg_stream(request, camera_id: str):
     )
     slot = LatestSlot(width=width, max_fps=params.get("fps") or 0.0)
 
-    async def parts():
+    async def parts() -> AsyncIterator[bytes]:
         await hub.join(camera_id, slot)
         try:
             while True:
@@ -203,7 +211,7 @@ async def mjpeg_stream(request, camera_id: str):
 
 
 @never_cache
-async def snapshot(request, camera_id: str):
+async def snapshot(request: HttpRequest, camera_id: str) -> HttpResponseBase:
     """The camera's current frame as one JPEG."""
     viewer = await _viewer(request)
     if isinstance(viewer, JsonResponse):
@@ -245,7 +253,7 @@ async def snapshot(request, camera_id: str):
 
 
 @login_required
-def live_monitoring_page(request):
+def live_monitoring_page(request: HttpRequest) -> HttpResponse:
     if not user_has_role(request.user, Role.VIEWER):
         return render(request, "streaming/forbidden.html", status=403)
     return render(

@@ -10,9 +10,13 @@ django-axes's failed sign-in records are registered here (``AXES_ENABLE_ADMIN`` 
 that their one action, *Unlock*, declares its role too.
 """
 
+from typing import Any
+
 from axes.admin import AccessAttemptAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -23,13 +27,13 @@ from broadcastops.accounts.services import login_unlock
 class RoleActions:
     """Mix into a ``ModelAdmin``: ``permissions=["viewer" | "operator" | "admin"]``."""
 
-    def has_viewer_permission(self, request) -> bool:
+    def has_viewer_permission(self, request: HttpRequest) -> bool:
         return user_has_role(request.user, Role.VIEWER)
 
-    def has_operator_permission(self, request) -> bool:
+    def has_operator_permission(self, request: HttpRequest) -> bool:
         return user_has_role(request.user, Role.OPERATOR)
 
-    def has_admin_permission(self, request) -> bool:
+    def has_admin_permission(self, request: HttpRequest) -> bool:
         return user_has_role(request.user, Role.ADMIN)
 
 
@@ -39,7 +43,7 @@ class LoginAttemptAdmin(RoleActions, AccessAttemptAdmin):
     actions = ["unlock"]
 
     @admin.action(permissions=["admin"], description=_("Unlock the selected sign-ins"))
-    def unlock(self, request, queryset):
+    def unlock(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         cleared = login_unlock(attempts=queryset, actor=request.user)
         self.message_user(
             request,
@@ -55,7 +59,7 @@ class LoginAttemptAdmin(RoleActions, AccessAttemptAdmin):
 class SignInLogAdmin(RoleActions, AccessLogAdmin):
     """Successful sign-ins and sign-outs, read-only."""
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     label = "accounts"
     verbose_name = "Accounts and roles"
 
-    def ready(self):
+    def ready(self) -> None:
         import broadcastops.checks  # noqa: F401 (registers the project's system checks)
         from broadcastops.accounts.roles import roles_sync_after_migrate
 

@@ -9,7 +9,7 @@ message; under ``/api/`` it is the JSON error body.
 """
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
 
@@ -41,7 +41,7 @@ def login_locked_out_error() -> LoginLockedOut:
     return LoginLockedOut(lockout_message(), detail={"retry_after_s": lockout_minutes() * 60})
 
 
-def lockout_response(request, *args):
+def lockout_response(request: HttpRequest, *args: object) -> HttpResponse:
     """``AXES_LOCKOUT_CALLABLE``: axes calls it with (request, response, credentials)."""
     error = login_locked_out_error()
     headers = {"Retry-After": str(error.detail["retry_after_s"])}

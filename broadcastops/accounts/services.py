@@ -2,18 +2,21 @@
 
 import logging
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.db.models import QuerySet
 
 from broadcastops.accounts.roles import ROLE_ORDER, Role
+from broadcastops.accounts.types import Actor
 
 logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def user_set_role(*, user, role: Role) -> None:
+def user_set_role(*, user: User, role: Role) -> None:
     """Give ``user`` exactly one role; every role may open the console (the admin)."""
     role_groups = Group.objects.filter(name__in=[r.value for r in ROLE_ORDER])
     user.groups.remove(*role_groups)
@@ -39,7 +42,7 @@ def admin_ensure(*, username: str = "admin") -> str | None:
     return password
 
 
-def login_unlock(*, attempts, actor) -> int:
+def login_unlock(*, attempts: QuerySet[Any], actor: Actor) -> int:
     """Lift the sign-in lock of the selected failed-attempt records (django-axes, database).
 
     Each record is one user name and address; deleting it clears its failure count, so
@@ -51,4 +54,4 @@ def login_unlock(*, attempts, actor) -> int:
         logger.info(
             "Sign-in unlocked user=%s ip=%s by=%s", username, ip_address, actor.get_username()
         )
-    return deleted
+    return int(deleted)
