@@ -32,3 +32,18 @@ def run_django(code: str, env: dict[str, str], timeout: float = 60) -> dict:
     if proc.returncode != 0:
         return {"returncode": proc.returncode, "stderr": proc.stderr}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_manage(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """``manage.py ARGS`` in a child process with exactly ``env``."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

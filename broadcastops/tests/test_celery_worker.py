@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from broadcastops.tests.helpers import ROOT, run_django
+from broadcastops.tests.helpers import ROOT, run_django, run_manage
 
 
 def _worker(env: dict) -> subprocess.Popen:
@@ -89,15 +89,7 @@ def test_a_real_worker_retries_slack_until_it_answers(tmp_path):
         "NOTIFY_MAX_ATTEMPTS": "5",
     }
     env = _env(tmp_path, **settings)
-    migrated = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    migrated = run_manage("migrate", "--noinput", "-v0", env=env)
     assert migrated.returncode == 0, migrated.stderr[-2000:]
     worker = _worker(env)
     try:

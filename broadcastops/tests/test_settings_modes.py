@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from broadcastops.tests.helpers import ROOT, run_django
+from broadcastops.tests.helpers import ROOT, run_django, run_manage
 
 DESCRIBE = """
 from django.conf import settings
@@ -128,15 +128,7 @@ def _check_deploy(env_overrides: dict, data_dir) -> subprocess.CompletedProcess:
         if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}
     }
     env.update(BROADCASTOPS_DATA_DIR=str(data_dir), **env_overrides)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, timeout=60)
 
 
 def test_check_deploy_is_clean_for_the_console_make_run_starts(tmp_path):

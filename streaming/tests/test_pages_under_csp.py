@@ -47,22 +47,7 @@ def server(tmp_path):
 
 
 def _start_stream(server, tmp_path) -> None:
-    clip = clip_write(tmp_path / "csp.mp4", frames=300, fps=30.0)
-    with open(clip, "rb") as handle:
-        upload = requests.post(
-            f"{server.url}/api/live-monitoring/upload-video?camera_id=cam-csp",
-            files={"video": (clip.name, handle)},
-            headers=server.auth,
-            timeout=60,
-        )
-    assert upload.status_code == 201, upload.text
-    started = requests.post(
-        f"{server.url}/api/v1/live-monitoring/cameras/cam-csp/start",
-        json={"upload_id": upload.json()["upload_id"]},
-        headers=server.auth,
-        timeout=10,
-    )
-    assert started.status_code == 201, started.text
+    server.upload_and_start(clip_write(tmp_path / "csp.mp4", frames=300, fps=30.0), "cam-csp")
 
 
 def test_every_page_works_under_the_policy_with_no_violation(server, chromium_path, tmp_path):

@@ -180,6 +180,19 @@ async def test_mjpeg_starts_the_named_upload_and_streams_jpeg_parts(operator, ma
     assert small.shape[1] == 320
 
 
+async def _operator_watching(operator, make_clip) -> tuple[AsyncClient, StreamSession]:
+    """An Operator's signed-in client, and the stream it watches (started with t=1)."""
+    from channels.db import database_sync_to_async
+
+    upload = await database_sync_to_async(_upload)(make_clip(frames=60))
+    running = await database_sync_to_async(services.stream_start)(
+        camera_id="cam-1", upload=upload, start_token="1", actor=operator
+    )
+    client = AsyncClient()
+    await _login(client, operator)
+    return client, running
+
+
 async def _first_part(response) -> bytes:
     parts = response.streaming_content
     chunk = await anext(parts)
@@ -202,13 +215,8 @@ async def test_an_mjpeg_link_from_another_site_watches_but_never_restarts(
 ):
     from channels.db import database_sync_to_async
 
-    upload = await database_sync_to_async(_upload)(make_clip(frames=60))
+    client, running = await _operator_watching(operator, make_clip)
     other = await database_sync_to_async(_upload)(make_clip("other.mp4", frames=60))
-    running = await database_sync_to_async(services.stream_start)(
-        camera_id="cam-1", upload=upload, start_token="1", actor=operator
-    )
-    client = AsyncClient()
-    await _login(client, operator)
 
     response = await client.get(
         f"/api/live-monitoring/stream/cam-1?t=2&video_path={other.file_name}&speed=4",
@@ -236,12 +244,7 @@ async def test_an_mjpeg_link_from_the_console_or_a_trusted_player_restarts(
     from channels.db import database_sync_to_async
 
     settings.CORS_ALLOWED_ORIGINS = ["https://player.example.test"]
-    upload = await database_sync_to_async(_upload)(make_clip(frames=60))
-    running = await database_sync_to_async(services.stream_start)(
-        camera_id="cam-1", upload=upload, start_token="1", actor=operator
-    )
-    client = AsyncClient()
-    await _login(client, operator)
+    client, running = await _operator_watching(operator, make_clip)
 
     response = await client.get("/api/live-monitoring/stream/cam-1?t=2", headers=headers)
 
