@@ -2,11 +2,10 @@
 (login, lists, actions, a form), the live dashboard, the API docs and live monitoring, with no
 violation reported by the browser."""
 
-import time
-
 import pytest
 import requests
 
+from streaming.tests.browser import until
 from streaming.tests.conftest import clip_write
 from streaming.tests.daphne_server import daphne_prepare
 
@@ -26,15 +25,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
 });
 """
-
-
-def _until(page, expression: str, timeout_s: float = 20.0) -> None:
-    """Poll ``expression`` (page.wait_for_function evaluates with eval, which the policy
-    refuses; evaluate goes through the DevTools protocol)."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"not true in {timeout_s} s: {expression}"
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -72,7 +62,7 @@ def test_every_page_works_under_the_policy_with_no_violation(server, chromium_pa
 
             def visit(path: str, ready: str) -> None:
                 page.goto(server.url + path)
-                _until(page, ready)
+                until(page, ready)
                 seen[path] = page.evaluate("window.__cspViolations")
 
             page.goto(f"{server.url}/admin/login/?next=/admin/")
@@ -83,8 +73,8 @@ def test_every_page_works_under_the_policy_with_no_violation(server, chromium_pa
             seen["login"] = page.evaluate("window.__cspViolations")
 
             # The dashboard: its script ran and its socket is live.
-            _until(page, "document.getElementById('bo-live-status').textContent.startsWith('Live')")
-            _until(page, "document.querySelectorAll('#bo-health-checks li').length > 0")
+            until(page, "document.getElementById('bo-live-status').textContent.startsWith('Live')")
+            until(page, "document.querySelectorAll('#bo-health-checks li').length > 0")
             seen["/admin/"] = page.evaluate("window.__cspViolations")
 
             # A list with the admin's action script: "select all" ticks every row.
@@ -111,7 +101,7 @@ def test_every_page_works_under_the_policy_with_no_violation(server, chromium_pa
             visit("/live-monitoring/?camera=cam-csp", "window.liveMonitoring !== undefined")
             page.fill("#lm-camera", "cam-csp")
             page.click("#lm-watch")
-            _until(page, "window.liveMonitoring.framesShown > 5")
+            until(page, "window.liveMonitoring.framesShown > 5")
             seen["/live-monitoring/ (frames)"] = page.evaluate("window.__cspViolations")
         finally:
             browser.close()
