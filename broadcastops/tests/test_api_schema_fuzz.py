@@ -17,6 +17,20 @@ pytestmark = pytest.mark.django_db
 EXAMPLES = 5
 
 
+@pytest.fixture(autouse=True)
+def _one_connection_for_the_test():
+    # Django closes the database connection after each request; the test client turns that
+    # off (the test's transaction lives on that connection), schemathesis's WSGI client not.
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def operator_token(operator):
     from rest_framework.authtoken.models import Token
