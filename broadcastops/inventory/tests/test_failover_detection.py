@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from broadcastops.inventory.models import ChannelStatus, FailoverEvent, InputRole, LiveChannel
@@ -13,10 +15,12 @@ def test_cutting_main_shows_failover_event_and_one_notification(demo, slack):
     inventory_poll()
     assert LiveChannel.objects.get(name="channel-kbo-001").active_input == InputRole.MAIN
     demo.control("signal", {"input_id": KBO_MAIN_INPUT, "pipeline": None, "present": False})
-    # LossThreshold is 3000 ms and statistics come in 5 s samples: within two 10 s polls,
-    # which the simulator's clock runs through without waiting for them.
-    for _ in range(6):
-        demo.control("clock", {"advance_s": 5})
+    # LossThreshold is 3000 ms and statistics come in 5 s samples: within two 10 s polls.
+    # Real time, not /_sim/clock: the poll asks for statistics up to the console's own now,
+    # so samples the simulator stamps ahead of it are not read (NONE instead of BACKUP).
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(2)
         inventory_poll(full=True)
         kbo = LiveChannel.objects.get(name="channel-kbo-001")
         if kbo.active_input == InputRole.BACKUP:
@@ -41,8 +45,9 @@ def test_a_channel_without_protection_loses_its_input_and_says_so(demo, slack, s
     inventory_poll()
     # channel-news-001: failover toggled on with no backup selected (the incident).
     demo.control("signal", {"input_id": "66732A8541BA2ADDE134", "pipeline": None, "present": False})
-    for _ in range(6):
-        demo.control("clock", {"advance_s": 5})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(2)
         inventory_poll(full=True)
         if Notification.objects.filter(event="channel.input_lost").exists():
             break
