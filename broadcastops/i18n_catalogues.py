@@ -163,6 +163,12 @@ def _known(language: str, extra: list[Path]) -> dict[tuple[str, str | None], Mes
     return known
 
 
+def _translated(message: Message) -> bool:
+    """Every form has a translation (a plural's too); ``all("")`` would say yes."""
+    strings = [message.string] if isinstance(message.string, str) else list(message.string)
+    return bool(strings) and all(strings)
+
+
 def _catalog_for(language: str, template: Catalog, known: dict) -> Catalog:
     catalog = Catalog(
         locale=language,
@@ -204,7 +210,7 @@ def command_extract(extra: list[Path]) -> int:
             catalog = _catalog_for(language, template, known)
             _write(path, catalog)
             for message in catalog:
-                if message.id and (message.fuzzy or not all(message.string)):
+                if message.id and (message.fuzzy or not _translated(message)):
                     untranslated += 1
                     print(f"{path.relative_to(ROOT)}: to translate: {_key(message)[0]!r}")
     print(f"{untranslated} entries to translate.")
@@ -234,7 +240,7 @@ def problems() -> list[str]:
             for key, message in have.items():
                 if message.fuzzy:
                     found.append(f"{where}: fuzzy: {key[0]!r}")
-                elif not all(message.string if message.string else [""]):
+                elif not _translated(message):
                     found.append(f"{where}: untranslated: {key[0]!r}")
     return found
 
