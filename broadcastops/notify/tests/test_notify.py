@@ -74,7 +74,7 @@ def test_a_flapping_channel_is_reported_once_as_flapping(settings):
         "flapping",
     ]
     flapping = rows[-1]
-    assert flapping.title == "channel-x is flapping"
+    assert str(flapping.title_message) == "channel-x is flapping"
     assert flapping.suppressed_count == 36
 
 
