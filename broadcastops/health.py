@@ -10,6 +10,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ async def _layer_roundtrip() -> None:
     await layer.send(channel, {"type": "health.ping", "token": token})
     message = await asyncio.wait_for(layer.receive(channel), timeout=CHECK_TIMEOUT_S)
     if message.get("token") != token:
-        raise RuntimeError("the channel layer returned another message")
+        raise RuntimeError(_("the channel layer returned another message"))
 
 
 def _check_channel_layer() -> dict:
@@ -61,10 +62,13 @@ def _check_channel_layer() -> dict:
 def _check_heartbeat() -> dict:
     last = cache.get(HEARTBEAT_KEY)
     if last is None:
-        raise RuntimeError("no heartbeat yet: is the Celery worker (and beat) running?")
+        raise RuntimeError(_("no heartbeat yet: is the Celery worker (and beat) running?"))
     age_s = time.time() - float(last)
     if age_s > settings.HEARTBEAT_MAX_AGE_S:
-        raise RuntimeError(f"last heartbeat {age_s:.0f} s ago: the worker or beat has stopped")
+        raise RuntimeError(
+            _("last heartbeat %(age)s s ago: the worker or beat has stopped")
+            % {"age": f"{age_s:.0f}"}
+        )
     return {"age_s": round(age_s, 1)}
 
 

@@ -9,29 +9,34 @@ from django.utils.translation import gettext_lazy as _
 
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.errors import ApplicationError, ValidationFailed
+from broadcastops.i18n import choice_message
 from broadcastops.inventory.admin import channel_admin_extend
-from failover import selectors, services
+from failover import messages as m
+from failover import services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
 from failover.models import FailoverAudit, Verdict
 
 COLOURS = {Verdict.OK: "#2e7d32", Verdict.PENDING: "#1565c0", Verdict.OFF: "#757575"}
 
 
-def verdict_badge(verdict: str, title: str = ""):
+def verdict_badge(verdict: str, title=""):
+    """The verdict's label in the reader's language; the code and ``title`` on hover."""
     return format_html(
         '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
         COLOURS.get(verdict, "#c62828"),
-        title,
-        verdict,
+        f"{verdict}: {title}" if title else verdict,
+        choice_message(m.VERDICT, verdict),
     )
 
 
 @admin.display(description=_("failover"))
 def failover_column(obj):
-    audit = selectors.failover_audit_get(channel=obj)
-    if audit is None:
+    # The channel list selects the audit with the channel (one query for the whole page).
+    try:
+        audit = obj.failover_audit
+    except FailoverAudit.DoesNotExist:
         return "-"
-    return verdict_badge(audit.verdict, audit.reason)
+    return verdict_badge(audit.verdict, audit.reason_message)
 
 
 def _params(request) -> dict:
@@ -127,11 +132,11 @@ channel_admin_extend(columns=(failover_column,), actions=(fix_input_failover,))
 class FailoverAuditAdmin(admin.ModelAdmin):
     """The audit page: the last verdict of every channel, why, and what to do."""
 
-    list_display = ("channel", "badge", "reason", "audited_at", "changed_at")
+    list_display = ("channel", "badge", "reason_text", "audited_at", "changed_at")
     list_filter = ("verdict",)
     search_fields = ("channel__name", "channel__cloud_id")
     list_select_related = ("channel",)
-    readonly_fields = ("channel", "badge", "reason", "details", "audited_at", "changed_at")
+    readonly_fields = ("channel", "badge", "reason_text", "details", "audited_at", "changed_at")
     fields = readonly_fields
 
     def has_add_permission(self, request):
@@ -147,9 +152,13 @@ class FailoverAuditAdmin(admin.ModelAdmin):
     def badge(self, obj):
         return verdict_badge(obj.verdict)
 
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj):
+        return obj.reason_message
+
     @admin.display(description=_("details"))
     def details(self, obj):
-        report = obj.report or {}
+        report = obj.report_rendered()
         mapping = report.get("mapping") or {}
         inputs = format_html_join(
             "",
@@ -177,7 +186,7 @@ class FailoverAuditAdmin(admin.ModelAdmin):
             _("backup"),
             report.get("backup_input_id") or "?",
             mapping.get("basis") or "-",
-            mapping.get("confidence") or "none",
+            choice_message(m.CONFIDENCE, mapping.get("confidence") or "none"),
             notes,
             _("Likely causes"),
             causes,

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StreamingConfig(AppConfig):
     name = "streaming"
     label = "streaming"
-    verbose_name = "Live monitoring"
+    verbose_name = _("Live monitoring")
 
     def ready(self):
         from broadcastops import health

@@ -55,7 +55,10 @@ def test_poll_audits_the_incident_and_notifies_once(incident, slack):
     inventory_poll(full=True)
     sent = Notification.objects.filter(event="failover.unprotected", subject=CJ)
     assert sent.count() == 1
-    assert "no input failover protection" in sent.get().title
+    assert str(sent.get().title_message) == "cj_onstyle has no input failover protection"
+    # The inventory knows it too: on air without protection needs attention.
+    channel = _channel()
+    assert channel.input_protected is False and channel.needs_attention
     status = failover_verdict_get(channel=_channel())
     assert status.verdict == "ENABLED_WITHOUT_BACKUP" and not status.protected
 
@@ -85,7 +88,8 @@ def test_drift_in_the_console_is_notified_once(demo, slack):
     assert audit.verdict == "ENABLED_WITHOUT_BACKUP"
     drift = Notification.objects.filter(event="failover.drift", subject=kbo.cloud_id)
     assert drift.count() == 1
-    assert drift.get().severity == "critical" and "outside BroadcastOps" in drift.get().title
+    assert drift.get().severity == "critical"
+    assert "outside BroadcastOps" in str(drift.get().title_message)
     # The unprotected alert is not sent on top of the drift alert.
     assert not Notification.objects.filter(event="failover.unprotected", subject=kbo.cloud_id)
 

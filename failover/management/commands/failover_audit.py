@@ -1,7 +1,11 @@
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from broadcastops.i18n import choice_message, cli_language
+from failover import messages as m
 from failover.services import failover_audit_run
 
 MARK = {"OK": "✅", "PENDING": "⏳"}
@@ -10,22 +14,30 @@ MARK = {"OK": "✅", "PENDING": "⏳"}
 def _render(verdict) -> str:
     d = verdict.to_dict()
     mark = MARK.get(d["verdict"], "❌")
-    lines = [f"{mark} {d['name']} ({d['channel_id']}, {d['state']}): {d['verdict']}"]
+    label = choice_message(m.VERDICT, d["verdict"])
+    lines = [f"{mark} {d['name']} ({d['channel_id']}, {d['state']}): {label} [{d['verdict']}]"]
     lines.append(f"   {d['reason']}")
     mapping = d["mapping"]
     if d["primary_input_id"] or d["backup_input_id"]:
         lines.append(
-            f"   primary {d['primary_input_id'] or '?'} / backup {d['backup_input_id'] or '?'}"
-            f" — {mapping['basis'] or 'no mapping'} (confidence {mapping['confidence']})"
+            "   "
+            + _("primary %(primary)s / backup %(backup)s — %(basis)s (%(confidence)s)")
+            % {
+                "primary": d["primary_input_id"] or "?",
+                "backup": d["backup_input_id"] or "?",
+                "basis": mapping["basis"] or "-",
+                "confidence": choice_message(m.CONFIDENCE, mapping["confidence"]),
+            }
         )
     if d["verdict"] != "OK":
         for i in d["inputs"]:
-            lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {i['verdict']}")
+            verdict = choice_message(m.VERDICT, i["verdict"])
+            lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {verdict}")
         if d["causes"]:
-            lines.append("   Likely causes:")
+            lines.append("   " + _("Likely causes") + ":")
             lines.extend(f"     • {c}" for c in d["causes"])
         if d["steps"]:
-            lines.append("   What to do:")
+            lines.append("   " + _("What to do") + ":")
             lines.extend(f"     {n}. {s}" for n, s in enumerate(d["steps"], start=1))
     lines.extend(f"   ⚠️  {n}" for n in d["notes"])
     return "\n".join(lines)
@@ -45,16 +57,29 @@ class Command(BaseCommand):
             help="audit the inventory as last polled, without polling the cloud first",
         )
         parser.add_argument("--unprotected", action="store_true", help="only channels not OK")
+        parser.add_argument(
+            "--language",
+            help="en, ko or zh-hant (default: the shell's LANG when it is one of them, else en)",
+        )
 
     def handle(self, *args, **options):
+        try:
+            language = cli_language(options.get("language"))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         verdicts = failover_audit_run(sync=not options["no_sync"])
         if options["unprotected"]:
             verdicts = [v for v in verdicts if not v.protected]
-        if options["json"]:
-            body = {"channels": [v.to_dict() for v in verdicts]}
-            self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
-            return
-        for verdict in verdicts:
-            self.stdout.write(_render(verdict))
-        unprotected = sum(1 for v in verdicts if not v.protected)
-        self.stdout.write(f"\n{len(verdicts)} channels, {unprotected} without effective failover.")
+        with translation.override(language):
+            if options["json"]:
+                body = {"channels": [v.to_dict() for v in verdicts]}
+                self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
+                return
+            for verdict in verdicts:
+                self.stdout.write(_render(verdict))
+            unprotected = sum(1 for v in verdicts if not v.protected)
+            self.stdout.write(
+                "\n"
+                + _("%(count)s channels, %(unprotected)s without effective failover.")
+                % {"count": len(verdicts), "unprotected": unprotected}
+            )
