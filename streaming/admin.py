@@ -12,7 +12,7 @@ class UploadAdmin(admin.ModelAdmin):
     list_display = [
         "camera_id",
         "original_name",
-        "resolution",
+        "resolution_text",
         "fps",
         "duration_s",
         "size_bytes",
@@ -25,6 +25,10 @@ class UploadAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # uploads arrive through the page or the API, where they are checked
+
+    @admin.display(description=_("resolution"))
+    def resolution_text(self, obj):
+        return obj.resolution
 
     def has_delete_permission(self, request, obj=None):
         return False  # deleting goes through the service, which spares playing uploads
