@@ -95,9 +95,10 @@ class DaphneServer:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "daphne exited at start"
             try:
-                requests.get(self.url + "/api/v1/me/", timeout=1)
+                requests.get(self.url + "/api/v1/me/", timeout=2)
                 return
-            except requests.ConnectionError:
+            # Not listening yet, or (a loaded machine) too slow for its first answer.
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
         raise AssertionError("daphne did not start in 30 s")
 

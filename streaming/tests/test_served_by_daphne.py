@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from benchmarks.streaming_wsclient import WsClient
+from broadcastops.tests.daphne_server import daphne_prepare
 from streaming.frames import frame_unpack
-from streaming.tests.daphne_server import daphne_prepare
 
 
 @pytest.fixture(scope="module")
