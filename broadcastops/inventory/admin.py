@@ -75,6 +75,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class StateFilter(admin.SimpleListFilter):
+    """The channel states present, by their labels (the field holds the cloud's own enum)."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        states = model_admin.get_queryset(request).order_by("state").values_list("state", flat=True)
+        return [(s, choice_message(m.CHANNEL_STATE, s)) for s in states.distinct()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(state=self.value()) if self.value() else queryset
+
+
 class AttentionFilter(admin.SimpleListFilter):
     title = _("needs attention")
     parameter_name = "attention"
@@ -123,7 +137,7 @@ def _confirm_and_run(modeladmin, request, queryset, verb: str, service):
 @admin.register(LiveChannel)
 class LiveChannelAdmin(ReadOnlyAdmin):
     list_display = ("name", "state_badge", "input_badge", "health_badge", "stale", "changed_at")
-    list_filter = ("state", "active_input", "health", AttentionFilter)
+    list_filter = (StateFilter, "active_input", "health", AttentionFilter)
     search_fields = ("name", "cloud_id")
     actions = ["start_channels", "stop_channels", "restart_channels"]
     readonly_fields = (

@@ -60,6 +60,16 @@ class Diagnosis:
         return bool(self.attention)
 
     @property
+    def attention_also(self) -> list[Message]:
+        """The reasons the cause does not already give and the health badge does not show."""
+        said = {m.ATTENTION_HEALTH.code}
+        if self.cause.code == m.CAUSE_UNPROTECTED.code:
+            said.add(m.ATTENTION_UNPROTECTED.code)
+        if self.cause.code == m.CAUSE_STALE.code:
+            said.add(m.ATTENTION_STALE.code)
+        return [r for r in self.attention if r.code not in said]
+
+    @property
     def ok(self) -> bool:
         return all(line.ok for line in self.lines) and not self.attention
 

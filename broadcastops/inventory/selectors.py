@@ -204,6 +204,7 @@ def dashboard_get() -> dict:
                 "ok": d.ok,
                 "attention": d.needs_attention,
                 "attention_reasons": d.attention,
+                "attention_also": d.attention_also,
                 "cause": d.cause,
                 "stale_since": d.stale_since,
                 "failovers_24h": d.failovers_24h,

@@ -46,7 +46,12 @@ Said = Message | str  # a message, or text that is not ours (stored as it is)
 
 
 def _message(value: Any) -> Message:
-    return value if isinstance(value, Message) else Text("" if value is None else str(value))
+    if isinstance(value, Message):
+        return value
+    if value is None or isinstance(value, str | int | float):
+        return Text("" if value is None else str(value))
+    # A MessageKind not called, a lazy string: it would be stored as its repr.
+    raise TypeError(f"Not a message or text: {value!r}")
 
 
 def _facts_json(facts: Mapping[Said, Any] | None) -> list[list]:

@@ -185,10 +185,10 @@ _SAFE = (Verdict.OK, Verdict.PENDING)
 def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: bool) -> None:
     """``before``: (verdict, fingerprint) of the previous audit, or None for the first."""
     facts = {
-        nm.FACT_CHANNEL: channel.name,
-        m.FACT_VERDICT: choice_message(m.VERDICT, verdict.verdict),
-        m.FACT_PRIMARY: verdict.mapping.primary_id or "?",
-        m.FACT_BACKUP: verdict.mapping.backup_id or "?",
+        nm.FACT_CHANNEL(): channel.name,
+        m.FACT_VERDICT(): choice_message(m.VERDICT, verdict.verdict),
+        m.FACT_PRIMARY(): verdict.mapping.primary_id or "?",
+        m.FACT_BACKUP(): verdict.mapping.backup_id or "?",
     }
     unprotected = verdict.verdict not in _SAFE
     drift = before is not None and before[1] and before[1] != verdict.fingerprint and not explained
@@ -204,7 +204,7 @@ def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: b
             severity="critical" if unprotected else "warning",
             title=m.DRIFT_TITLE(name=channel.name),
             text=m.DRIFT_TEXT(reason=verdict.reason),
-            facts={**facts, m.FACT_BEFORE: choice_message(m.VERDICT, before[0])},
+            facts={**facts, m.FACT_BEFORE(): choice_message(m.VERDICT, before[0])},
             actions=list(verdict.steps[:8]),
             dedup_key=f"failover.drift:{channel.cloud_id}:{verdict.fingerprint}",
         )

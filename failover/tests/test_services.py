@@ -104,6 +104,33 @@ def test_demo_verdicts(demo):
     assert verdicts["channel-shopping-001"] == "OK"
 
 
+def test_the_audit_tells_the_inventory_which_channels_are_protected(demo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    inventory_poll()
+    protected = dict(LiveChannel.objects.values_list("name", "input_protected"))
+    assert protected["channel-kbo-001"] is True
+    assert protected["cj_onstyle"] is False and protected["channel-kbo-002"] is False
+    cj = LiveChannel.objects.get(name="cj_onstyle")
+    assert cj.input_protection_reason["code"] == "failover.reason.no_backup"
+    # A second audit that finds nothing new writes nothing, to the inventory or its own rows.
+    with CaptureQueriesContext(connection) as queries:
+        failover_audit_run()
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    # Someone empties kbo-001's backup in the console: it needs attention from the next poll.
+    kbo = LiveChannel.objects.get(name="channel-kbo-001")
+    with demo.sim.lock:
+        channel = demo.sim.tencent._channels[kbo.cloud_id]
+        config = json.loads(json.dumps(channel.config))
+        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
+        channel.config = config
+    inventory_poll(full=True)
+    kbo.refresh_from_db()
+    assert kbo.input_protected is False and kbo.needs_attention
+
+
 # --- plan ----------------------------------------------------------------------------------
 
 

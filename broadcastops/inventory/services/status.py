@@ -81,9 +81,9 @@ def notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, now
     time = timezone.localtime(now).strftime("%H:%M:%S")
     name = channel.name
     facts = {
-        nm.FACT_CHANNEL: name,
-        nm.FACT_STATE: choice_message(m.CHANNEL_STATE, channel.state),
-        nm.FACT_INPUT: choice_message(m.INPUT, channel.active_input),
+        nm.FACT_CHANNEL(): name,
+        nm.FACT_STATE(): choice_message(m.CHANNEL_STATE, channel.state),
+        nm.FACT_INPUT(): choice_message(m.INPUT, channel.active_input),
     }
     if kind == "failover":
         notify(

@@ -15,6 +15,7 @@
     broker: gettext("Task broker"),
     channel_layer: gettext("Channel layer"),
     heartbeat: gettext("Worker heartbeat"),
+    live_frames: gettext("Live frames"),
   };
 
   function el(tag, attrs, content) {
@@ -111,9 +112,13 @@
       }
       const cause = el("td", { className: "bo-cause" });
       cause.appendChild(el("div", {}, c.cause));
-      if (c.attention_reasons && c.attention_reasons.length) {
+      // Why it needs attention, where neither the cause nor the badges say it already.
+      if (c.attention_also && c.attention_also.length) {
         cause.appendChild(el("div", { className: "bo-reasons" },
-          "⚠️ " + c.attention_reasons.join(" · ")));
+          "⚠️ " + c.attention_also.join(" · ")));
+      }
+      if (c.attention_reasons && c.attention_reasons.length) {
+        row.title = c.attention_reasons.join(" · ");
       }
       row.appendChild(cause);
       body.appendChild(row);
