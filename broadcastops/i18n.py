@@ -281,14 +281,24 @@ def language_from_scope(scope: Mapping) -> str:
     return settings.LANGUAGE_CODE
 
 
+def language_argument_add(parser) -> None:
+    """A command's ``--language`` option (read with ``cli_language``)."""
+    parser.add_argument(
+        "--language",
+        help="en, ko or zh-hant (default: the shell's LANG when it is one of them, else en)",
+    )
+
+
 def cli_language(explicit: str | None = None) -> str:
     """A command's language: ``--language``, else the shell's locale (``LC_ALL``,
     ``LC_MESSAGES``, ``LANG``) when it names one the console speaks, else English."""
     if explicit:
         chosen = language_supported(explicit)
         if chosen is None:
+            from django.core.management.base import CommandError
+
             codes = ", ".join(code for code, _name in settings.LANGUAGES)
-            raise ValueError(f"Unknown language {explicit!r}; use one of {codes}.")
+            raise CommandError(f"Unknown language {explicit!r}; use one of {codes}.")
         return chosen
     for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(variable)

@@ -76,14 +76,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class StateFilter(admin.SimpleListFilter):
-    """The channel states present, by their labels (the field holds the cloud's own enum)."""
+    """The states present, by their labels (the field holds the cloud's own enum)."""
 
     title = _("state")
     parameter_name = "state"
+    labels = m.CHANNEL_STATE
 
     def lookups(self, request, model_admin):
         states = model_admin.get_queryset(request).order_by("state").values_list("state", flat=True)
-        return [(s, choice_message(m.CHANNEL_STATE, s)) for s in states.distinct()]
+        return [(s, choice_message(self.labels, s)) for s in states.distinct()]
 
     def queryset(self, request, queryset):
         return queryset.filter(state=self.value()) if self.value() else queryset
@@ -332,11 +333,20 @@ def channel_admin_extend(*, columns=(), actions=()) -> None:
     LiveChannelAdmin.actions = [*LiveChannelAdmin.actions, *actions]
 
 
+class FlowStateFilter(StateFilter):
+    labels = m.FLOW_STATE
+
+
 @admin.register(LinkFlow)
 class LinkFlowAdmin(ReadOnlyAdmin):
-    list_display = ("name", "state", "role", "feeds_input", "stale_since")
-    list_filter = ("state", "role")
+    list_display = ("name", "state_badge", "role", "feeds_input", "stale_since")
+    list_filter = (FlowStateFilter, "role")
     search_fields = ("name", "cloud_id")
+    list_select_related = ("feeds_input",)
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_badge(self, obj):
+        return badge(obj.state, choice_message(m.FLOW_STATE, obj.state))
 
 
 @admin.register(LiveInput)

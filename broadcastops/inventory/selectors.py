@@ -162,11 +162,6 @@ def _summary(channels, flows, diagnoses, events) -> dict:
     }
 
 
-def summary_get() -> dict:
-    """Counts by state per service, stale services, how many channels need attention."""
-    return status_get().summary
-
-
 def audit_list():
     return OperatorAction.objects.select_related("actor").all()
 

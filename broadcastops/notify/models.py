@@ -59,7 +59,7 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
 
     def __str__(self):
-        return f"{self.severity} {self.event} {self.subject}"
+        return f"{self.get_severity_display()} {self.event} {self.subject}"
 
     @property
     def title_message(self) -> Message:

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import translation
 from django.utils.html import format_html
@@ -117,5 +118,5 @@ def test_a_commands_language_is_the_option_then_the_shells_locale(monkeypatch):
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     assert cli_language() == "en"
     assert cli_language("zh_TW") == "zh-hant"
-    with pytest.raises(ValueError, match="Unknown language"):
+    with pytest.raises(CommandError, match="Unknown language"):
         cli_language("xx")

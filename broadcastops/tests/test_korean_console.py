@@ -117,12 +117,15 @@ def synced(cloudsim, slack, settings):
 @pytest.fixture
 def names(synced) -> set[str]:
     """Names that are data, not sentences (channels, flows, inputs)."""
-    from broadcastops.inventory.models import LinkFlow, LiveInput
+    from broadcastops.inventory.models import CssStream, LinkFlow, LiveInput
 
     return {
         *LiveChannel.objects.values_list("name", flat=True),
         *LinkFlow.objects.values_list("name", flat=True),
         *LiveInput.objects.values_list("name", flat=True),
+        *CssStream.objects.values_list("app_name", flat=True),
+        *CssStream.objects.values_list("domain", flat=True),
+        *CssStream.objects.values_list("stream_name", flat=True),
     }
 
 
@@ -130,6 +133,28 @@ def _page(client, url, language):
     response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 200, url
     return _visible(response.content.decode())
+
+
+LABEL_WORD = re.compile(r"[A-Za-z][a-z]{2,}")
+
+
+def _untranslated_labels(korean: str, english: str, names: set[str]) -> list[str]:
+    """Texts shown the same in both languages that are English words (a column title, a
+    label), not data: names, ids and codes (RUNNING, StreamLive) do not count."""
+    english_nodes = set(english.split("\n"))
+    return sorted(
+        node
+        for node in set(korean.split("\n")) & english_nodes
+        if node not in names
+        and node not in ELSEWHERE
+        and any(LABEL_WORD.fullmatch(t.strip("()[]:,.")) for t in node.split())
+    )
+
+
+# The audit trail's model moves to broadcastops/actions in issue 12's action engine, which
+# names and translates it there (its migration moves the model; changing it here would race).
+ELSEWHERE = {"Operator actions"}
+SKIPPED_MODELS = {("inventory", "operatoraction")}
 
 
 def test_the_dashboard_is_korean(synced, names, admin_user):
@@ -218,3 +243,30 @@ def test_a_slack_notification_is_korean(synced, names, slack, settings):
     assert "cj_onstyle 에 입력 페일오버 보호가 없습니다" in korean
     assert "*조치 방법*" in korean and "*판정*" in korean
     assert "cj_onstyle has no input failover protection" in english
+
+
+def test_every_console_list_and_page_is_korean(synced, names, admin_user):
+    """Each model's list and its first row's page, as an Admin sees them."""
+    from django.contrib import admin as django_admin
+
+    client = Client()
+    client.force_login(admin_user)
+    checked = 0
+    for model in django_admin.site._registry:
+        meta = model._meta
+        if meta.app_label in ("auth", "authtoken"):
+            continue  # Django's and DRF's own pages, translated by them
+        if (meta.app_label, meta.model_name) in SKIPPED_MODELS:
+            continue
+        url = f"/admin/{meta.app_label}/{meta.model_name}/"
+        korean, english = _page(client, url, "ko"), _page(client, url, "en")
+        assert _english_left(korean, english, names) == [], url
+        assert _untranslated_labels(korean, english, names) == [], url
+        first = model.objects.first()
+        if first is not None:
+            page = f"{url}{first.pk}/change/"
+            korean, english = _page(client, page, "ko"), _page(client, page, "en")
+            assert _english_left(korean, english, names) == [], page
+            assert _untranslated_labels(korean, english, names) == [], page
+        checked += 1
+    assert checked >= 10

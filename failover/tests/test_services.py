@@ -39,6 +39,15 @@ def _assert_only_primary_failover_changed(before: dict, after: dict) -> None:
     assert after == expected
 
 
+def _backup_emptied_in_console(demo, channel) -> None:
+    """The primary's backup emptied in the Tencent console (toggle on, nothing selected)."""
+    with demo.sim.lock:
+        cloud = demo.sim.tencent._channels[channel.cloud_id]
+        config = json.loads(json.dumps(cloud.config))
+        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
+        cloud.config = config
+
+
 # --- audit ---------------------------------------------------------------------------------
 
 
@@ -77,11 +86,7 @@ def test_drift_in_the_console_is_notified_once(demo, slack):
     kbo = LiveChannel.objects.get(name="channel-kbo-001")
     assert FailoverAudit.objects.get(channel=kbo).verdict == "OK"
     # Someone empties the backup in the Tencent console, behind the team's back.
-    with demo.sim.lock:
-        channel = demo.sim.tencent._channels[kbo.cloud_id]
-        config = json.loads(json.dumps(channel.config))
-        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
-        channel.config = config
+    _backup_emptied_in_console(demo, kbo)
     inventory_poll(full=True)
     inventory_poll(full=True)
     audit = FailoverAudit.objects.get(channel=kbo)
@@ -121,11 +126,7 @@ def test_the_audit_tells_the_inventory_which_channels_are_protected(demo):
     assert writes == []
     # Someone empties kbo-001's backup in the console: it needs attention from the next poll.
     kbo = LiveChannel.objects.get(name="channel-kbo-001")
-    with demo.sim.lock:
-        channel = demo.sim.tencent._channels[kbo.cloud_id]
-        config = json.loads(json.dumps(channel.config))
-        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
-        channel.config = config
+    _backup_emptied_in_console(demo, kbo)
     inventory_poll(full=True)
     kbo.refresh_from_db()
     assert kbo.input_protected is False and kbo.needs_attention

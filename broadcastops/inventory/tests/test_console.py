@@ -148,24 +148,31 @@ async def test_dashboard_socket_refuses_anonymous_and_foreign_origins(synced, vi
     assert not connected
 
 
+@pytest.fixture
+def reads(monkeypatch) -> list:
+    """One entry per reading of the dashboard (whichever socket asked for it)."""
+    from broadcastops.inventory import consumers
+
+    counted: list = []
+    real = consumers.dashboard_get
+
+    def read():
+        counted.append(1)
+        return real()
+
+    monkeypatch.setattr(consumers, "dashboard_get", read)
+    return counted
+
+
 async def test_one_dashboard_read_per_refresh_for_all_sockets_each_in_its_language(
-    synced, viewer, settings, monkeypatch
+    synced, viewer, settings, reads
 ):
     """Five sockets, two languages: one read per tick and per nudge, not one per socket."""
     from channels.layers import get_channel_layer
 
-    from broadcastops.inventory import consumers
     from broadcastops.inventory.models import LiveChannel
     from broadcastops.inventory.services.dashboard import DASHBOARD_GROUP
 
-    reads = []
-    real = consumers.dashboard_get
-
-    def counted():
-        reads.append(1)
-        return real()
-
-    monkeypatch.setattr(consumers, "dashboard_get", counted)
     settings.DASHBOARD_REFRESH_S = 30  # no tick during the test: only joins and the nudge read
     sockets = []
     for language in ("ko", "ko", "en", "ko", "en"):
@@ -196,20 +203,10 @@ async def test_one_dashboard_read_per_refresh_for_all_sockets_each_in_its_langua
 
 
 async def test_the_dashboard_refreshes_on_its_own_timer_once_per_tick(
-    synced, viewer, settings, monkeypatch
+    synced, viewer, settings, reads
 ):
     import asyncio
 
-    from broadcastops.inventory import consumers
-
-    reads = []
-    real = consumers.dashboard_get
-
-    def counted():
-        reads.append(1)
-        return real()
-
-    monkeypatch.setattr(consumers, "dashboard_get", counted)
     settings.DASHBOARD_REFRESH_S = 0.2
     sockets = []
     for _ in range(4):

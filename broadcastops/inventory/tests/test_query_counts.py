@@ -109,27 +109,6 @@ def _count(call) -> int:
     return len(queries)
 
 
-@pytest.fixture
-def viewer_session(viewer):
-    client = Client()
-    client.force_login(viewer)
-    return client
-
-
-@pytest.fixture
-def operator_session(operator):
-    client = Client()
-    client.force_login(operator)
-    return client
-
-
-def _measure(n, call) -> int:
-    _inventory(n)
-    assert LiveChannel.objects.count() == n
-    call()  # warm: the session, the content types, the permission cache
-    return _count(call)
-
-
 def test_the_dashboard_reads_in_five_queries_at_10_and_at_100_channels():
     counts = {}
     for n in SIZES:
@@ -139,33 +118,30 @@ def test_the_dashboard_reads_in_five_queries_at_10_and_at_100_channels():
     assert counts == {10: 5, 100: 5}
 
 
-def test_the_channel_list_api_is_fixed(viewer_session):
+@pytest.mark.parametrize(
+    ("role", "url", "expected"),
+    [
+        # session, user, groups (role), count, the page (with packages and CSS streams).
+        ("viewer", "/api/v1/channels/?limit=500", 5),
+        # session, user, groups (role), then the five reads of the status.
+        ("viewer", "/api/v1/status/", 8),
+        # session, user, permissions (twice), the filtered and the full count, groups (role),
+        # the page (each row with its package, CSS stream and failover audit), the state filter.
+        ("operator", "/admin/inventory/livechannel/?attention=yes", 9),
+    ],
+)
+def test_the_api_and_the_admin_list_are_fixed(request, role, url, expected):
+    client = Client()
+    client.force_login(request.getfixturevalue(role))
+
     def call():
-        response = viewer_session.get("/api/v1/channels/?limit=500")
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="ko")
         assert response.status_code == 200
 
-    counts = {n: _measure(n, call) for n in SIZES}
-    # session, user, groups (role), count, the page (with packages and CSS streams).
-    assert counts == {10: 5, 100: 5}
-
-
-def test_the_status_api_is_fixed(viewer_session):
-    def call():
-        response = viewer_session.get("/api/v1/status/", HTTP_ACCEPT_LANGUAGE="ko")
-        assert response.status_code == 200
-        assert response.json()["channels"]
-
-    counts = {n: _measure(n, call) for n in SIZES}
-    # session, user, groups (role), then the five reads of the status.
-    assert counts == {10: 8, 100: 8}
-
-
-def test_the_admin_channel_list_is_fixed(operator_session):
-    def call():
-        response = operator_session.get("/admin/inventory/livechannel/?attention=yes")
-        assert response.status_code == 200
-
-    counts = {n: _measure(n, call) for n in SIZES}
-    # session, user, permissions (twice), the filtered and the full count, groups (role),
-    # the page (each row with its package, CSS stream and failover audit), the state filter.
-    assert counts == {10: 9, 100: 9}
+    counts = {}
+    for n in SIZES:
+        _inventory(n)
+        assert LiveChannel.objects.count() == n
+        call()  # warm: the session, the content types, the permission cache
+        counts[n] = _count(call)
+    assert counts == {10: expected, 100: expected}

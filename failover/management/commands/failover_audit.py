@@ -1,10 +1,10 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from broadcastops.i18n import choice_message, cli_language
+from broadcastops.i18n import choice_message, cli_language, language_argument_add
 from failover import messages as m
 from failover.services import failover_audit_run
 
@@ -57,16 +57,10 @@ class Command(BaseCommand):
             help="audit the inventory as last polled, without polling the cloud first",
         )
         parser.add_argument("--unprotected", action="store_true", help="only channels not OK")
-        parser.add_argument(
-            "--language",
-            help="en, ko or zh-hant (default: the shell's LANG when it is one of them, else en)",
-        )
+        language_argument_add(parser)
 
     def handle(self, *args, **options):
-        try:
-            language = cli_language(options.get("language"))
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        language = cli_language(options.get("language"))
         verdicts = failover_audit_run(sync=not options["no_sync"])
         if options["unprotected"]:
             verdicts = [v for v in verdicts if not v.protected]

@@ -6,7 +6,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from broadcastops.errors import NotFound
-from broadcastops.i18n import choice_message, cli_language
+from broadcastops.i18n import choice_message, cli_language, language_argument_add
 from broadcastops.inventory import messages as m
 from broadcastops.inventory.selectors import channel_get, channel_status_get, status_get
 
@@ -45,16 +45,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--channel", help="name, cloud id or database id")
         parser.add_argument("--json", action="store_true")
-        parser.add_argument(
-            "--language",
-            help="en, ko or zh-hant (default: the shell's LANG when it is one of them, else en)",
-        )
+        language_argument_add(parser)
 
     def handle(self, *args, channel, **options):
-        try:
-            language = cli_language(options.get("language"))
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        language = cli_language(options.get("language"))
         with translation.override(language):
             self._handle(channel, as_json=options["json"])
 
