@@ -35,12 +35,14 @@ import json
 import logging
 import os
 import re
+from argparse import ArgumentParser
 from collections.abc import Iterable, Iterator, Mapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.db.models import Choices
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext
@@ -81,7 +83,9 @@ def _param_text(value: Param) -> str | int | float:
         return separator.join(str(_param_text(v)) for v in value)
     if value is None:
         return "-"
-    return value
+    if isinstance(value, str | int | float):
+        return value
+    return str(value)
 
 
 class Message(Promise):
@@ -95,7 +99,7 @@ class Message(Promise):
 
     # --- storage ----------------------------------------------------------------------------
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"code": self.code, "params": {k: _param_json(v) for k, v in self.params.items()}}
 
     @staticmethod
@@ -121,11 +125,11 @@ class Message(Promise):
         if template is None:
             # A code no source defines any more: still say what is known.
             logger.warning("Message code %r is not defined", self.code)
-            values = ", ".join(f"{k}={_param_text(v)}" for k, v in self.params.items())
-            return f"{self.code} ({values})" if values else self.code
+            known = ", ".join(f"{k}={_param_text(v)}" for k, v in self.params.items())
+            return f"{self.code} ({known})" if known else self.code
         values = {k: _param_text(v) for k, v in self.params.items()}
         try:
-            return gettext(template) % values
+            return str(gettext(template) % values)
         except (KeyError, ValueError, TypeError):
             # A translation with a broken placeholder must not hide the sentence.
             logger.warning(
@@ -148,7 +152,7 @@ class Message(Promise):
     def __repr__(self) -> str:
         return f"Message({self.code!r}, {self.params!r})"
 
-    def __deepcopy__(self, memo) -> Message:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Message:
         return self  # immutable by convention: dataclasses.asdict copies nothing
 
 
@@ -160,11 +164,11 @@ class Text(Message):
     def __init__(self, text: str):
         super().__init__("", {"text": text})
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"text": self.params["text"]}
 
     def render(self, language: str | None = None) -> str:
-        return self.params["text"]
+        return str(self.params["text"])
 
     def __bool__(self) -> bool:
         return bool(self.params["text"])
@@ -203,7 +207,7 @@ def message_define(code: str, template: str) -> MessageKind:
     return MessageKind(code, template)
 
 
-def message_define_choices(prefix: str, choices: type) -> dict[str, MessageKind]:
+def message_define_choices(prefix: str, choices: type[Choices]) -> dict[str, MessageKind]:
     """A message per member of a ``TextChoices`` whose labels are ``gettext_lazy`` strings:
     ``{value: kind}`` under ``<prefix>.<value>``, the label's msgid as the template."""
     kinds = {}
@@ -219,7 +223,7 @@ def choice_message(kinds: Mapping[str, MessageKind], value: str) -> Message:
     return kind() if kind is not None else Text(value)
 
 
-def messages_json(messages: Iterable[Message]) -> list[dict]:
+def messages_json(messages: Iterable[Message]) -> list[dict[str, Any]]:
     return [m.as_json() for m in messages]
 
 
@@ -258,7 +262,7 @@ def language_supported(code: str | None) -> str | None:
         return None
 
 
-def language_from_scope(scope: Mapping) -> str:
+def language_from_scope(scope: Mapping[str, Any]) -> str:
     """A WebSocket's language: ``?lang=`` (the page's own), the language cookie, then
     ``Accept-Language``, as ``LocaleMiddleware`` decides for a page."""
     query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
@@ -281,7 +285,7 @@ def language_from_scope(scope: Mapping) -> str:
     return settings.LANGUAGE_CODE
 
 
-def language_argument_add(parser) -> None:
+def language_argument_add(parser: ArgumentParser) -> None:
     """A command's ``--language`` option (read with ``cli_language``)."""
     parser.add_argument(
         "--language",

@@ -7,7 +7,7 @@ class FailoverConfig(AppConfig):
     label = "failover"
     verbose_name = _("Input failover")
 
-    def ready(self):
+    def ready(self) -> None:
         from broadcastops.inventory.services.sync import after_poll_register
         from failover import messages  # noqa: F401  (stored messages' codes; see inventory.apps)
         from failover.services import failover_audit_after_poll

@@ -18,8 +18,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from broadcastops.cloud.types import RECOVER_BEHAVIORS, AttachedInput, FailOverSettings
+
+__all__ = ["RECOVER_BEHAVIORS"]  # the choices offered with the defaults below
 from broadcastops.i18n import Message, messages_from_json, messages_json
 from broadcastops.inventory.matching import role_from_name
 from broadcastops.inventory.models import InputRole
@@ -94,7 +97,7 @@ class InputVerdict:
     role: str  # MAIN, BACKUP or "" (from the mapping)
     verdict: str
     reason: Message
-    failover: dict | None
+    failover: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class ChannelVerdict:
     def protected(self) -> bool:
         return self.verdict == Verdict.OK
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The verdict as stored (``FailoverAudit.report``): sentences as codes."""
         return {
             "channel_id": self.channel_id,
@@ -142,12 +145,12 @@ class ChannelVerdict:
             "fingerprint": self.fingerprint,
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The verdict as read: sentences in the active language."""
         return report_render(self.to_json())
 
 
-def report_render(report: dict) -> dict:
+def report_render(report: dict[str, Any]) -> dict[str, Any]:
     """A stored report with its sentences rendered in the active language (``to_dict``'s
     shape). Reports stored before codes hold text: shown as it is."""
     mapping = report.get("mapping") or {}
@@ -176,7 +179,7 @@ def report_render(report: dict) -> dict:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def failover_from_json(raw) -> FailOverSettings | None:
+def failover_from_json(raw: object) -> FailOverSettings | None:
     """The inventory's ``{"SecondaryInputId", "LossThreshold", "RecoverBehavior"}`` (or None)."""
     if not isinstance(raw, dict):
         return None
@@ -187,7 +190,7 @@ def failover_from_json(raw) -> FailOverSettings | None:
     )
 
 
-def attached_from_json(attached_inputs: Iterable[dict]) -> tuple[AttachedInput, ...]:
+def attached_from_json(attached_inputs: Iterable[dict[str, Any]]) -> tuple[AttachedInput, ...]:
     return tuple(
         AttachedInput(id=a.get("id") or "", failover=failover_from_json(a.get("failover")))
         for a in attached_inputs
@@ -365,7 +368,8 @@ def channel_audit(
     mapping = inputs_map(attached_ids=ids, inputs=inputs, flows=flows)
     own = {a.id: input_verdict(a, ids, inputs) for a in attached}
     ok_primaries = [a for a in attached if own[a.id][0] == Verdict.OK]
-    backups_of = {a.failover.secondary_input_id: a.id for a in ok_primaries}
+    # An OK verdict means FailOverSettings with a secondary: ``failover`` is set.
+    backups_of = {a.failover.secondary_input_id: a.id for a in ok_primaries if a.failover}
     role_of = {mapping.primary_id: InputRole.MAIN, mapping.backup_id: InputRole.BACKUP}
     notes: list[Message] = list(mapping.notes)
 

@@ -6,6 +6,8 @@ settings (someone editing the channel in the Tencent console) is noticed, and no
 ``FailoverFix`` is one row per applied repair: what was sent, and whether the API showed it.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -51,7 +53,7 @@ class FailoverAudit(models.Model):
         verbose_name = _("failover audit")
         verbose_name_plural = _("failover audits")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.channel} {self.verdict}"
 
     @property
@@ -62,7 +64,7 @@ class FailoverAudit(models.Model):
     def reason_message(self) -> Message:
         return Message.from_json(self.reason)
 
-    def report_rendered(self) -> dict:
+    def report_rendered(self) -> dict[str, Any]:
         """The report with its sentences in the active language."""
         from failover.audit import report_render
 
@@ -109,5 +111,5 @@ class FailoverFix(models.Model):
         verbose_name = _("failover fix")
         verbose_name_plural = _("failover fixes")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.channel} {self.primary_input_id} {self.status}"

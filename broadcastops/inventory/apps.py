@@ -9,7 +9,7 @@ class InventoryConfig(AppConfig):
     label = "inventory"
     verbose_name = _("Inventory")
 
-    def ready(self):
+    def ready(self) -> None:
         from prometheus_client import REGISTRY
 
         # Stored messages render only once their codes are defined: define them in every

@@ -46,7 +46,7 @@ def dashboard_texts(*, languages: list[str]) -> dict[str, str]:
 class DashboardFeed:
     """One reading of the dashboard per refresh, shared by every socket of this loop."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sockets: set[DashboardConsumer] = set()
         self.texts: dict[str, str] = {}
         self.read_at = 0.0
@@ -129,7 +129,7 @@ def dashboard_feed() -> DashboardFeed:
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """Viewers and up; the texts in the language of the page that opened the socket."""
 
-    async def connect(self):
+    async def connect(self) -> None:
         user = self.scope.get("user")
         allowed = user is not None and await database_sync_to_async(user_has_role)(
             user, Role.VIEWER
@@ -138,12 +138,12 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.language = language_from_scope(self.scope)
-        self._last = None
+        self._last: str | None = None
         self._feed = dashboard_feed()
         await self.accept()
         await self._feed.join(self)
 
-    async def disconnect(self, code):
+    async def disconnect(self, code: int) -> None:
         feed = getattr(self, "_feed", None)
         if feed is not None:
             feed.leave(self)

@@ -10,6 +10,7 @@ language when the dashboard, the admin, the API or ``ops_status`` shows it.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -85,7 +86,7 @@ class Diagnosis:
     def input_label(self) -> Message:
         return choice_message(m.INPUT, self.active_input)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """JSON-ready, every sentence rendered in the active language."""
         return {
             "channel_id": self.channel_id,
@@ -129,7 +130,7 @@ def _running(flows: list[LinkFlow]) -> bool:
     return bool(flows) and all(f.state == LinkFlow.State.RUNNING for f in flows)
 
 
-def _live_facts(channel: LiveChannel, stale: bool) -> tuple[Message, ...]:
+def _live_facts(channel: LiveChannel) -> tuple[Message, ...]:
     pipelines = channel.pipelines or []
     state = choice_message(m.CHANNEL_STATE, channel.state)
     active = choice_message(m.INPUT, channel.active_input)
@@ -146,7 +147,7 @@ def _live_facts(channel: LiveChannel, stale: bool) -> tuple[Message, ...]:
         # Alert types are the cloud's identifiers (RTMP Stream Not Found...): shown as they are.
         types = "; ".join(a["type"] for a in alerts[:3])
         facts.append(m.FACTS_ALERTS(count=len(alerts), types=types))
-    if stale:
+    if channel.stale_since is not None:
         facts.append(m.FACTS_STALE(since=_local(channel.stale_since)))
     return tuple(facts)
 
@@ -170,7 +171,7 @@ def channel_diagnose(
         ServiceLine(
             "StreamLive",
             running and channel.health == Health.GREEN and not stale,
-            _live_facts(channel, stale),
+            _live_facts(channel),
         )
     ]
     if flows:
@@ -226,7 +227,15 @@ def channel_diagnose(
     )
 
 
-def _cause(channel, running, roles, main_flows, flows, css, stale) -> tuple[Message, list[Message]]:
+def _cause(
+    channel: LiveChannel,
+    running: bool,
+    roles: list[str],
+    main_flows: list[LinkFlow],
+    flows: list[LinkFlow],
+    css: CssStream | None,
+    stale: bool,
+) -> tuple[Message, list[Message]]:
     name = channel.name
     if stale:
         return m.CAUSE_STALE(), [m.DO_CHECK_CLOUD(), m.DO_CHECK_IN_CONSOLE(name=name)]

@@ -51,7 +51,7 @@ class ServiceSync(models.Model):
         verbose_name = _("cloud service")
         verbose_name_plural = _("cloud services")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.get_service_display()
 
 
@@ -70,7 +70,7 @@ class LiveInput(models.Model):
         verbose_name = _("StreamLive input")
         verbose_name_plural = _("StreamLive inputs")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.cloud_id
 
 
@@ -87,7 +87,7 @@ class PackageChannel(models.Model):
         verbose_name = _("package channel")
         verbose_name_plural = _("package channels")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.cloud_id
 
 
@@ -118,7 +118,7 @@ class CssStream(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.app_name}/{self.stream_name}"
 
 
@@ -180,7 +180,7 @@ class LiveChannel(models.Model):
         verbose_name_plural = _("live channels")
         permissions = [("operate_livechannel", "Can start, stop and restart channels")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
@@ -227,7 +227,7 @@ class LinkFlow(models.Model):
         verbose_name_plural = _("StreamLink flows")
         permissions = [("operate_linkflow", "Can start and stop flows")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -249,7 +249,7 @@ class ChannelStatus(models.Model):
         verbose_name = _("channel status")
         verbose_name_plural = _("channel statuses")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.channel} {self.state} {self.active_input} @ {self.at:%Y-%m-%d %H:%M:%S}"
 
 
@@ -292,7 +292,7 @@ class FailoverEvent(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.channel} p{self.pipeline} {self.kind} @ {self.occurred_at:%H:%M:%S}"
 
 
@@ -331,5 +331,5 @@ class OperatorAction(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.target_name or self.target_id}"

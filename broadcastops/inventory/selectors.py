@@ -6,15 +6,17 @@ channel list, so the counts always match the rows (tests pin both).
 """
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from broadcastops.errors import NotFound
-from broadcastops.i18n import Message, choice_message
+from broadcastops.i18n import Message, MessageKind, choice_message
 from broadcastops.inventory import messages as m
 from broadcastops.inventory.attention import ATTENTION, channel_attention_reasons
 from broadcastops.inventory.diagnosis import Diagnosis, channel_diagnose
@@ -32,7 +34,9 @@ from broadcastops.inventory.services.sync import last_success
 __all__ = ["ATTENTION", "channel_attention_reasons"]  # the one definition, re-exported
 
 
-def channel_list(*, state: str = "", active_input: str = "", attention: bool | None = None):
+def channel_list(
+    *, state: str = "", active_input: str = "", attention: bool | None = None
+) -> QuerySet[LiveChannel]:
     channels = LiveChannel.objects.filter(removed_at__isnull=True).select_related(
         "package_channel", "css_stream"
     )
@@ -95,11 +99,17 @@ def channel_status_get(*, channel: LiveChannel, now: datetime | None = None) -> 
 class StatusReport:
     """The infrastructure summary and every channel's diagnosis, worst first."""
 
-    summary: dict
+    summary: dict[str, Any]
     channels: list[Diagnosis]
 
 
-_HEALTH_ORDER = {Health.RED: 0, Health.AMBER: 1, Health.UNKNOWN: 2, Health.GREEN: 3, Health.IDLE: 4}
+_HEALTH_ORDER: dict[str, int] = {
+    Health.RED: 0,
+    Health.AMBER: 1,
+    Health.UNKNOWN: 2,
+    Health.GREEN: 3,
+    Health.IDLE: 4,
+}
 
 
 def status_get(*, now: datetime | None = None) -> StatusReport:
@@ -135,7 +145,12 @@ def status_get(*, now: datetime | None = None) -> StatusReport:
     return StatusReport(summary=_summary(channels, flows, diagnoses, events), channels=diagnoses)
 
 
-def _summary(channels, flows, diagnoses, events) -> dict:
+def _summary(
+    channels: list[LiveChannel],
+    flows: list[LinkFlow],
+    diagnoses: list[Diagnosis],
+    events: list[FailoverEvent],
+) -> dict[str, Any]:
     freshness = last_success()
     return {
         "streamlive": {
@@ -162,15 +177,15 @@ def _summary(channels, flows, diagnoses, events) -> dict:
     }
 
 
-def audit_list():
+def audit_list() -> QuerySet[OperatorAction]:
     return OperatorAction.objects.select_related("actor").all()
 
 
-def _labels(kinds, values) -> dict[str, Message]:
+def _labels(kinds: dict[str, MessageKind], values: Iterable[str]) -> dict[str, Message]:
     return {value: choice_message(kinds, value) for value in values}
 
 
-def dashboard_get() -> dict:
+def dashboard_get() -> dict[str, Any]:
     """What the console's landing page shows: the summary and the channels, worst first.
 
     Sentences and labels are messages: the caller renders them in each reader's language."""

@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from broadcastops.i18n import Message
 from broadcastops.notify.models import Notification
 from broadcastops.notify.services import notification_render
 
@@ -40,29 +43,29 @@ class NotificationAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     @admin.display(description=_("title"))
-    def title_text(self, obj):
+    def title_text(self, obj: Notification) -> Message:
         return obj.title_message
 
     @admin.display(description=_("text"))
-    def text_text(self, obj):
+    def text_text(self, obj: Notification) -> Message:
         return obj.text_message
 
     @admin.display(description=_("facts"))
-    def facts_text(self, obj):
+    def facts_text(self, obj: Notification) -> str:
         facts = notification_render(notification=obj).facts
         return format_html_join("", "<div><b>{}</b>: {}</div>", facts) or "-"
 
     @admin.display(description=_("what to do"))
-    def actions_text(self, obj):
+    def actions_text(self, obj: Notification) -> str:
         actions = notification_render(notification=obj).actions
         return format_html_join("", "<li>{}</li>", ((a,) for a in actions)) or "-"

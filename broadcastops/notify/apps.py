@@ -7,6 +7,6 @@ class NotifyConfig(AppConfig):
     label = "notify"
     verbose_name = _("Notifications")
 
-    def ready(self):
+    def ready(self) -> None:
         # Stored messages render only once their codes are defined (see inventory.apps).
         from broadcastops.notify import messages  # noqa: F401

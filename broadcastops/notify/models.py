@@ -58,7 +58,7 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_severity_display()} {self.event} {self.subject}"
 
     @property

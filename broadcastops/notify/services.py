@@ -54,7 +54,7 @@ def _message(value: Any) -> Message:
     raise TypeError(f"Not a message or text: {value!r}")
 
 
-def _facts_json(facts: Mapping[Said, Any] | None) -> list[list]:
+def _facts_json(facts: Mapping[Message, Any] | Mapping[str, Any] | None) -> list[list[Any]]:
     return [[_message(k).as_json(), _message(v).as_json()] for k, v in (facts or {}).items()]
 
 
@@ -65,7 +65,7 @@ def notify(
     severity: str,
     title: Said,
     text: Said = "",
-    facts: Mapping[Said, Any] | None = None,
+    facts: Mapping[Message, Any] | Mapping[str, Any] | None = None,
     actions: Iterable[Said] = (),
     dedup_key: str | None = None,
     dedup_window_s: int | None = None,

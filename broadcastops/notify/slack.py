@@ -1,6 +1,9 @@
 """Slack incoming-webhook transport: Block Kit messages, and errors that say whether to retry."""
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import requests
 from django.utils import timezone
@@ -39,18 +42,18 @@ def slack_blocks(
     severity: str,
     title: str,
     text: str,
-    facts: list[tuple[str, str]],
-    actions: list[str],
-    created_at,
+    facts: Sequence[tuple[str, str]],
+    actions: Sequence[str],
+    created_at: datetime,
     language: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """A Block Kit message of rendered texts; ``text`` is the fallback shown by phones.
     Its own words (the "What to do" heading) are in ``language``."""
     with language_active(language):
         what_to_do = _("What to do")
     emoji = SEVERITY_EMOJI.get(severity, "")
     local = timezone.localtime(created_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{title}"[:150]}},
     ]
     if text:
@@ -79,7 +82,7 @@ def slack_blocks(
     return {"text": f"{emoji} {title}".strip(), "blocks": blocks}
 
 
-def slack_post(*, webhook_url: str, payload: dict, timeout_s: float) -> None:
+def slack_post(*, webhook_url: str, payload: dict[str, Any], timeout_s: float) -> None:
     """POST one message; raise DeliveryTransientError or DeliveryPermanentError on failure."""
     try:
         response = requests.post(webhook_url, json=payload, timeout=timeout_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -10,6 +11,7 @@ from broadcastops.cloud import types
 from broadcastops.cloud.errors import CloudError
 from broadcastops.cloud.tencent import tencent_gateway
 from broadcastops.errors import ValidationFailed
+from broadcastops.i18n import Message
 from broadcastops.inventory.models import LiveChannel
 from broadcastops.inventory.services.actions import (
     cloud_error_as_application_error,
@@ -33,8 +35,8 @@ class InputChange:
     input_id: str
     name: str
     role: str
-    before: dict | None
-    after: dict | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
     @property
     def changed(self) -> bool:
@@ -55,7 +57,7 @@ class Plan:
     mapping: Mapping
     verdict: ChannelVerdict
     changes: tuple[InputChange, ...]
-    notes: tuple = field(default=())  # messages and text, rendered when read
+    notes: tuple[Message | str, ...] = field(default=())  # rendered when read
 
     @property
     def has_changes(self) -> bool:
@@ -89,7 +91,7 @@ class Plan:
         lines.append("  " + _("(every other field is sent back unchanged)"))
         return lines
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready, every sentence in the active language."""
         return {
             "channel_id": self.channel_id,
@@ -124,7 +126,7 @@ class Plan:
         }
 
 
-def params_validate(loss_threshold_ms, recover_behavior) -> None:
+def params_validate(loss_threshold_ms: object, recover_behavior: object) -> None:
     if not isinstance(loss_threshold_ms, int) or not (
         LOSS_THRESHOLD_MIN_MS <= loss_threshold_ms <= LOSS_THRESHOLD_MAX_MS
     ):
@@ -162,7 +164,9 @@ def plan_build(
             i.input_id for i in verdict.inputs if i.failover and i.failover["SecondaryInputId"]
         ]
         primary = mapping.primary_id if mapping.primary_id in configured else configured[0]
-        secondary = secondary or attached[primary].failover.secondary_input_id
+        configured_failover = attached[primary].failover
+        assert configured_failover is not None  # primary is one of the configured inputs
+        secondary = secondary or configured_failover.secondary_input_id
     if not primary:
         primary = mapping.primary_id
         if not primary and secondary and len(ids) == 2:
@@ -236,7 +240,7 @@ def plan_build(
                 after=after if a.id == primary else before,
             )
         )
-    notes = list(verdict.notes)
+    notes: list[Message | str] = list(verdict.notes)
     chosen = primary_input_id or secondary_input_id
     if (
         chosen

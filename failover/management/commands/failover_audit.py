@@ -1,17 +1,20 @@
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from broadcastops.i18n import choice_message, cli_language, language_argument_add
 from failover import messages as m
+from failover.audit import ChannelVerdict
+from failover.models import Verdict
 from failover.services import failover_audit_run
 
-MARK = {"OK": "✅", "PENDING": "⏳"}
+MARK = {Verdict.OK: "✅", Verdict.PENDING: "⏳"}
 
 
-def _render(verdict) -> str:
+def _render(verdict: ChannelVerdict) -> str:
     d = verdict.to_dict()
     mark = MARK.get(d["verdict"], "❌")
     label = choice_message(m.VERDICT, d["verdict"])
@@ -29,10 +32,10 @@ def _render(verdict) -> str:
                 "confidence": choice_message(m.CONFIDENCE, mapping["confidence"]),
             }
         )
-    if d["verdict"] != "OK":
+    if d["verdict"] != Verdict.OK:
         for i in d["inputs"]:
-            verdict = choice_message(m.VERDICT, i["verdict"])
-            lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {verdict}")
+            label = choice_message(m.VERDICT, i["verdict"])
+            lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {label}")
         if d["causes"]:
             lines.append("   " + _("Likely causes") + ":")
             lines.extend(f"     • {c}" for c in d["causes"])
@@ -49,7 +52,7 @@ class Command(BaseCommand):
         "the MAIN/BACKUP mapping from StreamLink flows, likely causes and the console steps."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true")
         parser.add_argument(
             "--no-sync",
@@ -59,7 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--unprotected", action="store_true", help="only channels not OK")
         language_argument_add(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         language = cli_language(options.get("language"))
         verdicts = failover_audit_run(sync=not options["no_sync"])
         if options["unprotected"]:

@@ -1,21 +1,23 @@
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from broadcastops.errors import NotFound
-from broadcastops.i18n import choice_message, cli_language, language_argument_add
+from broadcastops.i18n import MessageKind, choice_message, cli_language, language_argument_add
 from broadcastops.inventory import messages as m
+from broadcastops.inventory.diagnosis import Diagnosis
 from broadcastops.inventory.selectors import channel_get, channel_status_get, status_get
 
 
-def _counts(values: dict, kinds) -> str:
+def _counts(values: dict[str, int], kinds: dict[str, MessageKind]) -> str:
     return ", ".join(f"{choice_message(kinds, k)} {n}" for k, n in values.items()) or "-"
 
 
-def _render(diagnosis) -> str:
+def _render(diagnosis: Diagnosis) -> str:
     lines = [f"{diagnosis.channel_name} ({diagnosis.channel_id}): {diagnosis.health_label}"]
     for line in diagnosis.lines:
         lines.append(f"  {'✅' if line.ok else '❌'} {line.service}: {line.text}")
@@ -42,17 +44,17 @@ def _render(diagnosis) -> str:
 class Command(BaseCommand):
     help = "The full status of one channel or all: per service, probable cause, what to do."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--channel", help="name, cloud id or database id")
         parser.add_argument("--json", action="store_true")
         language_argument_add(parser)
 
-    def handle(self, *args, channel, **options):
+    def handle(self, *args: Any, channel: str | None, **options: Any) -> None:
         language = cli_language(options.get("language"))
         with translation.override(language):
             self._handle(channel, as_json=options["json"])
 
-    def _handle(self, channel, *, as_json: bool) -> None:
+    def _handle(self, channel: str | None, *, as_json: bool) -> None:
         if channel:
             try:
                 diagnoses = [channel_status_get(channel=channel_get(key=channel))]
@@ -63,7 +65,7 @@ class Command(BaseCommand):
             report = status_get()
             diagnoses, summary = report.channels, report.summary
         if as_json:
-            body = {"channels": [d.as_dict() for d in diagnoses]}
+            body: dict[str, Any] = {"channels": [d.as_dict() for d in diagnoses]}
             if summary is not None:
                 body["summary"] = summary
             self.stdout.write(_dumps(body))
@@ -73,7 +75,7 @@ class Command(BaseCommand):
         for diagnosis in diagnoses:
             self.stdout.write(_render(diagnosis) + "\n")
 
-    def _summary(self, summary) -> None:
+    def _summary(self, summary: dict[str, Any]) -> None:
         live = summary["streamlive"]
         self.stdout.write(
             "StreamLive: "
@@ -100,5 +102,5 @@ class Command(BaseCommand):
         self.stdout.write("")
 
 
-def _dumps(body) -> str:
+def _dumps(body: dict[str, Any]) -> str:
     return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)

@@ -1,7 +1,8 @@
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -12,7 +13,7 @@ from broadcastops.inventory.services.sync import inventory_poll
 class Command(BaseCommand):
     help = "Poll StreamLive, StreamLink, StreamPackage and CSS into the inventory."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="one full poll, then exit")
         language_argument_add(parser)
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             }
         )
 
-    def handle(self, *args, once, **options):
+    def handle(self, *args: Any, once: bool, **options: Any) -> None:
         language = cli_language(options.get("language"))
         with translation.override(language):
             self._run(once=once)
