@@ -47,7 +47,10 @@ def _check_broker() -> dict[str, Any]:
 
 async def _layer_roundtrip() -> None:
     layer = get_channel_layer()
-    channel = await layer.new_channel(prefix="healthz")
+    # The default prefix: channels_redis reads every process-local channel of one prefix with
+    # one blocking pop, by whichever receiver holds its lock; a channel of another prefix
+    # waits behind the sockets' receives (up to the 5 s block) and the check timed out.
+    channel = await layer.new_channel()
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "health.ping", "token": token})
     message = await asyncio.wait_for(layer.receive(channel), timeout=CHECK_TIMEOUT_S)

@@ -83,12 +83,15 @@ class DashboardFeed:
         layer = get_channel_layer()
         if layer is None:
             return
-        name = await layer.new_channel(prefix="dashboard-feed")
+        # The default prefix, as every socket's: see health._layer_roundtrip.
+        name = await layer.new_channel()
         await layer.group_add(DASHBOARD_GROUP, name)
         try:
             while True:
                 await layer.receive(name)
                 self.wake()
+        except Exception:  # the timer still refreshes; say why nudges stopped arriving
+            logger.exception("Dashboard feed stopped listening for nudges")
         finally:
             await layer.group_discard(DASHBOARD_GROUP, name)
 
