@@ -56,12 +56,12 @@ INSTALLED_APPS = [
     "broadcastops.cloud",
     "broadcastops.inventory",
     "broadcastops.notify",
-    "broadcastops.assistant",
     "streaming",
     "failover",
     "scheduling",
     "ivs_scaling",
     "errorlogs",
+    "assistant",
 ]
 
 MIDDLEWARE = [

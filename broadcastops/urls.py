@@ -17,7 +17,7 @@ APP_URLCONFS = [
     "broadcastops.cloud.urls",
     "broadcastops.inventory.urls",
     "broadcastops.notify.urls",
-    "broadcastops.assistant.urls",
+    "assistant.urls",
     "streaming.urls",
     "failover.urls",
     "scheduling.urls",
