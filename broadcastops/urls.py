@@ -15,6 +15,7 @@ admin.site.index_title = _("Operations console")
 
 APP_URLCONFS = [
     "broadcastops.cloud.urls",
+    "broadcastops.actions.urls",
     "broadcastops.inventory.urls",
     "broadcastops.notify.urls",
     "assistant.urls",

@@ -8,8 +8,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.actions.admin import (
+    PROGRESS_JS,
+    action_history,
+    action_started_message,
+    may_read_actions,
+    resource_page_redirect,
+)
+from broadcastops.actions.models import Origin
+from broadcastops.actions.selectors import action_outcome
+from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError, ValidationFailed
-from broadcastops.inventory.admin import channel_admin_extend
 from failover import selectors, services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
 from failover.models import FailoverAudit, Verdict
@@ -67,7 +76,8 @@ def _page(modeladmin, request, queryset, *, rows, params, stop_start: bool):
 
 @admin.action(description=_("Fix input failover"))
 def fix_input_failover(modeladmin, request, queryset):
-    """Show the plan of each channel; on confirmation apply it (one service call each)."""
+    """Show the plan of each channel; on confirmation begin the fix (one service call each)
+    and say where to follow it."""
     if not user_has_role(request.user, Role.OPERATOR):
         modeladmin.message_user(request, _("Only operators may fix failover."), messages.ERROR)
         return None
@@ -89,11 +99,12 @@ def fix_input_failover(modeladmin, request, queryset):
     allow_stop_start = request.POST.get("allow_stop_start") == "yes"
     override = request.POST.get("override") == "yes"
     offers = []
+    begun = []
     for channel in queryset:
         try:
-            result = services.failover_apply(
+            action = services.failover_apply(
                 channel=channel,
-                actor=request.user,
+                actor=Actor.of(request.user, Origin.ADMIN),
                 allow_stop_start=allow_stop_start,
                 override=override,
                 **params,
@@ -104,8 +115,11 @@ def fix_input_failover(modeladmin, request, queryset):
             else:
                 modeladmin.message_user(request, f"{channel.name}: {exc.message}", messages.ERROR)
         else:
-            level = messages.SUCCESS if result.status != "pending" else messages.WARNING
-            modeladmin.message_user(request, result.message, level)
+            if action.finished_at:  # nothing to change
+                modeladmin.message_user(request, action_outcome(action), messages.SUCCESS)
+            else:
+                begun.append(channel)
+                modeladmin.message_user(request, action_started_message(action), messages.SUCCESS)
     if offers:
         # The second confirmation: stop -> modify -> start, for the channels that need it.
         pks = [o["channel"].pk for o in offers]
@@ -117,10 +131,9 @@ def fix_input_failover(modeladmin, request, queryset):
             params=params,
             stop_start=True,
         )
+    if len(begun) == 1 and len(queryset) == 1:
+        return resource_page_redirect(begun[0])
     return None
-
-
-channel_admin_extend(columns=(failover_column,), actions=(fix_input_failover,))
 
 
 @admin.register(FailoverAudit)
@@ -131,8 +144,26 @@ class FailoverAuditAdmin(admin.ModelAdmin):
     list_filter = ("verdict",)
     search_fields = ("channel__name", "channel__cloud_id")
     list_select_related = ("channel",)
-    readonly_fields = ("channel", "badge", "reason", "details", "audited_at", "changed_at")
+    readonly_fields = (
+        "channel",
+        "badge",
+        "reason",
+        "details",
+        "audited_at",
+        "changed_at",
+        "recent_fixes",
+    )
     fields = readonly_fields
+
+    class Media:
+        js = [PROGRESS_JS]
+
+    def get_fields(self, request, obj=None):
+        # The fixes' progress comes from the audit trail: Operators and Admins.
+        fields = super().get_fields(request, obj)
+        return (
+            fields if may_read_actions(request.user) else [f for f in fields if f != "recent_fixes"]
+        )
 
     def has_add_permission(self, request):
         return False
@@ -142,6 +173,12 @@ class FailoverAuditAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("recent fixes"))
+    def recent_fixes(self, obj):
+        return action_history(
+            target_type="channel", target_id=obj.channel.cloud_id, kinds=(services.FIX_KIND,)
+        )
 
     @admin.display(description=_("verdict"), ordering="verdict")
     def badge(self, obj):

@@ -6,6 +6,9 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from broadcastops.actions.api import ActionOutput, action_accepted
+from broadcastops.actions.models import Origin
+from broadcastops.actions.types import Actor
 from broadcastops.errors import ValidationFailed
 from broadcastops.inventory.selectors import channel_get
 from broadcastops.rest import IsOperator, IsViewer
@@ -161,20 +164,21 @@ class FailoverPlanApi(APIView):
 
 
 class FailoverApplyApi(APIView):
-    """Apply and verify the repair. 409 ``stop_start_required``: repeat with
-    ``allow_stop_start: true`` to stop, modify and start the channel."""
+    """Apply the repair: 202 with the action that sends and verifies it (its ``result``:
+    verified or pending); 200 when there is nothing to change. 409 ``stop_start_required``:
+    repeat with ``allow_stop_start: true`` to stop, modify and start the channel."""
 
     permission_classes = [IsOperator]
 
-    @extend_schema(request=ApplyInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=ApplyInput, responses={202: ActionOutput, 200: ActionOutput})
     def post(self, request, key):
         data = _validated(ApplyInput, request)
         channel = channel_get(key=key)
-        result = services.failover_apply(
+        action = services.failover_apply(
             channel=channel,
-            actor=request.user,
+            actor=Actor.of(request.user, Origin.API),
             allow_stop_start=data["allow_stop_start"],
             override=data["override"],
             **_plan_params(data),
         )
-        return Response(result.to_dict(), status=202 if result.status == "pending" else 200)
+        return action_accepted(action)

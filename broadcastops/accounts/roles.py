@@ -9,6 +9,7 @@ from django.db.models import TextChoices
 PROJECT_APP_LABELS = (
     "accounts",
     "cloud",
+    "actions",
     "inventory",
     "notify",
     "assistant",
