@@ -9,6 +9,7 @@ runs in this process. Leases are a second long, so the takeover takes seconds.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -54,18 +55,21 @@ class Workers:
             HEARTBEAT_INTERVAL_S="3600",
         )
         self.sqlite = connection.vendor == "sqlite"
-        if self.sqlite:
-            # The test database as it is now (migrated, polled), as the workers' own file.
-            target = sqlite3.connect(data_dir / "broadcastops.sqlite3")
-            connection.ensure_connection()
-            connection.connection.backup(target)
-            target.close()
-        else:
+        if not self.sqlite:
             db = connection.settings_dict
             self.env["DATABASE_URL"] = (
                 f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
             )
         self.processes: list[subprocess.Popen] = []
+
+    def share_database(self) -> None:
+        """Let the workers see this test's rows: SQLite's in-memory test database is copied
+        to their data folder as it is now (PostgreSQL's is shared as it is)."""
+        if self.sqlite:
+            target = sqlite3.connect(self.data_dir / "broadcastops.sqlite3")
+            connection.ensure_connection()
+            connection.connection.backup(target)
+            target.close()
 
     def start(self, *args: str, **popen) -> subprocess.Popen:
         process = subprocess.Popen(
@@ -119,8 +123,6 @@ class Workers:
             with connection.cursor() as cursor:
                 cursor.execute(query, [action_id])
                 row = cursor.fetchone()
-        import json
-
         names = [c.strip() for c in columns.split(",")]
         action = dict(zip(names, row, strict=True))
         if isinstance(action["progress"], str):
@@ -153,6 +155,7 @@ def demo(cloudsim):
 def workers(demo, tmp_path):
     inventory_poll(full=True)
     group = Workers(tmp_path, demo.url)
+    group.share_database()
     yield group
     group.close()
 
@@ -244,3 +247,61 @@ def test_failover_fix_apply_prints_the_progress_as_the_worker_writes_it(demo, wo
     # Printed as they came: the stop's line arrived a start delay before the end.
     stopping = next(when for when, line in lines if line.endswith("to modify it."))
     assert lines[-1][0] - stopping >= 1.5
+
+
+TAKEOVER = """
+import time
+from pathlib import Path
+from broadcastops.actions.services import action_takeover
+barrier = Path({barrier!r})
+(barrier / str(os.getpid())).touch()
+while not (barrier / "go").exists():  # every process at the same moment
+    time.sleep(0.01)
+print(json.dumps({{"taken": action_takeover()}}))
+"""
+
+
+def test_processes_taking_over_at_once_never_take_the_same_action(workers):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from broadcastops.actions.models import OperatorAction
+
+    expired = timezone.now() - timedelta(seconds=5)
+    OperatorAction.objects.bulk_create(
+        OperatorAction(
+            actor_name="dead worker",
+            action="channel.restart",
+            target_type="channel",
+            target_id=f"C{i}",
+            lease_owner="dead-worker",
+            lease_expires_at=expired,
+            attempts=1,
+        )
+        for i in range(40)
+    )
+    ids = set(OperatorAction.objects.values_list("pk", flat=True))
+    workers.share_database()
+    barrier = workers.data_dir / "barrier"
+    barrier.mkdir()
+    script = _django_script(TAKEOVER.format(barrier=str(barrier)))
+    racers = [workers.start("-c", script, stdout=subprocess.PIPE) for _ in range(4)]
+    _until(lambda: len(list(barrier.iterdir())) == 4, 90, "the racers to be ready")
+    (barrier / "go").touch()
+    taken = []
+    for racer in racers:
+        out, _ = racer.communicate(timeout=90)
+        assert racer.returncode == 0
+        taken.append(set(json.loads(out.strip().splitlines()[-1])["taken"]))
+    assert set.union(*taken) == ids  # every expired action handed over ...
+    assert sum(len(t) for t in taken) == len(ids)  # ... by exactly one process
+    assert sum(1 for t in taken if t) >= 2, taken  # and they really raced
+
+
+def _django_script(code: str) -> str:
+    return (
+        "import django, json, os\n"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'broadcastops.settings'\n"
+        "django.setup()\n" + code
+    )
