@@ -60,19 +60,18 @@ def _progress_html(action: OperatorAction) -> SafeString:
 
 def action_block(action: OperatorAction) -> SafeString:
     """One action as the resource page shows it: when, what, who, status, progress, outcome."""
+    who = _("%(kind)s by %(actor)s") % {"kind": action.action, "actor": action.actor_name}
     origin = f" ({action.get_origin_display()})" if action.origin else ""
     return format_html(
         '<div class="bo-action" data-action-url="{}" data-status="{}">'
-        "<div>{} — {} {} {}{}: <b class='bo-action-status'>{}</b> "
+        "<div>{} — {}{}: <b class='bo-action-status'>{}</b> "
         '<a href="{}">#{}</a></div>'
         "<ol class='bo-action-progress'>{}</ol>"
         "<div class='bo-action-outcome'>{}</div></div>",
         action_url(action),
         action.status,
         _local(action.created_at),
-        action.action,
-        _("by"),
-        action.actor_name,
+        who,
         origin,
         action.get_status_display(),
         action_admin_url(action),
