@@ -14,6 +14,7 @@ and whatever happens to the modify, the channel is started again.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -205,7 +206,16 @@ def _begin(run: ActionRun, channel: LiveChannel, target: Target, params: dict) -
         )
         return
     spec = FixSpec.of(plan)
-    run.progress(text(gettext_noop("Plan: %(diff)s"), diff=" ".join(plan.diff_lines()[1:-1])))
+    for change in plan.changes:
+        if change.changed:
+            run.progress(
+                text(
+                    gettext_noop("Plan: FailOverSettings of %(input)s: %(before)s -> %(after)s"),
+                    input=f"{change.input_id} {change.name}".strip(),
+                    before=json.dumps(change.before),
+                    after=json.dumps(change.after),
+                )
+            )
     try:
         gateway.live_channel_failover_modify(channel_id=channel.cloud_id, changes=spec.changes)
     except CloudStateError as exc:

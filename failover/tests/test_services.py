@@ -195,7 +195,10 @@ def test_apply_with_stop_start_repairs_and_leaves_everything_else(incident_synce
         "cj_onstyle is running again.",
         "Modified; verifying.",
     ]
-    assert steps[0].startswith("Plan: ")
+    assert steps[0] == (
+        f"Plan: FailOverSettings of {MAIN_INPUT} cj_onstyle_main: "
+        f"{json.dumps(EMPTY)} -> {json.dumps(FIXED)}"
+    )
     assert len(action.request_ids) == 2  # the stop and the start
     assert FailoverAudit.objects.get(channel__cloud_id=CJ).verdict == "OK"
     assert FailoverFix.objects.get().status == "verified"
