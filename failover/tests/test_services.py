@@ -255,6 +255,46 @@ def test_a_failed_modify_on_the_stop_start_path_starts_the_channel_again(inciden
     assert not FailoverFix.objects.exists()
 
 
+def test_a_fix_taken_over_after_its_modify_starts_the_channel_once_and_verifies(
+    incident_synced, slack
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from broadcastops.actions.tasks import action_takeover_task
+    from broadcastops.cloud.tencent import tencent_gateway
+    from failover.services import FixSpec
+
+    before = describe_raw()
+    begun = failover_apply(channel=_channel(), actor=SYSTEM, allow_stop_start=True)
+    spec = FixSpec.from_json(OperatorAction.objects.get(pk=begun.pk).state["spec"])
+    # Its worker stopped the channel, modified it, and died before starting it again.
+    gateway = tencent_gateway()
+    gateway.live_channel_stop(channel_id=CJ)
+    deadline = time.monotonic() + 10
+    while gateway.live_channel_get(channel_id=CJ).state != "IDLE":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    gateway.live_channel_failover_modify(channel_id=CJ, changes=spec.changes)
+    OperatorAction.objects.filter(pk=begun.pk).update(
+        state={**begun.state, "modified": True},
+        attempts=1,
+        lease_owner="dead-worker",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    action_takeover_task()
+    assert actions_run_pending() == [begun.pk]
+    action = OperatorAction.objects.get(pk=begun.pk)
+    assert action.result == {"status": "verified", "stop_start": True, "verdict": "OK"}
+    assert action.attempts == 2
+    _assert_only_primary_failover_changed(before, describe_raw())
+    sent = [r["action"] for r in incident_synced.requests("mdl")]
+    assert sent.count("ModifyStreamLiveChannel") == 2  # the refused one, the dead worker's
+    assert sent.count("StartStreamLiveChannel") == 1 and sent.count("StopStreamLiveChannel") == 1
+    assert FailoverFix.objects.get().status == "verified"
+
+
 def test_apply_directly_when_the_cloud_allows_modify_while_running(incident_synced, slack):
     incident_synced.control("options", {"modify_running_allowed": True})
     before = describe_raw()

@@ -162,3 +162,17 @@ async def test_dashboard_socket_refuses_anonymous_and_foreign_origins(synced, vi
     ]
     connected, _ = await foreign.connect()
     assert not connected
+
+
+def test_a_flow_page_shows_its_actions_to_operators(synced, operator, viewer):
+    from broadcastops.actions.types import Actor
+    from broadcastops.inventory.models import LinkFlow
+    from broadcastops.inventory.services.actions import flow_stop
+
+    flow = LinkFlow.objects.get(name="kbo001_b")
+    flow_stop(flow=flow, actor=Actor.of(operator, "api"))
+    actions_run_pending()
+    html = _client_for(operator).get(f"/admin/inventory/linkflow/{flow.pk}/change/").content
+    assert "flow.stop by operator" in html.decode() and "kbo001_b is IDLE." in html.decode()
+    seen = _client_for(viewer).get(f"/admin/inventory/linkflow/{flow.pk}/change/").content
+    assert "kbo001_b" in seen.decode() and "flow.stop by operator" not in seen.decode()
