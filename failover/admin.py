@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.actions.admin import (
-    PROGRESS_JS,
+    ActionHistoryMixin,
+    ReadOnlyAdmin,
     action_history,
     action_started_message,
-    may_read_actions,
     resource_page_redirect,
 )
 from broadcastops.actions.models import Origin
@@ -137,7 +137,7 @@ def fix_input_failover(modeladmin, request, queryset):
 
 
 @admin.register(FailoverAudit)
-class FailoverAuditAdmin(admin.ModelAdmin):
+class FailoverAuditAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     """The audit page: the last verdict of every channel, why, and what to do."""
 
     list_display = ("channel", "badge", "reason", "audited_at", "changed_at")
@@ -155,24 +155,7 @@ class FailoverAuditAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
 
-    class Media:
-        js = [PROGRESS_JS]
-
-    def get_fields(self, request, obj=None):
-        # The fixes' progress comes from the audit trail: Operators and Admins.
-        fields = super().get_fields(request, obj)
-        return (
-            fields if may_read_actions(request.user) else [f for f in fields if f != "recent_fixes"]
-        )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    action_fields = ("recent_fixes",)
 
     @admin.display(description=_("recent fixes"))
     def recent_fixes(self, obj):

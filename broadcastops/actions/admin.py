@@ -7,6 +7,7 @@ edits it. A running action's block refreshes itself from ``/api/v1/actions/<id>/
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -44,6 +45,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 def may_read_actions(user) -> bool:
     """The one rule for the audit trail, in the admin and the API: Operators and Admins."""
     return user_has_role(user, Role.OPERATOR)
+
+
+class ActionHistoryMixin:
+    """For a resource's admin page that shows its recent actions (the fields named in
+    ``action_fields``, rendered with ``action_history``): Operators and Admins see them, and
+    running ones refresh themselves; Viewers get the page without them."""
+
+    action_fields: tuple[str, ...] = ("recent_actions",)
+
+    @property
+    def media(self):
+        return super().media + forms.Media(js=[PROGRESS_JS])
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if may_read_actions(request.user):
+            return fieldsets
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in self.action_fields]})
+            for name, opts in fieldsets
+        ]
 
 
 def action_admin_url(action: OperatorAction) -> str:
@@ -110,7 +132,7 @@ def resource_page_redirect(obj) -> HttpResponseRedirect:
 
 
 @admin.register(OperatorAction)
-class OperatorActionAdmin(ReadOnlyAdmin):
+class OperatorActionAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     """The audit trail: Operators and Admins read it, nobody edits it."""
 
     list_display = (
@@ -145,9 +167,7 @@ class OperatorActionAdmin(ReadOnlyAdmin):
         "attempts",
     )
     readonly_fields = fields
-
-    class Media:
-        js = [PROGRESS_JS]
+    action_fields = ()  # the whole page is for Operators and Admins
 
     def has_view_permission(self, request, obj=None):
         return may_read_actions(request.user)

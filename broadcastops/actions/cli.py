@@ -4,12 +4,24 @@ lines as a worker writes them, and end with its outcome (``--no-wait``: return a
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from broadcastops.actions.models import OperatorAction
+from broadcastops.actions.models import OperatorAction, Origin
 from broadcastops.actions.selectors import ProgressLine, action_follow, action_outcome
+from broadcastops.actions.types import Actor
+
+
+def command_actor(username: str | None) -> Actor:
+    """Who a command acts as: ``--user`` (a console user), else nobody (origin command)."""
+    user = None
+    if username:
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(_("No user %(name)r.") % {"name": username})
+    return Actor.of(user, Origin.COMMAND)
 
 
 def add_wait_arguments(parser) -> None:

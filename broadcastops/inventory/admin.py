@@ -10,11 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from broadcastops import registry
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.actions.admin import (
-    PROGRESS_JS,
+    ActionHistoryMixin,
     ReadOnlyAdmin,
     action_history,
     action_started_message,
-    may_read_actions,
     resource_page_redirect,
 )
 from broadcastops.actions.models import Origin
@@ -115,7 +114,7 @@ def _confirm_and_run(modeladmin, request, queryset, verb: str, service):
 
 
 @admin.register(LiveChannel)
-class LiveChannelAdmin(ReadOnlyAdmin):
+class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     list_display = ("name", "state_badge", "input_badge", "health_badge", "stale", "changed_at")
     list_filter = ("state", "active_input", "health", AttentionFilter)
     search_fields = ("name", "cloud_id")
@@ -153,9 +152,6 @@ class LiveChannelAdmin(ReadOnlyAdmin):
         (_("History"), {"fields": ("recent_actions", "timeline", "failover_events")}),
     )
 
-    class Media:
-        js = [PROGRESS_JS]
-
     @property
     def actions(self):
         # Other apps add theirs through the registry (failover: "Fix input failover").
@@ -168,9 +164,6 @@ class LiveChannelAdmin(ReadOnlyAdmin):
 
     def get_list_display(self, request):
         return (*self.list_display, *registry.CHANNEL_ADMIN_COLUMNS.all())
-
-    def get_fieldsets(self, request, obj=None):
-        return _without_actions_for_viewers(request, super().get_fieldsets(request, obj))
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(removed_at__isnull=True)
@@ -285,18 +278,8 @@ class LiveChannelAdmin(ReadOnlyAdmin):
         return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart)
 
 
-def _without_actions_for_viewers(request, fieldsets):
-    """The audit trail is for Operators and Admins: Viewers see a resource page without it."""
-    if may_read_actions(request.user):
-        return fieldsets
-    return [
-        (name, {**opts, "fields": [f for f in opts["fields"] if f != "recent_actions"]})
-        for name, opts in fieldsets
-    ]
-
-
 @admin.register(LinkFlow)
-class LinkFlowAdmin(ReadOnlyAdmin):
+class LinkFlowAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     list_display = ("name", "state", "role", "feeds_input", "stale_since")
     list_filter = ("state", "role")
     search_fields = ("name", "cloud_id")
@@ -311,12 +294,6 @@ class LinkFlowAdmin(ReadOnlyAdmin):
         "recent_actions",
     )
     readonly_fields = fields
-
-    class Media:
-        js = [PROGRESS_JS]
-
-    def get_fieldsets(self, request, obj=None):
-        return _without_actions_for_viewers(request, super().get_fieldsets(request, obj))
 
     @admin.display(description=_("recent actions"))
     def recent_actions(self, obj):

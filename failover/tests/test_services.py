@@ -18,7 +18,15 @@ from broadcastops.tests.helpers import actions_run_pending
 from failover.models import FailoverAudit, FailoverFix
 from failover.selectors import failover_verdict_get
 from failover.services import failover_apply, failover_audit_run, failover_plan
-from failover.tests.conftest import BACKUP_INPUT, CJ, EMPTY, EVENT_INPUT, MAIN_INPUT, describe_raw
+from failover.tests.conftest import (
+    BACKUP_INPUT,
+    CJ,
+    EMPTY,
+    EVENT_INPUT,
+    MAIN_INPUT,
+    STOP_START_STEPS,
+    describe_raw,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -187,14 +195,7 @@ def test_apply_with_stop_start_repairs_and_leaves_everything_else(incident_synce
     ]
     assert action.status == "succeeded" and action.actor_name == "operator"
     steps = [p["step"] for p in action.progress]
-    assert steps[1:] == [
-        "StreamLive refused while RUNNING (InvalidParameter.StateError): stop -> modify -> start",
-        "Stopping cj_onstyle to modify it.",
-        "cj_onstyle is idle; modifying FailOverSettings.",
-        "Starting cj_onstyle again.",
-        "cj_onstyle is running again.",
-        "Modified; verifying.",
-    ]
+    assert steps[1:] == STOP_START_STEPS
     assert steps[0] == (
         f"Plan: FailOverSettings of {MAIN_INPUT} cj_onstyle_main: "
         f"{json.dumps(EMPTY)} -> {json.dumps(FIXED)}"

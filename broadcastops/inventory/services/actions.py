@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from broadcastops.actions.models import OperatorAction
 from broadcastops.actions.runs import ActionRun
 from broadcastops.actions.services import action_begin
-from broadcastops.actions.text import Text, text
+from broadcastops.actions.text import text
 from broadcastops.actions.types import Actor, Outcome, Target
 from broadcastops.cloud.tencent import TencentGateway, tencent_gateway
 from broadcastops.inventory.models import LinkFlow, LiveChannel
@@ -126,15 +126,20 @@ class _Channel:
             request_id=request_id,
         )
 
-    def running_inputs(self) -> Text:
+    def running(self, outcome: str) -> Outcome:
+        """Wait for RUNNING, check which input is on air, and say so in ``outcome``."""
+        self.wait(ChannelState.RUNNING)
         self.run.progress(
             text(gettext_noop("%(name)s is running; checking its input."), name=self.name)
         )
         stats = self.gateway.live_channel_input_statistics(channel_id=self.id, period="5s")
-        return text(
+        inputs = text(
             gettext_noop("pipeline 0: %(p0)s; pipeline 1: %(p1)s"),
             p0=stats.active_input_id(0) or text(gettext_noop("no input yet")),
             p1=stats.active_input_id(1) or text(gettext_noop("no input yet")),
+        )
+        return Outcome(
+            ok=True, text=text(outcome, inputs=inputs), result={"state": ChannelState.RUNNING}
         )
 
 
@@ -152,13 +157,7 @@ def channel_start_run(run: ActionRun) -> Outcome:
                 state=state,
             )
         )
-    channel.wait(ChannelState.RUNNING)
-    inputs = channel.running_inputs()
-    return Outcome(
-        ok=True,
-        text=text(gettext_noop("Running; %(inputs)s."), inputs=inputs),
-        result={"state": ChannelState.RUNNING},
-    )
+    return channel.running(gettext_noop("Running; %(inputs)s."))
 
 
 def channel_stop_run(run: ActionRun) -> Outcome:
@@ -194,13 +193,7 @@ def channel_restart_run(run: ActionRun) -> Outcome:
     else:
         channel.wait(ChannelState.IDLE)
         channel.start()
-    channel.wait(ChannelState.RUNNING)
-    inputs = channel.running_inputs()
-    return Outcome(
-        ok=True,
-        text=text(gettext_noop("Restarted; %(inputs)s."), inputs=inputs),
-        result={"state": ChannelState.RUNNING},
-    )
+    return channel.running(gettext_noop("Restarted; %(inputs)s."))
 
 
 def _flow_run(run: ActionRun, *, want: str) -> Outcome:

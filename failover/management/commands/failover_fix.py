@@ -1,12 +1,9 @@
 import json
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from broadcastops.actions.cli import action_follow_print, add_wait_arguments
-from broadcastops.actions.models import Origin
+from broadcastops.actions.cli import action_follow_print, add_wait_arguments, command_actor
 from broadcastops.actions.selectors import action_outcome
-from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError
 from broadcastops.inventory.selectors import channel_get
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
@@ -48,11 +45,7 @@ class Command(BaseCommand):
             "loss_threshold_ms": options["loss_threshold_ms"],
             "recover_behavior": options["recover_behavior"],
         }
-        actor = None
-        if options["user"]:
-            actor = get_user_model().objects.filter(username=options["user"]).first()
-            if actor is None:
-                raise CommandError(f"No user {options['user']!r}.")
+        actor = command_actor(options["user"])
         try:
             channel = channel_get(key=options["channel"])
             if not options["apply"]:
@@ -71,7 +64,7 @@ class Command(BaseCommand):
                 return
             action = failover_apply(
                 channel=channel,
-                actor=Actor.of(actor, Origin.COMMAND),
+                actor=actor,
                 allow_stop_start=options["allow_stop_start"],
                 override=options["override"],
                 **params,

@@ -1,13 +1,10 @@
 """The base of start_channel, stop_channel and restart_channel: begin the action, then wait
 for the worker to finish it, printing its progress (``--no-wait``: return at once)."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from broadcastops.actions.cli import action_follow_print, add_wait_arguments
-from broadcastops.actions.models import Origin
+from broadcastops.actions.cli import action_follow_print, add_wait_arguments, command_actor
 from broadcastops.actions.selectors import action_outcome
-from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError
 from broadcastops.inventory.selectors import channel_get
 
@@ -24,16 +21,12 @@ class ChannelActionCommand(BaseCommand):
         add_wait_arguments(parser)
 
     def handle(self, *args, **options):
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user {options['user']!r}.")
+        actor = command_actor(options["user"])
         try:
             channel = channel_get(key=options["channel"])
             action = self.service(
                 channel=channel,
-                actor=Actor.of(user, Origin.COMMAND),
+                actor=actor,
                 override=options["override"],
             )
         except ApplicationError as exc:
