@@ -47,7 +47,7 @@ def may_read_actions(user) -> bool:
     return user_has_role(user, Role.OPERATOR)
 
 
-class ActionHistoryMixin:
+class ActionHistoryMixin(admin.ModelAdmin):
     """For a resource's admin page that shows its recent actions (the fields named in
     ``action_fields``, rendered with ``action_history``): Operators and Admins see them, and
     running ones refresh themselves; Viewers get the page without them."""

@@ -58,7 +58,7 @@ class ActionOutput(serializers.ModelSerializer):
 
     @extend_schema_field(ProgressLineOutput(many=True))
     def get_progress(self, obj) -> list[dict]:
-        return ProgressLineOutput(selectors.action_progress_lines(obj), many=True).data
+        return list(ProgressLineOutput(selectors.action_progress_lines(obj), many=True).data)
 
     def get_outcome(self, obj) -> str:
         return selectors.action_outcome(obj)

@@ -9,7 +9,7 @@ from broadcastops.actions.models import Origin
 from broadcastops.actions.text import Text
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Actor:
     """Who acts: a console user (or none), through which origin, and the caller's reference
     there (a Slack user id, an MCP token's owner, a schedule id)."""
 
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     origin: str = Origin.SYSTEM
     ref: str = ""
 

@@ -98,8 +98,16 @@ class FixSpec:
         )
 
     @property
+    def settings(self) -> types.FailOverSettings:
+        return types.FailOverSettings(
+            secondary_input_id=self.expected["SecondaryInputId"],
+            loss_threshold_ms=self.expected["LossThreshold"],
+            recover_behavior=self.expected["RecoverBehavior"],
+        )
+
+    @property
     def changes(self) -> dict[str, types.FailOverSettings | None]:
-        return {self.primary_input_id: failover_from_json(self.expected)}
+        return {self.primary_input_id: self.settings}
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "before": [list(b) for b in self.before]}
@@ -409,7 +417,7 @@ def _apply_record(*, run: ActionRun, channel: LiveChannel, outcome: FixOutcome) 
         spec.channel_id, spec.channel_name, state, attached, inputs, flow_facts(inputs)
     )
     expected_fp = settings_fingerprint(
-        with_settings(attached, spec.primary_input_id, failover_from_json(spec.expected))
+        with_settings(attached, spec.primary_input_id, spec.settings)
     )
     how = text(gettext_noop(" (stopped, modified and started again)")) if outcome.stop_start else ""
     if outcome.shown:

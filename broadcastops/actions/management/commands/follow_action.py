@@ -18,10 +18,10 @@ class Command(BaseCommand):
             action = action_get(action_id=options["action_id"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
+        final: OperatorAction | None = action
         if action.status != OperatorAction.Status.RUNNING:
             for line in action_progress_lines(action):
                 progress_print(self.stdout, line)
-            final = action
         else:
             final = action_follow_print(self, action, options=options)
         if final is not None:
