@@ -101,6 +101,8 @@ class ExtensionPoint(Generic[F]):
 ACTION_RUNNERS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("action_runners", keyed=True)
 ACTION_GUARDS: ExtensionPoint[Callable[..., str | None]] = ExtensionPoint("action_guards")
 AFTER_POLL: ExtensionPoint[Callable[..., None]] = ExtensionPoint("after_poll")
-HEALTH_CHECKS: ExtensionPoint[Callable[[], dict]] = ExtensionPoint("health_checks", keyed=True)
+HEALTH_CHECKS: ExtensionPoint[Callable[[], dict[str, Any]]] = ExtensionPoint(
+    "health_checks", keyed=True
+)
 CHANNEL_ADMIN_COLUMNS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("channel_admin_columns")
 CHANNEL_ADMIN_ACTIONS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("channel_admin_actions")

@@ -2,9 +2,14 @@
 "Fix input failover" action (plan on a confirmation page; stop -> modify -> start only after a
 second confirmation). Every action calls a service."""
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from broadcastops.accounts.roles import Role, user_has_role
@@ -19,14 +24,19 @@ from broadcastops.actions.models import Origin
 from broadcastops.actions.selectors import action_outcome
 from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError, ValidationFailed
+from broadcastops.inventory.models import LiveChannel
 from failover import selectors, services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
 from failover.models import FailoverAudit, Verdict
 
-COLOURS = {Verdict.OK: "#2e7d32", Verdict.PENDING: "#1565c0", Verdict.OFF: "#757575"}
+COLOURS: dict[str, str] = {
+    Verdict.OK: "#2e7d32",
+    Verdict.PENDING: "#1565c0",
+    Verdict.OFF: "#757575",
+}
 
 
-def verdict_badge(verdict: str, title: str = ""):
+def verdict_badge(verdict: str, title: str = "") -> SafeString:
     return format_html(
         '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
         COLOURS.get(verdict, "#c62828"),
@@ -36,14 +46,14 @@ def verdict_badge(verdict: str, title: str = ""):
 
 
 @admin.display(description=_("failover"))
-def failover_column(obj):
+def failover_column(obj: LiveChannel) -> str:
     audit = selectors.failover_audit_get(channel=obj)
     if audit is None:
         return "-"
     return verdict_badge(audit.verdict, audit.reason)
 
 
-def _params(request) -> dict:
+def _params(request: HttpRequest) -> dict[str, Any]:
     try:
         threshold = int(request.POST.get("loss_threshold_ms") or DEFAULT_LOSS_THRESHOLD_MS)
     except ValueError as exc:
@@ -55,7 +65,15 @@ def _params(request) -> dict:
     }
 
 
-def _page(modeladmin, request, queryset, *, rows, params, stop_start: bool):
+def _page(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    rows: list[dict[str, Any]],
+    params: dict[str, Any],
+    stop_start: bool,
+) -> TemplateResponse:
     return TemplateResponse(
         request,
         "admin/failover/confirm_fix.html",
@@ -75,7 +93,9 @@ def _page(modeladmin, request, queryset, *, rows, params, stop_start: bool):
 
 
 @admin.action(description=_("Fix input failover"))
-def fix_input_failover(modeladmin, request, queryset):
+def fix_input_failover(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]
+) -> HttpResponse | None:
     """Show the plan of each channel; on confirmation begin the fix (one service call each)
     and say where to follow it."""
     if not user_has_role(request.user, Role.OPERATOR):
@@ -158,17 +178,17 @@ class FailoverAuditAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     action_fields = ("recent_fixes",)
 
     @admin.display(description=_("recent fixes"))
-    def recent_fixes(self, obj):
+    def recent_fixes(self, obj: FailoverAudit) -> str:
         return action_history(
             target_type="channel", target_id=obj.channel.cloud_id, kinds=(services.FIX_KIND,)
         )
 
     @admin.display(description=_("verdict"), ordering="verdict")
-    def badge(self, obj):
+    def badge(self, obj: FailoverAudit) -> str:
         return verdict_badge(obj.verdict)
 
     @admin.display(description=_("details"))
-    def details(self, obj):
+    def details(self, obj: FailoverAudit) -> str:
         report = obj.report or {}
         mapping = report.get("mapping") or {}
         inputs = format_html_join(

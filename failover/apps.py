@@ -6,7 +6,7 @@ class FailoverConfig(AppConfig):
     label = "failover"
     verbose_name = "Input failover"
 
-    def ready(self):
+    def ready(self) -> None:
         from broadcastops import registry
         from failover.admin import failover_column, fix_input_failover
         from failover.services import failover_audit_after_poll, failover_fix_run

@@ -7,9 +7,13 @@ edits it. A running action's block refreshes itself from ``/api/v1/actions/<id>/
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django import forms
 from django.contrib import admin
-from django.http import HttpResponseRedirect
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -25,24 +29,24 @@ from broadcastops.actions.selectors import action_list, action_outcome, action_p
 PROGRESS_JS = "actions/progress.js"
 
 
-def _local(when) -> str:
+def _local(when: datetime | None) -> str:
     return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S") if when else ""
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written by services only: viewable, never added, changed or deleted here."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
-def may_read_actions(user) -> bool:
+def may_read_actions(user: Any) -> bool:
     """The one rule for the audit trail, in the admin and the API: Operators and Admins."""
     return user_has_role(user, Role.OPERATOR)
 
@@ -55,10 +59,10 @@ class ActionHistoryMixin(admin.ModelAdmin):
     action_fields: tuple[str, ...] = ("recent_actions",)
 
     @property
-    def media(self):
+    def media(self) -> forms.Media:
         return super().media + forms.Media(js=[PROGRESS_JS])
 
-    def get_fieldsets(self, request, obj=None):
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if may_read_actions(request.user):
             return fieldsets
@@ -123,7 +127,7 @@ def action_started_message(action: OperatorAction) -> SafeString:
     )
 
 
-def resource_page_redirect(obj) -> HttpResponseRedirect:
+def resource_page_redirect(obj: Model) -> HttpResponseRedirect:
     """After an admin action on one resource: to its page, where the action's progress shows."""
     opts = obj._meta
     return HttpResponseRedirect(
@@ -169,16 +173,16 @@ class OperatorActionAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     readonly_fields = fields
     action_fields = ()  # the whole page is for Operators and Admins
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return may_read_actions(request.user)
 
-    def has_module_permission(self, request):
+    def has_module_permission(self, request: HttpRequest) -> bool:
         return may_read_actions(request.user)
 
     @admin.display(description=gettext_lazy("outcome"))
-    def outcome_text(self, obj):
+    def outcome_text(self, obj: OperatorAction) -> str:
         return action_outcome(obj)
 
     @admin.display(description=gettext_lazy("progress"))
-    def progress_lines(self, obj):
+    def progress_lines(self, obj: OperatorAction) -> SafeString:
         return action_block(obj)

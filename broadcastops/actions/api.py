@@ -5,6 +5,9 @@ Viewers and users without a role get 403. ``/api/v1/audit/`` is the older name o
 list and entries, kept for existing clients.
 """
 
+from typing import Any
+
+from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers
@@ -53,14 +56,14 @@ class ActionOutput(serializers.ModelSerializer):
             "finished_at",
         ]
 
-    def get_url(self, obj) -> str:
+    def get_url(self, obj: OperatorAction) -> str:
         return action_url(obj)
 
     @extend_schema_field(ProgressLineOutput(many=True))
-    def get_progress(self, obj) -> list[dict]:
+    def get_progress(self, obj: OperatorAction) -> list[dict[str, Any]]:
         return list(ProgressLineOutput(selectors.action_progress_lines(obj), many=True).data)
 
-    def get_outcome(self, obj) -> str:
+    def get_outcome(self, obj: OperatorAction) -> str:
         return selectors.action_outcome(obj)
 
 
@@ -68,7 +71,7 @@ def action_url(action: OperatorAction) -> str:
     return reverse("action-detail", kwargs={"pk": action.pk})
 
 
-def action_accepted(action: OperatorAction, **extra) -> Response:
+def action_accepted(action: OperatorAction, **extra: Any) -> Response:
     """The answer to an endpoint that began an action: 202 with the action and a Location
     to follow it (200 when it ended already, e.g. nothing to change)."""
     body = {**ActionOutput(action).data, **extra}
@@ -83,7 +86,7 @@ class ActionListApi(generics.ListAPIView):
     serializer_class = ActionOutput
     filterset_fields = ["action", "target_type", "target_id", "status", "origin"]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[OperatorAction]:
         return selectors.action_list()
 
 
@@ -93,7 +96,7 @@ class ActionDetailApi(generics.RetrieveAPIView):
     permission_classes = [IsOperator]
     serializer_class = ActionOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[OperatorAction]:
         return selectors.action_list()
 
 

@@ -3,9 +3,11 @@ lines as a worker writes them, and end with its outcome (``--no-wait``: return a
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +26,7 @@ def command_actor(username: str | None) -> Actor:
     return Actor.of(user, Origin.COMMAND)
 
 
-def add_wait_arguments(parser) -> None:
+def add_wait_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--no-wait", action="store_true", help="return once the action is begun (it runs on)"
     )
@@ -36,14 +38,14 @@ def add_wait_arguments(parser) -> None:
     )
 
 
-def progress_print(out, line: ProgressLine) -> None:
+def progress_print(out: OutputWrapper, line: ProgressLine) -> None:
     when = timezone.localtime(line.at).strftime("%H:%M:%S") if line.at else ""
     out.write(f"  {when} {line.step}")
     out.flush()  # as it comes, through a pipe too
 
 
 def action_follow_print(
-    command: BaseCommand, action: OperatorAction, *, options: dict
+    command: BaseCommand, action: OperatorAction, *, options: dict[str, Any]
 ) -> OperatorAction | None:
     """Print the action's progress until it ends; the final row, or None when not waiting.
 

@@ -85,5 +85,5 @@ class OperatorAction(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.target_name or self.target_id}"

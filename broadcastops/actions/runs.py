@@ -228,7 +228,9 @@ class ActionRun:
             self.action.outcome,
         )
 
-    def fail(self, line: Text, *, code: str = "failed", result: dict | None = None) -> None:
+    def fail(
+        self, line: Text, *, code: str = "failed", result: dict[str, Any] | None = None
+    ) -> None:
         self.finish(Outcome(ok=False, text=line, code=code, result=result or {}))
 
     # --- holding -----------------------------------------------------------------------------

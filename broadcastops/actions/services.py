@@ -11,6 +11,7 @@ its task message was lost, which the filesystem broker does) to a new run.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -245,7 +246,7 @@ def action_run(*, action_id: int) -> None:
         logger.warning("Action %s: lease lost while finishing", action_id)
 
 
-def action_takeover(*, now=None) -> list[int]:
+def action_takeover(*, now: datetime | None = None) -> list[int]:
     """Hand every running action whose lease expired to a new run (beat).
 
     The release is a compare-and-set on the expired lease, so two beats (or two workers)

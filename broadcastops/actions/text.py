@@ -41,7 +41,7 @@ class Text:
         with translation.override("en"):
             return self.render()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"id": self.msgid, "params": {k: _json_value(v) for k, v in self.params.items()}}
 
     @classmethod

@@ -52,13 +52,15 @@ class Outcome:
     ok: bool
     text: Text
     code: str = ""
-    result: dict = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
 
 
 class ActionFailed(Exception):
     """Raised by a runner: the action ends as failed with this outcome (no traceback)."""
 
-    def __init__(self, text: Text, *, code: str = "failed", result: dict | None = None):
+    def __init__(
+        self, text: Text, *, code: str = "failed", result: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(text.english())
         self.outcome = Outcome(ok=False, text=text, code=code, result=result or {})
 

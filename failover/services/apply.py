@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -82,7 +83,9 @@ class FixSpec:
     secondary_input_id: str
     loss_threshold_ms: int
     expected: dict[str, Any]  # the primary's FailOverSettings, in the API's shape
-    before: tuple[tuple[str, dict | None], ...]  # every attached input's settings as planned
+    before: tuple[
+        tuple[str, dict[str, Any] | None], ...
+    ]  # every attached input's settings as planned
 
     @classmethod
     def of(cls, plan: Plan) -> FixSpec:
@@ -180,7 +183,7 @@ def failover_apply(
             run.fail(refused.text, code=refused.error.code)
             raise refused.error from None
         except ApplicationError as exc:
-            run.fail(plain(exc.message), code=exc.code)
+            run.fail(plain(str(exc.message)), code=exc.code)
             raise
         except Exception as exc:
             run.fail(text(gettext_noop("Failed: %(error)s"), error=plain(str(exc))))
@@ -191,7 +194,7 @@ def failover_apply(
     return begun
 
 
-def _begin(run: ActionRun, channel: LiveChannel, target: Target, params: dict) -> None:
+def _begin(run: ActionRun, channel: LiveChannel, target: Target, params: dict[str, Any]) -> None:
     gateway = tencent_gateway()
     plan = plan_build(
         gateway.live_channel_get(channel_id=channel.cloud_id),
@@ -309,7 +312,7 @@ def _stop_modify_start(run: ActionRun, gateway: TencentGateway, spec: FixSpec) -
     def state() -> str:
         return gateway.live_channel_get(channel_id=cid).state
 
-    def wait(want) -> str:
+    def wait(want: str | Collection[str]) -> str:
         return run.wait_for(
             state,
             want,

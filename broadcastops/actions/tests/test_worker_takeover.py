@@ -1,5 +1,6 @@
 """Real Celery worker processes on the embedded filesystem broker (which never redelivers):
-a worker killed in the middle of a restart, and a command that follows a fix as it runs.
+a worker killed in the middle of a restart, and processes racing to take actions over (a
+command following a fix as the worker runs it: failover/tests/test_fix_in_a_worker.py).
 
 The workers share this test's database: a copy of the SQLite test database in their data
 folder (or, in the scaled run, the PostgreSQL test database itself), and the simulator that
@@ -18,7 +19,6 @@ from broadcastops.actions.tests.workers import Workers, until
 from broadcastops.cloud.simulator.server import load_scenario
 from broadcastops.cloud.tencent import tencent_gateway
 from broadcastops.inventory.services.sync import inventory_poll
-from failover.tests.conftest import STOP_START_STEPS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,33 +83,6 @@ def test_a_restart_whose_worker_is_killed_after_the_stop_is_finished_by_another(
     assert len(demo.requests("mdl", "StopStreamLiveChannel")) == 1
     assert len(demo.requests("mdl", "StartStreamLiveChannel")) == 1  # never a second start
     assert tencent_gateway().live_channel_get(channel_id=KBO2).state == "RUNNING"  # on air
-
-
-def test_failover_fix_apply_prints_the_progress_as_the_worker_writes_it(demo, workers):
-    demo.control("options", {"start_delay_s": 1.5, "stop_delay_s": 1.5})
-    workers.worker("only")
-    command = workers.start(
-        "manage.py",
-        "failover_fix",
-        "cj_onstyle",
-        "--apply",
-        "--allow-stop-start",
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    lines = []  # (when it arrived, the line)
-    for line in command.stdout:
-        lines.append((time.monotonic(), line.rstrip()))
-    assert command.wait(timeout=60) == 0, lines
-    text = [line for _, line in lines]
-    assert text[0].startswith("Action #") and "(channel.failover_fix on cj_onstyle)" in text[0]
-    steps = [line.split(" ", 3)[-1] for line in text[1:-1]]
-    assert steps[0].startswith("Plan: ")
-    assert steps[1:] == STOP_START_STEPS
-    assert text[-1].startswith("VERIFIED: cj_onstyle: 69425CAF0000BBDE05D7 now fails over to")
-    # Printed as they came: the stop's line arrived a start delay before the end.
-    stopping = next(when for when, line in lines if line.endswith("to modify it."))
-    assert lines[-1][0] - stopping >= 1.5
 
 
 TAKEOVER = """

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -104,9 +105,9 @@ class Workers:
         """The console in daphne on a free loopback port; its URL once it answers."""
         import requests
 
-        from streaming.tests.daphne_server import free_port
-
-        port = free_port()
+        with contextlib.closing(socket.socket()) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
         self.start(
             "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "broadcastops.asgi:application"
         )

@@ -11,6 +11,8 @@ RUNNING or STARTING counts as started. They are registered for their kinds in
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.conf import settings
 from django.utils.translation import gettext_noop
 
@@ -99,7 +101,7 @@ class _Channel:
     def state(self) -> str:
         return self.gateway.live_channel_get(channel_id=self.id).state
 
-    def wait(self, want) -> str:
+    def wait(self, want: str | Collection[str]) -> str:
         return self.run.wait_for(
             self.state,
             want,

@@ -1,6 +1,7 @@
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from broadcastops.actions.cli import action_follow_print, add_wait_arguments, command_actor
 from broadcastops.actions.selectors import action_outcome
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         "With --apply it waits for the fix (run by the Celery worker) and prints its progress."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("channel", help="name, cloud id or database id")
         parser.add_argument("--secondary", help="the backup input id (default: from the flows)")
         parser.add_argument("--primary", help="the primary input id (default: from the flows)")
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
         add_wait_arguments(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         params = {
             "secondary_input_id": options["secondary"],
             "primary_input_id": options["primary"],

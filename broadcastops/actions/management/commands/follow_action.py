@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from broadcastops.actions.cli import action_follow_print, add_wait_arguments, progress_print
 from broadcastops.actions.models import OperatorAction
@@ -9,11 +11,11 @@ from broadcastops.errors import ApplicationError
 class Command(BaseCommand):
     help = "Follow an operator action: its progress lines as they come, then its outcome."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action_id", type=int)
         add_wait_arguments(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             action = action_get(action_id=options["action_id"])
         except ApplicationError as exc:

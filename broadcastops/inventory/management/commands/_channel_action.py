@@ -1,18 +1,23 @@
 """The base of start_channel, stop_channel and restart_channel: begin the action, then wait
 for the worker to finish it, printing its progress (``--no-wait``: return at once)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from broadcastops.actions.cli import action_follow_print, add_wait_arguments, command_actor
+from broadcastops.actions.models import OperatorAction
 from broadcastops.actions.selectors import action_outcome
 from broadcastops.errors import ApplicationError
 from broadcastops.inventory.selectors import channel_get
 
 
 class ChannelActionCommand(BaseCommand):
-    service = None  # set by each command: a broadcastops.inventory.services.actions function
+    # Set by each command: one of broadcastops.inventory.services.actions' channel services.
+    service: Callable[..., OperatorAction]
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("channel", help="name, cloud id or database id")
         parser.add_argument(
             "--override", action="store_true", help="act even if a schedule forbids it"
@@ -20,7 +25,7 @@ class ChannelActionCommand(BaseCommand):
         parser.add_argument("--user", help="record the action under this user (default: none)")
         add_wait_arguments(parser)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         actor = command_actor(options["user"])
         try:
             channel = channel_get(key=options["channel"])
