@@ -13,6 +13,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from broadcastops import registry
+
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "broadcastops:heartbeat"
@@ -77,6 +79,7 @@ def _check_heartbeat() -> dict[str, Any]:
     return {"age_s": round(age_s, 1)}
 
 
+# The project's own checks; apps add theirs to registry.HEALTH_CHECKS in their ready().
 CHECKS = {
     "database": _check_database,
     "broker": _check_broker,
@@ -88,7 +91,7 @@ CHECKS = {
 def health_report() -> dict[str, Any]:
     """Run every check; each failure is named with its reason, none raises."""
     checks = {}
-    for name, check in CHECKS.items():
+    for name, check in [*CHECKS.items(), *registry.HEALTH_CHECKS.items()]:
         started = time.monotonic()
         try:
             result = {"ok": True, **check()}

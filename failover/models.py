@@ -87,7 +87,7 @@ class FailoverFix(models.Model):
         verbose_name=_("channel"),
     )
     action = models.ForeignKey(
-        "inventory.OperatorAction", null=True, blank=True, on_delete=models.SET_NULL
+        "actions.OperatorAction", null=True, blank=True, on_delete=models.SET_NULL
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -26,7 +26,6 @@ from broadcastops.inventory.models import (
     Health,
     LinkFlow,
     LiveChannel,
-    OperatorAction,
     ServiceSync,
 )
 from broadcastops.inventory.services.sync import last_success
@@ -175,10 +174,6 @@ def _summary(
         ],
         "failovers_24h": sum(1 for e in events if e.kind == FailoverEvent.Kind.FAILOVER),
     }
-
-
-def audit_list() -> QuerySet[OperatorAction]:
-    return OperatorAction.objects.select_related("actor").all()
 
 
 def _labels(kinds: dict[str, MessageKind], values: Iterable[str]) -> dict[str, Message]:

@@ -28,8 +28,8 @@ def messages_to_reasons(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("failover", "0001_initial"),
-        ("inventory", "0002_channel_protection_and_labels"),
+        ("failover", "0002_fix_action_in_actions_app"),
+        ("inventory", "0003_channel_protection_and_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

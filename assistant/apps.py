@@ -3,6 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AssistantConfig(AppConfig):
-    name = "broadcastops.assistant"
+    name = "assistant"
     label = "assistant"
     verbose_name = _("Assistants")
