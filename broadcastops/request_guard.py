@@ -1,0 +1,339 @@
+"""What a request may send, decided from its headers before its body is read.
+
+Django's ``ASGIHandler`` reads the whole body (into a temporary file) before any middleware or
+view runs, so the route's size limit, the login it needs and CSRF all used to come after the
+body. ``GuardedASGIHandler`` is Django's handler with these decisions in front of it, for every
+request that has a body:
+
+1. **The route's limit**: ``REQUEST_BODY_MAX_BYTES``, or the route's own in
+   ``REQUEST_BODY_ROUTES`` (settings; keyed by URL name, or by path for a route that has no
+   name yet). A ``Content-Length`` over it is answered 413 at once; a chunked body is counted
+   and cut off at the limit with the same 413.
+2. **The login the route needs**: a DRF view whose permissions refuse an anonymous caller, or
+   an admin page. The caller is authenticated from the headers alone (the session cookie, or
+   ``Authorization: Token``); an anonymous one gets the 401 that DRF would give (the admin: its
+   login redirect) before a byte of the body is read. A view whose permissions or
+   authentication need the body itself (a signature over it) decides later, as before, within
+   its route's limit.
+3. **Streamed routes** (``"stream": True``: the video upload, a multipart body only) skip the
+   temporary file: the body goes from the socket to the view's upload handler, in the view's
+   thread, as the handler asks for it.
+
+With ``broadcastops.webserver`` (the web process) the body is not read from the socket at all
+until step 3, or Django, asks for it. Under another ASGI server the same rules hold, but that
+server may have buffered the body already.
+"""
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass
+from importlib import import_module
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.defaultfilters import filesizeformat
+from django.urls import Resolver404, ResolverMatch, resolve, reverse
+from django.utils import translation
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from broadcastops.rest import error_body
+
+logger = logging.getLogger(__name__)
+
+# Admin pages an anonymous caller may post to.
+_ADMIN_OPEN = {"login"}
+
+
+@dataclass(frozen=True)
+class BodyRule:
+    """What one route takes: at most ``max_bytes``; ``stream``: read by the view chunk by chunk."""
+
+    max_bytes: int
+    stream: bool = False
+    message: str = ""  # dotted path of a function giving the 413's message
+
+    def refusal_message(self) -> str:
+        if self.message:
+            return import_string(self.message)()
+        return gettext("The request body is larger than the %(limit)s this address accepts.") % {
+            "limit": filesizeformat(self.max_bytes)
+        }
+
+
+def body_rule(request: HttpRequest, match: ResolverMatch | None) -> BodyRule:
+    routes = settings.REQUEST_BODY_ROUTES
+    row = (match is not None and routes.get(match.view_name)) or routes.get(request.path_info)
+    if not row:
+        return BodyRule(max_bytes=settings.REQUEST_BODY_MAX_BYTES)
+    stream = row.get("stream", False)
+    if stream and request.content_type != "multipart/form-data":
+        # Only an upload handler reads a body chunk by chunk; anything else keeps the default.
+        return BodyRule(max_bytes=settings.REQUEST_BODY_MAX_BYTES)
+    return BodyRule(max_bytes=row["max_bytes"], stream=stream, message=row.get("message", ""))
+
+
+def body_too_large(rule: BodyRule) -> JsonResponse:
+    body = error_body("payload_too_large", rule.refusal_message(), {"limit_bytes": rule.max_bytes})
+    return JsonResponse(body, status=413, json_dumps_params={"ensure_ascii": False})
+
+
+class BodyNotRead(Exception):
+    """Something asked for the body while the request was judged by its headers."""
+
+
+class _HeadersOnly(io.RawIOBase):
+    def read(self, size=-1):
+        raise BodyNotRead()
+
+
+def _with_session_user(request: HttpRequest) -> HttpRequest:
+    """The user of the request's session cookie (AnonymousUser if none), as Django finds it."""
+    engine = import_module(settings.SESSION_ENGINE)
+    request.session = engine.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    request.user = get_user(request)
+    return request
+
+
+def _drf_refusal(view_class, match: ResolverMatch, request: HttpRequest) -> HttpResponse | None:
+    """DRF's own answer to an anonymous caller of this view, or None to let the body in."""
+    view = view_class(**getattr(match.func, "view_initkwargs", {}))
+    view.args, view.kwargs, view.format_kwarg = match.args, match.kwargs, None
+    drf_request = Request(request)  # no authenticators: its user is anonymous
+    view.request = drf_request
+    try:
+        if all(p.has_permission(drf_request, view) for p in view.get_permissions()):
+            return None
+    except BodyNotRead:
+        return None
+    authenticators = view.get_authenticators()
+    if not authenticators or not all(
+        isinstance(a, SessionAuthentication | TokenAuthentication) for a in authenticators
+    ):
+        return None  # an authentication we cannot run from the headers alone
+    try:
+        for authenticator in authenticators:
+            if isinstance(authenticator, TokenAuthentication):
+                if authenticator.authenticate(drf_request) is not None:
+                    return None
+            elif _with_session_user(request).user.is_active:
+                return None
+        exc: exceptions.APIException = exceptions.NotAuthenticated()
+    except exceptions.AuthenticationFailed as failed:
+        exc = failed
+    # What APIView.handle_exception does: 401 with the first authenticator's challenge, or
+    # 403 when it has none.
+    auth_header = view.get_authenticate_header(drf_request)
+    if auth_header:
+        exc.auth_header = auth_header
+    else:
+        exc.status_code = 403
+    response = view.get_exception_handler()(exc, {"view": view, "request": drf_request})
+    refusal = JsonResponse(
+        response.data, status=response.status_code, json_dumps_params={"ensure_ascii": False}
+    )
+    for name, value in response.items():
+        if name.lower() == "www-authenticate":
+            refusal[name] = value
+    return refusal
+
+
+def login_refusal(request: HttpRequest, match: ResolverMatch | None) -> HttpResponse | None:
+    """The answer to a caller who is not signed in on a route that needs it, else None."""
+    if match is None:
+        return None
+    view_class = getattr(match.func, "view_class", None)
+    if view_class is not None and issubclass(view_class, APIView):
+        return _drf_refusal(view_class, match, request)
+    if match.app_name == "admin" and match.url_name not in _ADMIN_OPEN:
+        if admin.site.has_permission(_with_session_user(request)):
+            return None
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    return None
+
+
+def _declared_length(scope) -> tuple[int | None, bool]:
+    """(Content-Length or None, whether a body may follow)."""
+    length, chunked = None, False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked or bool(length)
+
+
+def _judge(scope, length: int | None) -> tuple[BodyRule, str, HttpResponse | None]:
+    """The route's rule, the caller's language and the refusal if refused (run in a thread)."""
+    request = ASGIRequest(scope, _HeadersOnly())
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            match = None
+        rule = body_rule(request, match)
+        if length is not None and length > rule.max_bytes:
+            logger.info(
+                "Refused a body path=%s length=%s limit=%s", request.path, length, rule.max_bytes
+            )
+            return rule, language, body_too_large(rule)
+        refusal = login_refusal(request, match)
+        if refusal is not None:
+            logger.info("Refused an anonymous body path=%s length=%s", request.path, length)
+        return rule, language, refusal
+
+
+class GuardedBody:
+    """The request's ``receive`` for Django: counted against the route's limit.
+
+    A body over the limit (chunked, so without a length to refuse it by) is answered 413 here;
+    the application then sees a disconnect and anything it sends is dropped. For a streamed
+    route, ``StreamedBody`` reads it from the view's thread while Django's handler waits for a
+    disconnect (``disconnected``) instead of calling ``receive`` itself.
+    """
+
+    def __init__(self, receive, send, *, rule: BodyRule, language: str, refuse):
+        self._receive = receive
+        self._language = language
+        self._send = send
+        self._refuse = refuse
+        self.rule = rule
+        self._received = 0
+        self._complete = False
+        self._gone = False
+        self._changed = asyncio.Event()
+        self._answered = False  # the guard sent its own answer
+        self._started = False  # the application started one
+
+    async def __call__(self) -> dict:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._received += len(message.get("body", b""))
+            if self._received > self.rule.max_bytes:
+                logger.info("Cut off a chunked body past limit=%s", self.rule.max_bytes)
+                if not self._started:
+                    self._answered = True
+                    with translation.override(self._language):
+                        refusal = body_too_large(self.rule)
+                    await self._refuse(refusal, self._send)
+                message = {"type": "http.disconnect"}
+            elif not message.get("more_body", False):
+                self._complete = True
+        if message["type"] == "http.disconnect":
+            self._gone = True
+        self._changed.set()
+        return message
+
+    async def send(self, message: dict) -> None:
+        if self._answered:
+            return
+        self._started = True
+        await self._send(message)
+
+    async def next_chunk(self) -> bytes:
+        """The next part of a streamed body, b"" at its end."""
+        if self._complete:
+            return b""
+        message = await self()
+        if message["type"] == "http.disconnect":
+            raise OSError(gettext("The connection closed before the whole request body came."))
+        return message.get("body", b"")
+
+    async def disconnected(self) -> None:
+        while not (self._complete or self._gone):
+            self._changed.clear()
+            await self._changed.wait()
+        if not self._gone:
+            # The body is all read: only a disconnect can come now.
+            while (await self())["type"] != "http.disconnect":
+                pass
+
+
+class StreamedBody(io.RawIOBase):
+    """A streamed request's body as the file Django reads, pulled from the event loop.
+
+    Read from the view's thread (``async_to_sync`` runs each pull on the event loop); a read
+    returns at most what one pull brought, as a socket does.
+    """
+
+    def __init__(self, body: GuardedBody):
+        self._next_chunk = async_to_sync(body.next_chunk)
+        self._chunk = b""
+        self._offset = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _pull(self) -> bool:
+        """Make the current chunk non-empty; False at the end of the body."""
+        while self._offset >= len(self._chunk):
+            if self._eof:
+                return False
+            self._chunk, self._offset = self._next_chunk(), 0
+            self._eof = not self._chunk
+        return True
+
+    def read(self, size=-1) -> bytes:
+        if size is None or size < 0:
+            parts = []
+            while self._pull():
+                parts.append(self._chunk[self._offset :])
+                self._offset = len(self._chunk)
+            return b"".join(parts)
+        if size == 0 or not self._pull():
+            return b""
+        data = self._chunk[self._offset : self._offset + size]
+        self._offset += len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class GuardedASGIHandler(ASGIHandler):
+    """Django's ASGI handler, judging each body by the request's headers first."""
+
+    async def handle(self, scope, receive, send):
+        length, has_body = _declared_length(scope)
+        if not has_body:
+            await super().handle(scope, receive, send)
+            return
+        rule, language, refusal = await sync_to_async(_judge)(scope, length)
+        if refusal is not None:
+            await self._refuse(refusal, send)
+            return
+        body = GuardedBody(receive, send, rule=rule, language=language, refuse=self._refuse)
+        await super().handle(scope, body, body.send)
+
+    async def _refuse(self, response: HttpResponse, send) -> None:
+        response["Content-Length"] = str(len(response.content))
+        await self.send_response(response, send)
+
+    async def read_body(self, receive):
+        if isinstance(receive, GuardedBody) and receive.rule.stream:
+            return StreamedBody(receive)
+        return await super().read_body(receive)
+
+    async def listen_for_disconnect(self, receive):
+        if isinstance(receive, GuardedBody) and receive.rule.stream:
+            await receive.disconnected()
+            raise RequestAborted()
+        return await super().listen_for_disconnect(receive)
