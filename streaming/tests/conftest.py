@@ -21,6 +21,27 @@ def clip_write(path, *, frames=60, fps=30.0, size=(320, 240), fourcc="mp4v"):
     return path
 
 
+def clip_pad(path, *, size_bytes: int):
+    """Grow an AVI to ``size_bytes`` with a ``JUNK`` chunk, the padding RIFF readers skip.
+
+    A real video of any size in the time it takes to write it, for tests of the transport.
+    """
+    payload = size_bytes - path.stat().st_size - 8
+    assert payload > 0 and path.suffix == ".avi"
+    payload -= payload % 2  # RIFF chunks are word-aligned
+    with path.open("r+b") as handle:
+        assert handle.read(4) == b"RIFF"
+        riff_size = int.from_bytes(handle.read(4), "little")
+        handle.seek(4)
+        handle.write((riff_size + 8 + payload).to_bytes(4, "little"))
+        handle.seek(0, 2)
+        handle.write(b"JUNK" + payload.to_bytes(4, "little"))
+        block = bytes(1 << 20)
+        for start in range(0, payload, len(block)):
+            handle.write(block[: payload - start])
+    return path
+
+
 @pytest.fixture
 def make_clip(tmp_path):
     def make(name="clip.mp4", **kwargs):
