@@ -251,7 +251,7 @@ class GuardedBody:
             return b""
         message = await self()
         if message["type"] == "http.disconnect":
-            raise OSError(gettext("The connection closed before the whole request body came."))
+            raise OSError("the connection closed before the whole request body came")
         return message.get("body", b"")
 
     async def disconnected(self) -> None:

@@ -164,6 +164,17 @@ def test_an_oversized_json_body_under_api_is_a_json_413(server):
     assert answer.json()["detail"] == {"limit_bytes": 2_621_440}
 
 
+def test_a_refusal_speaks_the_callers_language(server):
+    answer = _answer(
+        server,
+        "POST /api/v1/channels/x/start HTTP/1.1\nHost: 127.0.0.1\nAccept-Language: ko\n"
+        "Content-Type: application/json\nContent-Length: 3000000\n",
+    )
+
+    assert answer.status == 413
+    assert answer.json()["message"].startswith("요청 본문이 이 주소에서 받을 수 있는")
+
+
 def test_a_chunked_body_is_cut_off_at_the_limit_with_a_json_413(server):
     chunk = b"100000\r\n" + b"a" * 0x100000 + b"\r\n"  # 1 MiB chunks, 3 of them: over 2.5 MiB
     answer = _answer(
