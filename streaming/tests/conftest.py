@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from streaming import runtime
+from streaming.tests.daphne_server import daphne_prepare
 
 
 def clip_write(path, *, frames=60, fps=30.0, size=(320, 240), fourcc="mp4v"):
@@ -60,6 +61,15 @@ def _streaming_settings(settings, tmp_path):
     manager = runtime._manager
     if manager is not None:
         manager.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real web process (as ``make run`` starts it), shared by a module's tests."""
+    server = daphne_prepare(tmp_path_factory.mktemp("web"))
+    server.start()
+    yield server
+    server.stop()
 
 
 def files_under(path):

@@ -11,22 +11,12 @@ import threading
 import time
 import uuid
 
-import pytest
 import requests
 
 from streaming.tests.conftest import clip_pad, clip_write, files_under
-from streaming.tests.daphne_server import daphne_prepare
 
 UPLOAD = "/api/live-monitoring/upload-video?camera_id=cam"
 GIB = 1024**3
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = daphne_prepare(tmp_path_factory.mktemp("web"))
-    server.start()
-    yield server
-    server.stop()
 
 
 class Answer:
