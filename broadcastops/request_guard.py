@@ -106,17 +106,32 @@ def _with_session_user(request: HttpRequest) -> HttpRequest:
     return request
 
 
-def _drf_refusal(view_class, match: ResolverMatch, request: HttpRequest) -> HttpResponse | None:
-    """DRF's own answer to an anonymous caller of this view, or None to let the body in."""
-    view = view_class(**getattr(match.func, "view_initkwargs", {}))
+def _drf_view(match: ResolverMatch, request: HttpRequest) -> APIView | None:
+    """The DRF view (an APIView or a ViewSet's action) the request is for, set up as DRF does."""
+    func = match.func
+    view_class = getattr(func, "cls", None)  # what DRF's as_view() leaves, ViewSets' too
+    if view_class is None or not issubclass(view_class, APIView):
+        return None
+    view = view_class(**getattr(func, "initkwargs", {}))
+    actions = getattr(func, "actions", None)
+    if actions:
+        view.action_map = actions
+        view.action = actions.get(request.method.lower())
     view.args, view.kwargs, view.format_kwarg = match.args, match.kwargs, None
-    drf_request = Request(request)  # no authenticators: its user is anonymous
+    return view
+
+
+def _drf_refusal(view: APIView, request: HttpRequest) -> HttpResponse | None:
+    """DRF's own answer to an anonymous caller of this view, or None to let the body in."""
+    # No authenticators: its user is anonymous. The view's parsers, so that a permission that
+    # reads the body reaches _HeadersOnly.
+    drf_request = Request(request, parsers=view.get_parsers())
     view.request = drf_request
     try:
         if all(p.has_permission(drf_request, view) for p in view.get_permissions()):
             return None
-    except BodyNotRead:
-        return None
+    except (BodyNotRead, exceptions.APIException):
+        return None  # the permission needs the body, or answers itself: it decides later
     authenticators = view.get_authenticators()
     if not authenticators or not all(
         isinstance(a, SessionAuthentication | TokenAuthentication) for a in authenticators
@@ -153,9 +168,9 @@ def login_refusal(request: HttpRequest, match: ResolverMatch | None) -> HttpResp
     """The answer to a caller who is not signed in on a route that needs it, else None."""
     if match is None:
         return None
-    view_class = getattr(match.func, "view_class", None)
-    if view_class is not None and issubclass(view_class, APIView):
-        return _drf_refusal(view_class, match, request)
+    view = _drf_view(match, request)
+    if view is not None:
+        return _drf_refusal(view, request)
     if match.app_name == "admin" and match.url_name not in _ADMIN_OPEN:
         if admin.site.has_permission(_with_session_user(request)):
             return None
@@ -177,7 +192,7 @@ def _declared_length(scope) -> tuple[int | None, bool]:
     return length, chunked or bool(length)
 
 
-def _judge(scope, length: int | None) -> tuple[BodyRule, str, HttpResponse | None]:
+def body_judge(scope, length: int | None) -> tuple[BodyRule, str, HttpResponse | None]:
     """The route's rule, the caller's language and the refusal if refused (run in a thread)."""
     request = ASGIRequest(scope, _HeadersOnly())
     language = translation.get_language_from_request(request)
@@ -316,7 +331,7 @@ class GuardedASGIHandler(ASGIHandler):
         if not has_body:
             await super().handle(scope, receive, send)
             return
-        rule, language, refusal = await sync_to_async(_judge)(scope, length)
+        rule, language, refusal = await sync_to_async(body_judge)(scope, length)
         if refusal is not None:
             await self._refuse(refusal, send)
             return

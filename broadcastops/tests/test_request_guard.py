@@ -1,7 +1,17 @@
-"""The body rules' table: every route it names exists (a renamed URL would lose its limit)."""
+"""The body rules, judged from a request's headers: the table of limits, the login a route needs."""
 
+import json
+
+import pytest
 from django.conf import settings
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, include, path
+from rest_framework import permissions, routers, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from broadcastops.request_guard import body_judge
+from broadcastops.rest import IsOperator
 
 
 def _url_names(patterns, namespace=""):
@@ -30,3 +40,95 @@ def test_streamed_routes_take_the_upload_limit_and_the_rest_a_small_one():
         for row in routes.values()
         if not row.get("stream")
     )
+
+
+# --- The login a route needs, decided from each DRF view's own classes ---------------------
+
+
+class _BodySigned(permissions.BasePermission):
+    """A permission that needs the body itself (as a signature check would)."""
+
+    def has_permission(self, request, view):
+        return request.data.get("signature") == "ok"
+
+
+class _Open(APIView):
+    permission_classes = [permissions.AllowAny]
+
+
+class _Closed(APIView):
+    permission_classes = [IsOperator]
+
+
+class _Signed(APIView):
+    authentication_classes: list = []
+    permission_classes = [_BodySigned]
+
+
+class _Things(viewsets.ViewSet):
+    permission_classes = [permissions.IsAuthenticated]
+
+    def create(self, request):
+        return Response({})
+
+
+_router = routers.SimpleRouter()
+_router.register("things", _Things, basename="thing")
+urlpatterns = [
+    path("open", _Open.as_view()),
+    path("closed", _Closed.as_view()),
+    path("signed", _Signed.as_view()),
+    path("", include(_router.urls)),
+]
+
+
+def _judged(route, *headers, length=10):
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": route,
+        "query_string": b"",
+        "headers": [(b"content-length", str(length).encode()), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    return body_judge(scope, length)[2]
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_view_open_to_anyone_or_needing_its_body_lets_the_body_in():
+    assert _judged("/open") is None
+    assert _judged("/signed", (b"content-type", b"application/json")) is None
+    assert _judged("/signed") is None  # no parser for its body: the view answers, later
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_view_or_viewset_needing_a_login_refuses_an_anonymous_caller_as_drf_would():
+    for route in ("/closed", "/things/"):
+        refusal = _judged(route)
+        assert refusal.status_code == 401, route
+        assert refusal["WWW-Authenticate"] == "Token"
+        assert json.loads(refusal.content)["code"] == "not_authenticated"
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_token_is_checked_from_the_headers(operator):
+    token = Token.objects.create(user=operator).key
+
+    assert _judged("/closed", (b"authorization", f"Token {token}".encode())) is None
+    refused = _judged("/closed", (b"authorization", b"Token wrong"))
+    assert json.loads(refused.content)["code"] == "authentication_failed"
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_length_over_the_limit_is_refused_before_the_login(settings):
+    settings.REQUEST_BODY_MAX_BYTES = 100
+
+    refusal = _judged("/open", length=101)
+
+    assert refusal.status_code == 413
+    assert json.loads(refusal.content)["detail"] == {"limit_bytes": 100}
