@@ -9,12 +9,12 @@ request that has a body:
    ``REQUEST_BODY_ROUTES`` (settings; keyed by URL name, or by path for a route that has no
    name yet). A ``Content-Length`` over it is answered 413 at once; a chunked body is counted
    and cut off at the limit with the same 413.
-2. **The login the route needs**: a DRF view whose permissions refuse an anonymous caller, or
-   an admin page. The caller is authenticated from the headers alone (the session cookie, or
-   ``Authorization: Token``); an anonymous one gets the 401 that DRF would give (the admin: its
-   login redirect) before a byte of the body is read. A view whose permissions or
-   authentication need the body itself (a signature over it) decides later, as before, within
-   its route's limit.
+2. **The login the route needs**: a DRF view (or ViewSet action) whose permissions refuse an
+   anonymous caller, or an admin page. The caller is authenticated from the headers alone (the
+   session cookie, or ``Authorization: Token``); an anonymous one gets the 401 that DRF would
+   give (the admin: its login redirect), and one whom the view's permissions refuse DRF's 403,
+   before a byte of the body is read. A view whose permissions or authentication need the body
+   itself (a signature over it) decides later, as before, within its route's limit.
 3. **Streamed routes** (``"stream": True``: the video upload, a multipart body only) skip the
    temporary file: the body goes from the socket to the view's upload handler, in the view's
    thread, as the handler asks for it.
@@ -121,39 +121,68 @@ def _drf_view(match: ResolverMatch, request: HttpRequest) -> APIView | None:
     return view
 
 
+def _refusing_permission(view: APIView, drf_request: Request):
+    """The first of the view's permissions that refuses the request's user, or None."""
+    refusing = (p for p in view.get_permissions() if not p.has_permission(drf_request, view))
+    return next(refusing, None)
+
+
+def _header_user(authenticators, request: HttpRequest, drf_request: Request):
+    """The caller as the view's authenticators find them from the headers; None if anonymous.
+
+    Raises AuthenticationFailed for a token that is wrong, as DRF does.
+    """
+    for authenticator in authenticators:
+        if isinstance(authenticator, TokenAuthentication):
+            found = authenticator.authenticate(drf_request)
+            if found is not None:
+                return found[0]
+        elif (user := _with_session_user(request).user).is_active:
+            return user
+    return None
+
+
 def _drf_refusal(view: APIView, request: HttpRequest) -> HttpResponse | None:
-    """DRF's own answer to an anonymous caller of this view, or None to let the body in."""
-    # No authenticators: its user is anonymous. The view's parsers, so that a permission that
-    # reads the body reaches _HeadersOnly.
+    """DRF's own answer to a caller this view refuses (401, 403), or None to let the body in."""
+    # No authenticators: its user is anonymous until set. The view's parsers, so that a
+    # permission that reads the body reaches _HeadersOnly.
     drf_request = Request(request, parsers=view.get_parsers())
     view.request = drf_request
-    try:
-        if all(p.has_permission(drf_request, view) for p in view.get_permissions()):
-            return None
-    except (BodyNotRead, exceptions.APIException):
-        return None  # the permission needs the body, or answers itself: it decides later
     authenticators = view.get_authenticators()
-    if not authenticators or not all(
-        isinstance(a, SessionAuthentication | TokenAuthentication) for a in authenticators
-    ):
-        return None  # an authentication we cannot run from the headers alone
+    exc: exceptions.APIException
     try:
-        for authenticator in authenticators:
-            if isinstance(authenticator, TokenAuthentication):
-                if authenticator.authenticate(drf_request) is not None:
+        if _refusing_permission(view, drf_request) is None:
+            return None  # open to anonymous callers
+        if not authenticators or not all(
+            isinstance(a, SessionAuthentication | TokenAuthentication) for a in authenticators
+        ):
+            return None  # an authentication we cannot run from the headers alone
+        try:
+            user = _header_user(authenticators, request, drf_request)
+        except exceptions.AuthenticationFailed as failed:
+            exc = failed
+        else:
+            if user is None:
+                exc = exceptions.NotAuthenticated()
+            else:
+                drf_request.user = user
+                refusing = _refusing_permission(view, drf_request)
+                if refusing is None:
                     return None
-            elif _with_session_user(request).user.is_active:
-                return None
-        exc: exceptions.APIException = exceptions.NotAuthenticated()
-    except exceptions.AuthenticationFailed as failed:
-        exc = failed
-    # What APIView.handle_exception does: 401 with the first authenticator's challenge, or
-    # 403 when it has none.
-    auth_header = view.get_authenticate_header(drf_request)
-    if auth_header:
-        exc.auth_header = auth_header
-    else:
-        exc.status_code = 403
+                # A Viewer's upload, say: DRF's 403, before the body rather than after it.
+                exc = exceptions.PermissionDenied(
+                    detail=getattr(refusing, "message", None), code=getattr(refusing, "code", None)
+                )
+    except (BodyNotRead, exceptions.APIException):
+        return None  # a permission needs the body, or answers itself: it decides later
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # What APIView.handle_exception does: 401 with the first authenticator's challenge,
+        # or 403 when it has none.
+        auth_header = view.get_authenticate_header(drf_request)
+        if auth_header:
+            exc.auth_header = auth_header
+        else:
+            exc.status_code = 403
     response = view.get_exception_handler()(exc, {"view": view, "request": drf_request})
     refusal = JsonResponse(
         response.data, status=response.status_code, json_dumps_params={"ensure_ascii": False}
@@ -165,7 +194,7 @@ def _drf_refusal(view: APIView, request: HttpRequest) -> HttpResponse | None:
 
 
 def login_refusal(request: HttpRequest, match: ResolverMatch | None) -> HttpResponse | None:
-    """The answer to a caller who is not signed in on a route that needs it, else None."""
+    """The answer to a caller the route refuses (not signed in, or without the role), else None."""
     if match is None:
         return None
     view = _drf_view(match, request)

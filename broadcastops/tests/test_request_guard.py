@@ -132,3 +132,16 @@ def test_a_length_over_the_limit_is_refused_before_the_login(settings):
 
     assert refusal.status_code == 413
     assert json.loads(refusal.content)["detail"] == {"limit_bytes": 100}
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.django_db
+def test_a_signed_in_caller_without_the_role_gets_drfs_403_before_the_body(viewer, operator):
+    viewer_token = Token.objects.create(user=viewer).key
+    operator_token = Token.objects.create(user=operator).key
+
+    refused = _judged("/closed", (b"authorization", f"Token {viewer_token}".encode()))
+
+    assert refused.status_code == 403
+    assert json.loads(refused.content)["code"] == "permission_denied"
+    assert _judged("/closed", (b"authorization", f"Token {operator_token}".encode())) is None
