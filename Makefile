@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The bundled cloud simulator runs while no Tencent credentials are set (the DEMO mode).
 PROCESSES := web worker beat $(if $(TENCENTCLOUD_SECRET_ID),,cloudsim)
 
-.PHONY: run test test-postgres install messages messages-extract lint format clean
+.PHONY: run test test-postgres install messages messages-extract lint typecheck format clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,15 @@ run: messages
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/honcho start $(PROCESSES)
 
+# ruff, then the layer rule (pyproject.toml [tool.importlinter]: a forbidden import fails).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+
+# mypy with the django-stubs and DRF plugins (pyproject.toml [tool.mypy]; cache in .mypy_cache).
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -39,7 +45,7 @@ format: install
 
 # The suite on SQLite (embedded mode); then, when CI provides the servers, again on
 # PostgreSQL with Redis (scaled mode).
-test: lint messages
+test: lint typecheck messages
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
 	$(BIN)/python -m broadcastops.i18n_catalogues check
 	$(BIN)/pytest
@@ -49,4 +55,4 @@ test-postgres: messages
 	DATABASE_URL="$$TEST_DATABASE_URL" REDIS_URL="$$TEST_REDIS_URL" $(BIN)/pytest -m "not browser"
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

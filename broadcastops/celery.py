@@ -14,7 +14,7 @@ app.autodiscover_tasks(["broadcastops"])
 
 
 @worker_ready.connect
-def _beat_at_start(sender=None, **kwargs):
+def _beat_at_start(sender: object = None, **kwargs: object) -> None:
     # The health check should not wait a whole beat interval after a worker (re)starts.
     from broadcastops.health import heartbeat_record
 

@@ -5,7 +5,12 @@ server render them. Each carries a stable machine ``code``, a message a person u
 and optional structured ``detail``.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise as StrOrPromise
+else:
+    StrOrPromise = str  # a message may be a lazy translation
 
 
 class ApplicationError(Exception):
@@ -14,7 +19,9 @@ class ApplicationError(Exception):
     status_code = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, detail: Any = None):
+    def __init__(
+        self, message: StrOrPromise, *, code: str | None = None, detail: Any = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code:

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 import uuid
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -29,13 +30,13 @@ def heartbeat_record() -> None:
     cache.set(HEARTBEAT_KEY, time.time(), timeout=None)
 
 
-def _check_database() -> dict:
+def _check_database() -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return {"vendor": connection.vendor}
 
 
-def _check_broker() -> dict:
+def _check_broker() -> dict[str, Any]:
     from broadcastops.celery import app
 
     with app.connection_for_write() as conn:
@@ -53,12 +54,13 @@ async def _layer_roundtrip() -> None:
         raise RuntimeError("the channel layer returned another message")
 
 
-def _check_channel_layer() -> dict:
+def _check_channel_layer() -> dict[str, Any]:
     async_to_sync(_layer_roundtrip)()
-    return {"backend": settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]}
+    backend = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
+    return {"backend": backend.rsplit(".", 1)[-1]}
 
 
-def _check_heartbeat() -> dict:
+def _check_heartbeat() -> dict[str, Any]:
     last = cache.get(HEARTBEAT_KEY)
     if last is None:
         raise RuntimeError("no heartbeat yet: is the Celery worker (and beat) running?")
@@ -76,7 +78,7 @@ CHECKS = {
 }
 
 
-def health_report() -> dict:
+def health_report() -> dict[str, Any]:
     """Run every check; each failure is named with its reason, none raises."""
     checks = {}
     for name, check in CHECKS.items():

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract
@@ -163,7 +164,7 @@ def _known(language: str, extra: list[Path]) -> dict[tuple[str, str | None], Mes
     return known
 
 
-def _catalog_for(language: str, template: Catalog, known: dict) -> Catalog:
+def _catalog_for(language: str, template: Catalog, known: dict[Any, Message]) -> Catalog:
     catalog = Catalog(
         locale=language,
         domain=template.domain,
@@ -181,6 +182,11 @@ def _catalog_for(language: str, template: Catalog, known: dict) -> Catalog:
         flags = {"fuzzy"} if made and made.fuzzy else set()
         catalog.add(message.id, string, context=message.context, flags=flags)
     return catalog
+
+
+def _untranslated(message: Message) -> bool:
+    strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+    return not all(strings)
 
 
 def _write(path: Path, catalog: Catalog) -> None:
@@ -204,7 +210,7 @@ def command_extract(extra: list[Path]) -> int:
             catalog = _catalog_for(language, template, known)
             _write(path, catalog)
             for message in catalog:
-                if message.id and (message.fuzzy or not all(message.string)):
+                if message.id and (message.fuzzy or _untranslated(message)):
                     untranslated += 1
                     print(f"{path.relative_to(ROOT)}: to translate: {_key(message)[0]!r}")
     print(f"{untranslated} entries to translate.")
@@ -234,7 +240,7 @@ def problems() -> list[str]:
             for key, message in have.items():
                 if message.fuzzy:
                     found.append(f"{where}: fuzzy: {key[0]!r}")
-                elif not all(message.string if message.string else [""]):
+                elif _untranslated(message):
                     found.append(f"{where}: untranslated: {key[0]!r}")
     return found
 

@@ -27,8 +27,10 @@ server may have buffered the body already.
 import asyncio
 import io
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from importlib import import_module
+from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
@@ -44,13 +46,23 @@ from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 from rest_framework import exceptions
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    TokenAuthentication,
+)
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from broadcastops.rest import error_body
 
 logger = logging.getLogger(__name__)
+
+# The ASGI types as django-stubs spells them for ASGIHandler.
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 # Admin pages an anonymous caller may post to.
 _ADMIN_OPEN = {"login"}
@@ -81,7 +93,9 @@ def body_rule(request: HttpRequest, match: ResolverMatch | None) -> BodyRule:
     if stream and request.content_type != "multipart/form-data":
         # Only an upload handler reads a body chunk by chunk; anything else keeps the default.
         return BodyRule(max_bytes=settings.REQUEST_BODY_MAX_BYTES)
-    return BodyRule(max_bytes=row["max_bytes"], stream=stream, message=row.get("message", ""))
+    return BodyRule(
+        max_bytes=int(row["max_bytes"]), stream=bool(stream), message=str(row.get("message", ""))
+    )
 
 
 def body_too_large(rule: BodyRule) -> JsonResponse:
@@ -94,7 +108,7 @@ class BodyNotRead(Exception):
 
 
 class _HeadersOnly(io.RawIOBase):
-    def read(self, size=-1):
+    def read(self, size: int | None = -1) -> bytes:
         raise BodyNotRead()
 
 
@@ -116,18 +130,20 @@ def _drf_view(match: ResolverMatch, request: HttpRequest) -> APIView | None:
     actions = getattr(func, "actions", None)
     if actions:
         view.action_map = actions
-        view.action = actions.get(request.method.lower())
+        view.action = actions.get((request.method or "").lower())
     view.args, view.kwargs, view.format_kwarg = match.args, match.kwargs, None
     return view
 
 
-def _refusing_permission(view: APIView, drf_request: Request):
+def _refusing_permission(view: APIView, drf_request: Request) -> Any:
     """The first of the view's permissions that refuses the request's user, or None."""
     refusing = (p for p in view.get_permissions() if not p.has_permission(drf_request, view))
     return next(refusing, None)
 
 
-def _header_user(authenticators, request: HttpRequest, drf_request: Request):
+def _header_user(
+    authenticators: list[BaseAuthentication], request: HttpRequest, drf_request: Request
+) -> Any:
     """The caller as the view's authenticators find them from the headers; None if anonymous.
 
     Raises AuthenticationFailed for a token that is wrong, as DRF does.
@@ -180,7 +196,7 @@ def _drf_refusal(view: APIView, request: HttpRequest) -> HttpResponse | None:
         # or 403 when it has none.
         auth_header = view.get_authenticate_header(drf_request)
         if auth_header:
-            exc.auth_header = auth_header
+            exc.auth_header = auth_header  # type: ignore[union-attr]
         else:
             exc.status_code = 403
     response = view.get_exception_handler()(exc, {"view": view, "request": drf_request})
@@ -207,7 +223,7 @@ def login_refusal(request: HttpRequest, match: ResolverMatch | None) -> HttpResp
     return None
 
 
-def _declared_length(scope) -> tuple[int | None, bool]:
+def _declared_length(scope: Scope) -> tuple[int | None, bool]:
     """(Content-Length or None, whether a body may follow)."""
     length, chunked = None, False
     for name, value in scope.get("headers", ()):
@@ -221,9 +237,9 @@ def _declared_length(scope) -> tuple[int | None, bool]:
     return length, chunked or bool(length)
 
 
-def body_judge(scope, length: int | None) -> tuple[BodyRule, str, HttpResponse | None]:
+def body_judge(scope: Scope, length: int | None) -> tuple[BodyRule, str, HttpResponse | None]:
     """The route's rule, the caller's language and the refusal if refused (run in a thread)."""
-    request = ASGIRequest(scope, _HeadersOnly())
+    request = ASGIRequest(scope, _HeadersOnly())  # type: ignore[arg-type]
     language = translation.get_language_from_request(request)
     with translation.override(language):
         try:
@@ -251,7 +267,15 @@ class GuardedBody:
     disconnect (``disconnected``) instead of calling ``receive`` itself.
     """
 
-    def __init__(self, receive, send, *, rule: BodyRule, language: str, refuse):
+    def __init__(
+        self,
+        receive: Receive,
+        send: Send,
+        *,
+        rule: BodyRule,
+        language: str,
+        refuse: Callable[[HttpResponse, Send], Awaitable[None]],
+    ):
         self._receive = receive
         self._language = language
         self._send = send
@@ -264,7 +288,7 @@ class GuardedBody:
         self._answered = False  # the guard sent its own answer
         self._started = False  # the application started one
 
-    async def __call__(self) -> dict:
+    async def __call__(self) -> Message:
         message = await self._receive()
         if message["type"] == "http.request":
             self._received += len(message.get("body", b""))
@@ -283,7 +307,7 @@ class GuardedBody:
         self._changed.set()
         return message
 
-    async def send(self, message: dict) -> None:
+    async def send(self, message: Message) -> None:
         if self._answered:
             return
         self._started = True
@@ -333,7 +357,7 @@ class StreamedBody(io.RawIOBase):
             self._eof = not self._chunk
         return True
 
-    def read(self, size=-1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             parts = []
             while self._pull():
@@ -346,7 +370,7 @@ class StreamedBody(io.RawIOBase):
         self._offset += len(data)
         return data
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -355,7 +379,7 @@ class StreamedBody(io.RawIOBase):
 class GuardedASGIHandler(ASGIHandler):
     """Django's ASGI handler, judging each body by the request's headers first."""
 
-    async def handle(self, scope, receive, send):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         length, has_body = _declared_length(scope)
         if not has_body:
             await super().handle(scope, receive, send)
@@ -367,16 +391,16 @@ class GuardedASGIHandler(ASGIHandler):
         body = GuardedBody(receive, send, rule=rule, language=language, refuse=self._refuse)
         await super().handle(scope, body, body.send)
 
-    async def _refuse(self, response: HttpResponse, send) -> None:
+    async def _refuse(self, response: HttpResponse, send: Send) -> None:
         response["Content-Length"] = str(len(response.content))
         await self.send_response(response, send)
 
-    async def read_body(self, receive):
+    async def read_body(self, receive: Receive) -> Any:
         if isinstance(receive, GuardedBody) and receive.rule.stream:
             return StreamedBody(receive)
         return await super().read_body(receive)
 
-    async def listen_for_disconnect(self, receive):
+    async def listen_for_disconnect(self, receive: Receive) -> None:
         if isinstance(receive, GuardedBody) and receive.rule.stream:
             await receive.disconnected()
             raise RequestAborted()

@@ -1,31 +1,34 @@
 """REST conventions shared by every app: error rendering, pagination, role permissions."""
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import Http404, JsonResponse, UnreadablePostError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from broadcastops.accounts.roles import Role, user_has_role
-from broadcastops.errors import ApplicationError
+from broadcastops.errors import ApplicationError, StrOrPromise
 
 logger = logging.getLogger(__name__)
 
 
-def error_body(code: str, message: str, detail=None) -> dict:
+def error_body(code: str, message: StrOrPromise, detail: Any = None) -> dict[str, Any]:
     return {"code": code, "message": str(message), "detail": detail if detail is not None else {}}
 
 
-def _drf_message(exc: exceptions.APIException) -> tuple[str, object]:
+def _drf_message(exc: exceptions.APIException) -> tuple[StrOrPromise, object]:
     detail = exc.detail
     if isinstance(detail, dict | list):
         if isinstance(exc, exceptions.ValidationError):
@@ -34,7 +37,7 @@ def _drf_message(exc: exceptions.APIException) -> tuple[str, object]:
     return str(detail), {}
 
 
-def _request_body_error(exc) -> Response | None:
+def _request_body_error(exc: Exception) -> Response | None:
     """Django's refusals of a request body, which it would answer with an HTML page."""
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -56,7 +59,7 @@ def _request_body_error(exc) -> Response | None:
     return None
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every error as ``{"code", "message", "detail"}`` with the right status."""
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code)
@@ -70,6 +73,7 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: let Django log it and answer 500
+    assert isinstance(exc, exceptions.APIException)  # DRF's handler answers only these
     message, detail = _drf_message(exc)
     code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
     if not isinstance(code, str):
@@ -78,7 +82,9 @@ def exception_handler(exc, context):
     return response
 
 
-def api_not_found(request, exception=None, rest=""):
+def api_not_found(
+    request: HttpRequest, exception: Exception | None = None, rest: str = ""
+) -> HttpResponse:
     """JSON 404 for unknown URLs under /api/ (in DEBUG too, through a catch-all route)."""
     if not request.path.startswith("/api/"):
         from django.views.defaults import page_not_found
@@ -97,7 +103,7 @@ def api_not_found(request, exception=None, rest=""):
     return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
 
 
-def api_server_error(request):
+def api_server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         body = error_body("server_error", _("Something went wrong on our side; it was logged."))
         return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
@@ -116,7 +122,7 @@ class HasRole(BasePermission):
 
     role = Role.VIEWER
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.is_authenticated) and user_has_role(
             request.user, self.role
         )
@@ -137,7 +143,7 @@ class IsAdmin(HasRole):
 class ViewerReadsOperatorWrites(BasePermission):
     """Viewers may read; changing anything takes an Operator."""
 
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
         needed = Role.VIEWER if request.method in SAFE_METHODS else Role.OPERATOR

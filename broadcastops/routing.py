@@ -1,12 +1,13 @@
 """WebSocket routes of every app, gathered in one list for the ASGI router."""
 
 from importlib import import_module
+from typing import Any
 
 from django.apps import apps
 
 
-def _collect():
-    patterns = []
+def _collect() -> list[Any]:
+    patterns: list[Any] = []
     for config in apps.get_app_configs():
         try:
             module = import_module(f"{config.name}.routing")

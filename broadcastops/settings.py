@@ -270,7 +270,7 @@ REQUEST_BODY_SIGN_IN_MAX_BYTES = env.int("REQUEST_BODY_SIGN_IN_MAX_BYTES", defau
 # "stream": True when the view reads a multipart body chunk by chunk (an upload handler), so
 # it goes from the socket to the view without a temporary copy (other content types keep the
 # default limit); "message": dotted path of a function giving the 413's message.
-REQUEST_BODY_ROUTES: dict[str, dict] = {
+REQUEST_BODY_ROUTES: dict[str, dict[str, int | bool | str]] = {
     "auth-token": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
     "admin:login": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
     "set_language": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},

@@ -4,7 +4,7 @@ import hmac
 import ipaddress
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
@@ -12,12 +12,12 @@ from broadcastops.health import health_report
 
 
 @never_cache
-def healthz(request):
+def healthz(request: HttpRequest) -> HttpResponse:
     report = health_report()
     return JsonResponse(report, status=503 if report["failing"] else 200)
 
 
-def _metrics_allowed(request) -> bool:
+def _metrics_allowed(request: HttpRequest) -> bool:
     token = settings.METRICS_TOKEN
     auth = request.headers.get("Authorization", "")
     if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], token):
@@ -30,7 +30,7 @@ def _metrics_allowed(request) -> bool:
 
 
 @never_cache
-def metrics(request):
+def metrics(request: HttpRequest) -> HttpResponse:
     if not _metrics_allowed(request):
         return HttpResponseForbidden("metrics: address not allowed and no valid token\n")
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -37,10 +37,13 @@ import json
 import logging
 from collections import deque
 from functools import partial
+from typing import Any
 
 from daphne import cli
 from daphne.http_protocol import HTTPFactory, WebRequest
 from django.utils.translation import gettext
+from twisted.internet.protocol import connectionDone
+from twisted.python.failure import Failure
 from twisted.web import http
 
 logger = logging.getLogger(__name__)
@@ -55,7 +58,9 @@ READ_AHEAD_BYTES = 1024 * 1024
 LINGER_S = 2.0
 
 
-def _error_response(status: int, reason: bytes, code: str, message: str, detail=None) -> bytes:
+def _error_response(
+    status: int, reason: bytes, code: str, message: str, detail: Any = None
+) -> bytes:
     """A whole HTTP/1.1 answer with the console's error body, for the connection's last words."""
     body = json.dumps(
         {"code": code, "message": message, "detail": detail or {}}, ensure_ascii=False
@@ -75,7 +80,7 @@ class _ReadGate:
     only when neither does.
     """
 
-    def __init__(self, producer):
+    def __init__(self, producer: Any):
         self._producer = producer
         self._twisted_paused = False
         self._body_held = False
@@ -107,7 +112,7 @@ class _ReadGate:
             else:
                 self._producer.pauseProducing()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._producer, name)
 
 
@@ -126,7 +131,7 @@ class RequestBody:
         self._expects_continue = expects_continue
         self._end_delivered = False
         self._disconnected = False
-        self._waiters: list[asyncio.Future] = []
+        self._waiters: list[asyncio.Future[None]] = []
         self.complete = False
 
     # Twisted's side.
@@ -144,14 +149,14 @@ class RequestBody:
         self._hold(False)
         self._wake()
 
-    def put_nowait(self, message: dict) -> None:
+    def put_nowait(self, message: dict[str, Any]) -> None:
         if message.get("type") == "http.disconnect":
             self._disconnected = True
             self._wake()
 
     # The application's side.
 
-    async def receive(self) -> dict:
+    async def receive(self) -> dict[str, Any]:
         if not self._asked:
             self._asked = True
             channel = self._request.channel
@@ -174,7 +179,7 @@ class RequestBody:
                 return {"type": "http.disconnect"}
             if not self.complete:
                 self._hold(False)
-            waiter = asyncio.get_running_loop().create_future()
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             await waiter
 
@@ -199,13 +204,13 @@ class _NoContent:
 
     closed = True
 
-    def seek(self, offset, whence=0) -> int:
+    def seek(self, offset: int, whence: int = 0) -> int:
         return 0
 
     def tell(self) -> int:
         return 0
 
-    def read(self, size=-1) -> bytes:
+    def read(self, size: int = -1) -> bytes:
         return b""
 
     def close(self) -> None:
@@ -220,7 +225,7 @@ class BodyStreamingRequest(WebRequest):
 
     body: RequestBody | None = None
 
-    def gotLength(self, length):
+    def gotLength(self, length: int | None) -> None:
         upgrade = (self.requestHeaders.getRawHeaders(b"upgrade") or [b""])[0].lower()
         if length == 0 or upgrade == b"websocket":
             if length != 0:
@@ -238,7 +243,7 @@ class BodyStreamingRequest(WebRequest):
         # What requestReceived() sets once the body is in; daphne's process() reads them.
         self.method, self.uri, self.clientproto = channel._command, channel._path, channel._version
         self.path = self.uri.split(b"?", 1)[0]
-        self.args = {}
+        self.args: dict[bytes, list[bytes]] = {}
         self.content = _NO_CONTENT
         expect = (self.requestHeaders.getRawHeaders(b"expect") or [b""])[0].lower()
         expects_continue = expect == b"100-continue" and self.clientproto == b"HTTP/1.1"
@@ -250,13 +255,13 @@ class BodyStreamingRequest(WebRequest):
         channel.hold_body(True)
         self.process()
 
-    def handleContentChunk(self, data):
+    def handleContentChunk(self, data: bytes) -> None:
         if self.body is None:
             super().handleContentChunk(data)
         elif not self.finished:
             self.body.feed(data)
 
-    def requestReceived(self, command, path, version):
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
         if self.body is None:
             super().requestReceived(command, path, version)
             return
@@ -264,7 +269,7 @@ class BodyStreamingRequest(WebRequest):
         # (Twisted would parse a form body here, all of it in memory, and then start it).
         self.body.end()
 
-    def handle_reply(self, message):
+    def handle_reply(self, message: dict[str, Any]) -> None:
         super().handle_reply(message)
         if (
             message.get("type") == "http.response.start"
@@ -278,7 +283,7 @@ class BodyStreamingRequest(WebRequest):
             self.channel.persistent = False
             self.responseHeaders.setRawHeaders(b"connection", [b"close"])
 
-    def basic_error(self, status, status_text, body):
+    def basic_error(self, status: int, status_text: bytes, body: str) -> None:
         codes = {400: "bad_request", 500: "server_error", 503: "server_timeout"}
         messages = {
             400: gettext("The request is malformed: %(reason)s.") % {"reason": body},
@@ -312,27 +317,29 @@ class BodyStreamingChannel(http.HTTPChannel):
     _left_unread = False
     _linger = None
 
-    def connectionMade(self):
+    def connectionMade(self) -> None:
         super().connectionMade()
-        self._networkProducer = _ReadGate(self._networkProducer)
+        # Stands in for the transport as Twisted's producer (it forwards everything else).
+        self._networkProducer = _ReadGate(self._networkProducer)  # type: ignore[assignment]
 
     def hold_body(self, held: bool) -> None:
         self._networkProducer.hold_body(held)
 
-    def lineReceived(self, line):
+    def lineReceived(self, line: bytes) -> None:
         if self._left_unread:
             return None
         if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
             self._refuse_head_too_long()
             return None
-        return super().lineReceived(line)
+        super().lineReceived(line)
+        return None
 
-    def rawDataReceived(self, data):
+    def rawDataReceived(self, data: bytes) -> None:
         if self._left_unread:
             return  # the end of a body answered without it: never a next request
         super().rawDataReceived(data)
 
-    def lineLengthExceeded(self, line):
+    def lineLengthExceeded(self, line: bytes) -> None:
         if not self._left_unread:
             self._refuse_head_too_long()
 
@@ -358,51 +365,55 @@ class BodyStreamingChannel(http.HTTPChannel):
                 limit,
             )
 
-    def _respondToBadRequestAndDisconnect(self):
+    def _respondToBadRequestAndDisconnect(self) -> None:
         self.refuse(400, b"Bad Request", "bad_request", gettext("The request is not valid HTTP."))
 
-    def refuse(self, status: int, reason: bytes, code: str, message: str, detail=None) -> None:
+    def refuse(
+        self, status: int, reason: bytes, code: str, message: str, detail: Any = None
+    ) -> None:
         """Answer with a JSON error and close, reading nothing more."""
         if self._left_unread:
             return
         logger.info("Refused a request status=%s code=%s peer=%s", status, code, self.getPeer())
-        self.transport.write(_error_response(status, reason, code, message, detail))
+        transport: Any = self.transport
+        transport.write(_error_response(status, reason, code, message, detail))
         self._left_unread = True
         self.loseConnection()
 
-    def requestDone(self, request):
+    def requestDone(self, request: Any) -> None:
         body = getattr(request, "body", None)
         if body is not None and not body.complete:
             self.persistent = False
             self._left_unread = True
         super().requestDone(request)
 
-    def loseConnection(self):
+    def loseConnection(self) -> None:
         if not self._left_unread or self.transport is None:
-            return super().loseConnection()
+            super().loseConnection()
+            return
         if self._linger is None:
-            self._networkProducer.hold_body(True)
+            transport: Any = self.transport
+            self.hold_body(True)
             self._networkProducer.unregisterProducer()
-            self.transport.loseWriteConnection()
-            self._linger = self.callLater(LINGER_S, self.transport.abortConnection)
-        return None
+            transport.loseWriteConnection()
+            self._linger = self.callLater(LINGER_S, transport.abortConnection)
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._linger is not None and self._linger.active():
             self._linger.cancel()
         super().connectionLost(reason)
 
 
 class BodyStreamingFactory(HTTPFactory):
-    def protocol(self):
+    def protocol(self) -> BodyStreamingChannel:
         return BodyStreamingChannel()
 
-    def buildProtocol(self, addr):
+    def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = BodyStreamingRequest
         return protocol
 
-    def acceptableProtocols(self):
+    def acceptableProtocols(self) -> list[bytes]:
         # HTTP/1.1 only: the body streaming lives in the HTTP/1.1 channel.
         return [b"http/1.1"]
 
@@ -411,15 +422,15 @@ class BodyStreamingServer(daphne.server.Server):
     """daphne's server listening with ``BodyStreamingFactory``."""
 
     @property
-    def http_factory(self):
+    def http_factory(self) -> BodyStreamingFactory:
         return self._http_factory
 
     @http_factory.setter
-    def http_factory(self, factory):
+    def http_factory(self, factory: Any) -> None:
         # daphne's run() builds its own factory and listens with whatever this attribute holds.
         self._http_factory = BodyStreamingFactory(self)
 
-    def create_application(self, protocol, scope):
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
         body = getattr(protocol, "body", None)
         if body is None:
             return super().create_application(protocol, scope)

@@ -15,20 +15,22 @@ from channels.middleware import BaseMiddleware
 from channels.sessions import CookieMiddleware
 from django.conf import settings
 
+from broadcastops.asgi_types import ASGIApp, Receive, Scope, Send
+
 
 class WebSocketSessionMiddleware(BaseMiddleware):
     """``scope["session"]`` from the session cookie; never saves (a socket cannot set one)."""
 
-    def __init__(self, inner):
+    def __init__(self, inner: ASGIApp) -> None:
         super().__init__(inner)
         self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session_key = scope["cookies"].get(settings.SESSION_COOKIE_NAME)
         scope = dict(scope, session=self.session_store(session_key))
         return await self.inner(scope, receive, send)
 
 
-def WebSocketAuthMiddlewareStack(inner):
+def WebSocketAuthMiddlewareStack(inner: ASGIApp) -> ASGIApp:
     """Named and used like Channels' ``AuthMiddlewareStack``."""
     return CookieMiddleware(WebSocketSessionMiddleware(AuthMiddleware(inner)))

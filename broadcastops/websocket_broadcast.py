@@ -30,6 +30,8 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import tcp
 
+from broadcastops.asgi_types import Send
+
 # Frames prepared lately, by the identity of their payload. The payload is held too, so its id
 # cannot be reused by another object while the entry lives; a few entries cover every
 # rendition and camera that a fan-out pass and the acknowledgements between two passes touch.
@@ -98,7 +100,7 @@ def _direct_capable(protocol: WebSocketProtocol) -> bool:
     )
 
 
-def broadcast_writer(send) -> Callable[[bytes], None] | None:
+def broadcast_writer(send: Send) -> Callable[[bytes], None] | None:
     """Writes ``data`` as one binary message straight to daphne's socket behind ``send``."""
     if not (
         isinstance(send, functools.partial)

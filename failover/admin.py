@@ -2,22 +2,32 @@
 "Fix input failover" action (plan on a confirmation page; stop -> modify -> start only after a
 second confirmation). Every action calls a service."""
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.errors import ApplicationError, ValidationFailed
 from broadcastops.inventory.admin import channel_admin_extend
+from broadcastops.inventory.models import LiveChannel
 from failover import selectors, services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
-from failover.models import FailoverAudit, Verdict
+from failover.models import FailoverAudit, FailoverFix, Verdict
 
-COLOURS = {Verdict.OK: "#2e7d32", Verdict.PENDING: "#1565c0", Verdict.OFF: "#757575"}
+COLOURS: dict[str, str] = {
+    Verdict.OK: "#2e7d32",
+    Verdict.PENDING: "#1565c0",
+    Verdict.OFF: "#757575",
+}
 
 
-def verdict_badge(verdict: str, title: str = ""):
+def verdict_badge(verdict: str, title: str = "") -> SafeString:
     return format_html(
         '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
         COLOURS.get(verdict, "#c62828"),
@@ -27,14 +37,14 @@ def verdict_badge(verdict: str, title: str = ""):
 
 
 @admin.display(description=_("failover"))
-def failover_column(obj):
+def failover_column(obj: LiveChannel) -> str:
     audit = selectors.failover_audit_get(channel=obj)
     if audit is None:
         return "-"
     return verdict_badge(audit.verdict, audit.reason)
 
 
-def _params(request) -> dict:
+def _params(request: HttpRequest) -> dict[str, Any]:
     try:
         threshold = int(request.POST.get("loss_threshold_ms") or DEFAULT_LOSS_THRESHOLD_MS)
     except ValueError as exc:
@@ -46,7 +56,15 @@ def _params(request) -> dict:
     }
 
 
-def _page(modeladmin, request, queryset, *, rows, params, stop_start: bool):
+def _page(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    rows: list[dict[str, Any]],
+    params: dict[str, Any],
+    stop_start: bool,
+) -> TemplateResponse:
     return TemplateResponse(
         request,
         "admin/failover/confirm_fix.html",
@@ -66,7 +84,9 @@ def _page(modeladmin, request, queryset, *, rows, params, stop_start: bool):
 
 
 @admin.action(description=_("Fix input failover"))
-def fix_input_failover(modeladmin, request, queryset):
+def fix_input_failover(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]
+) -> TemplateResponse | None:
     """Show the plan of each channel; on confirmation apply it (one service call each)."""
     if not user_has_role(request.user, Role.OPERATOR):
         modeladmin.message_user(request, _("Only operators may fix failover."), messages.ERROR)
@@ -104,7 +124,11 @@ def fix_input_failover(modeladmin, request, queryset):
             else:
                 modeladmin.message_user(request, f"{channel.name}: {exc.message}", messages.ERROR)
         else:
-            level = messages.SUCCESS if result.status != "pending" else messages.WARNING
+            level = (
+                messages.SUCCESS
+                if result.status != FailoverFix.Status.PENDING
+                else messages.WARNING
+            )
             modeladmin.message_user(request, result.message, level)
     if offers:
         # The second confirmation: stop -> modify -> start, for the channels that need it.
@@ -134,21 +158,21 @@ class FailoverAuditAdmin(admin.ModelAdmin):
     readonly_fields = ("channel", "badge", "reason", "details", "audited_at", "changed_at")
     fields = readonly_fields
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     @admin.display(description=_("verdict"), ordering="verdict")
-    def badge(self, obj):
+    def badge(self, obj: FailoverAudit) -> str:
         return verdict_badge(obj.verdict)
 
     @admin.display(description=_("details"))
-    def details(self, obj):
+    def details(self, obj: FailoverAudit) -> str:
         report = obj.report or {}
         mapping = report.get("mapping") or {}
         inputs = format_html_join(

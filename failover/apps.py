@@ -6,7 +6,7 @@ class FailoverConfig(AppConfig):
     label = "failover"
     verbose_name = "Input failover"
 
-    def ready(self):
+    def ready(self) -> None:
         from broadcastops.inventory.services.sync import after_poll_register
         from failover.services import failover_audit_after_poll
 

@@ -42,7 +42,7 @@ class FailoverAudit(models.Model):
     class Meta:
         ordering = ["channel__name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.channel} {self.verdict}"
 
     @property
@@ -81,5 +81,5 @@ class FailoverFix(models.Model):
     class Meta:
         ordering = ["-applied_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.channel} {self.primary_input_id} {self.status}"

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import QuerySet
+
 from broadcastops.inventory.models import LiveChannel
 from failover.models import FailoverAudit, Verdict
 
@@ -19,7 +21,9 @@ class FailoverStatus:
     audited_at: datetime | None  # None: never audited, computed now from the inventory
 
 
-def failover_audit_list(*, verdict: str = "", unprotected: bool | None = None):
+def failover_audit_list(
+    *, verdict: str = "", unprotected: bool | None = None
+) -> QuerySet[FailoverAudit]:
     audits = FailoverAudit.objects.filter(channel__removed_at__isnull=True).select_related(
         "channel"
     )

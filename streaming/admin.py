@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -23,14 +27,14 @@ class UploadAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Upload._meta.fields]
     actions = ["delete_unused"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # uploads arrive through the page or the API, where they are checked
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # deleting goes through the service, which spares playing uploads
 
     @admin.action(description=_("Delete the selected uploads that no stream plays"))
-    def delete_unused(self, request, queryset):
+    def delete_unused(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         deleted = 0
         for upload in queryset:
             try:
@@ -62,14 +66,14 @@ class StreamSessionAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in StreamSession._meta.fields]
     actions = ["stop_sessions"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     @admin.action(description=_("Stop the selected running streams"))
-    def stop_sessions(self, request, queryset):
+    def stop_sessions(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for session in queryset.filter(state=StreamSession.State.RUNNING):
             try:
                 services.stream_stop(camera_id=session.camera_id, actor=request.user)

@@ -1,7 +1,10 @@
 """REST API of live monitoring: thin views over services and selectors."""
 
 import logging
+import uuid
+from typing import Any
 
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,10 +24,12 @@ from streaming.uploads import VideoUploadHandler
 
 logger = logging.getLogger(__name__)
 
-CAMERA_ID_FIELD = {"max_length": 64, "regex": services.CAMERA_ID_RE.pattern}
+CAMERA_ID_FIELD: dict[str, Any] = {"max_length": 64, "regex": services.CAMERA_ID_RE.pattern}
 
 
-def stream_urls(request, camera_id: str, upload: Upload | None = None) -> dict:
+def stream_urls(
+    request: HttpRequest, camera_id: str, upload: Upload | None = None
+) -> dict[str, str]:
     mjpeg = reverse("streaming:legacy-mjpeg", kwargs={"camera_id": camera_id})
     if upload is not None:
         mjpeg += f"?video_path={upload.file_name}"
@@ -62,7 +68,7 @@ class UploadOutputSerializer(serializers.ModelSerializer):
             "urls",
         ]
 
-    def get_urls(self, upload) -> dict:
+    def get_urls(self, upload: Upload) -> dict[str, str]:
         return stream_urls(self.context["request"], upload.camera_id, upload)
 
 
@@ -108,13 +114,13 @@ class UploadCreateApi(APIView):
             }
         )
 
-    def initialize_request(self, request, *args, **kwargs):
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         # Before anything reads the body: the video streams to the data folder chunk by chunk.
         self.upload_handler = VideoUploadHandler(request)
         request.upload_handlers = [self.upload_handler]
         return super().initialize_request(request, *args, **kwargs)
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return super().dispatch(request, *args, **kwargs)
         finally:
@@ -122,9 +128,9 @@ class UploadCreateApi(APIView):
             self.upload_handler.discard()
 
     @extend_schema(request=InputSerializer, responses={201: UploadOutputSerializer})
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = {
-            "camera_id": request.query_params.get("camera_id") or request.data.get("camera_id"),
+            "camera_id": request.query_params.get("camera_id") or request.data.get("camera_id"),  # type: ignore[union-attr]  # multipart: a QueryDict
             "video": request.FILES.get("video"),
         }
         serializer = self.InputSerializer(data={k: v for k, v in data.items() if v is not None})
@@ -151,7 +157,7 @@ class UploadListApi(APIView):
         camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
 
     @extend_schema(parameters=[FilterSerializer], responses=UploadOutputSerializer(many=True))
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         uploads = selectors.upload_list(**filters.validated_data)
@@ -165,7 +171,7 @@ class UploadDetailApi(APIView):
     permission_classes = [IsViewer]
 
     @extend_schema(responses=UploadOutputSerializer)
-    def get(self, request, upload_id):
+    def get(self, request: Request, upload_id: uuid.UUID) -> Response:
         upload = selectors.upload_get(upload_id=upload_id)
         if upload is None:
             raise NotFound(gettext("No such upload."))
@@ -176,7 +182,7 @@ class UploadDeleteApi(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(request=None, responses={204: None})
-    def post(self, request, upload_id):
+    def post(self, request: Request, upload_id: uuid.UUID) -> Response:
         upload = selectors.upload_get(upload_id=upload_id)
         if upload is None:
             raise NotFound(gettext("No such upload."))
@@ -197,7 +203,7 @@ class StreamStartApi(APIView):
         max_width = serializers.IntegerField(required=False, min_value=0, max_value=7680)
 
     @extend_schema(request=StreamStartInput, responses={201: SessionOutputSerializer})
-    def post(self, request, camera_id):
+    def post(self, request: Request, camera_id: str) -> Response:
         serializer = self.StreamStartInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -219,7 +225,7 @@ class StreamStopApi(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(request=None, responses=SessionOutputSerializer)
-    def post(self, request, camera_id):
+    def post(self, request: Request, camera_id: str) -> Response:
         session = services.stream_stop(camera_id=camera_id, actor=request.user)
         return Response(SessionOutputSerializer(session, context={"request": request}).data)
 
@@ -234,7 +240,7 @@ class StreamUpdateApi(APIView):
         speed = serializers.FloatField(required=False, min_value=0.25, max_value=4.0)
 
     @extend_schema(request=StreamUpdateInput, responses=SessionOutputSerializer)
-    def post(self, request, camera_id):
+    def post(self, request: Request, camera_id: str) -> Response:
         serializer = self.StreamUpdateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         session = services.stream_update(
@@ -249,7 +255,7 @@ class StreamDetailApi(APIView):
     permission_classes = [IsViewer]
 
     @extend_schema(responses=SessionOutputSerializer)
-    def get(self, request, camera_id):
+    def get(self, request: Request, camera_id: str) -> Response:
         session = selectors.stream_session_get_active(camera_id=camera_id)
         if session is None:
             raise NotFound(
@@ -269,12 +275,12 @@ class StreamListApi(APIView):
         state = serializers.ChoiceField(choices=StreamSession.State.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses=SessionOutputSerializer(many=True))
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         sessions = selectors.stream_session_list(**filters.validated_data)
         paginator = Pagination()
-        page = paginator.paginate_queryset(sessions, request, view=self)
+        page: list[StreamSession] | None = paginator.paginate_queryset(sessions, request, view=self)
         data = SessionOutputSerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
 
@@ -285,5 +291,5 @@ class FeedHealthApi(APIView):
     permission_classes = [IsViewer]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         return Response(selectors.feed_health())

@@ -6,7 +6,7 @@ class StreamingConfig(AppConfig):
     label = "streaming"
     verbose_name = "Live monitoring"
 
-    def ready(self):
+    def ready(self) -> None:
         from broadcastops import health
 
         # /healthz names a camera whose feed is late (a dead stream worker, a lost Redis

@@ -24,6 +24,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.asgi_types import Receive, Scope, Send
 from broadcastops.websocket_broadcast import broadcast_writer
 from streaming.hub import ViewerSlot, hub_get
 from streaming.media import rendition_width
@@ -34,7 +35,7 @@ _CLOSE_FORBIDDEN = 4403
 _CLOSE_BAD_REQUEST = 4400
 
 
-def _number(params: dict, name: str, low: float, high: float) -> float | None:
+def _number(params: dict[str, list[str]], name: str, low: float, high: float) -> float | None:
     raw = params.get(name, [""])[0]
     if not raw:
         return None
@@ -44,7 +45,7 @@ def _number(params: dict, name: str, low: float, high: float) -> float | None:
     return value
 
 
-async def live_monitoring_socket(scope, receive, send) -> None:
+async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> None:
     """One viewer's socket, from the handshake to the disconnect."""
     if (await receive())["type"] != "websocket.connect":
         return

@@ -13,19 +13,20 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import threading
 import time
-import uuid
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from streaming import runtime
 from streaming.frames import Frame
-from streaming.producer import ProducerSpec
+from streaming.redisbus import RedisSource
+from streaming.selectors import stream_spec_get
+from streaming.types import FEED_HEALTH, ProducerSpec
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ logger = logging.getLogger(__name__)
 # acknowledgements, other sockets and what Twisted still buffers wait for the loop to run.
 _SENDS_PER_YIELD = 32
 _SPEC_REFRESH_S = 5.0
-
-# What the health check reads: camera id -> the newest view of that camera's feed.
-FEED_HEALTH: dict[str, dict] = {}
-PROCESS_TOKEN = f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class ViewerSlot:
@@ -69,7 +66,7 @@ class ViewerSlot:
         self.frames_sent = 0
         self._send = send
 
-    def wants(self, frame: Frame | None) -> bool:
+    def wants(self, frame: Frame | None) -> TypeGuard[Frame]:
         if frame is None or self.in_flight >= self.window:
             return False
         if (frame.session_id, frame.seq) == self.last_key:
@@ -143,7 +140,7 @@ class CameraFeed:
         self.lagging = False
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._fps_window = (time.monotonic(), 0)
         self.fps = 0.0
         self.created_at = time.monotonic()
@@ -195,7 +192,9 @@ class CameraFeed:
             await slot.offer(frame)
 
     # -- status ------------------------------------------------------------------------------
-    def status(self, slot: ViewerSlot | None = None, *, viewers: int | None = None) -> dict:
+    def status(
+        self, slot: ViewerSlot | None = None, *, viewers: int | None = None
+    ) -> dict[str, Any]:
         spec = self.spec
         now = time.monotonic()
         started, count = self._fps_window
@@ -305,12 +304,10 @@ class CameraFeed:
         One channel-layer channel per camera and process, not one per viewer: the viewers'
         sockets never touch the channel layer.
         """
-        from streaming.runtime import control_group
-
         layer = get_channel_layer()
         if layer is None:
             return
-        group = control_group(self.camera_id)
+        group = runtime.control_group(self.camera_id)
         while True:
             channel = None
             try:
@@ -333,8 +330,6 @@ class CameraFeed:
                 await asyncio.sleep(1.0)
 
     async def spec_reload(self) -> None:
-        from streaming.selectors import stream_spec_get
-
         self.spec_set(await database_sync_to_async(stream_spec_get)(camera_id=self.camera_id))
 
     def spec_set(self, spec: ProducerSpec | None) -> None:
@@ -371,20 +366,18 @@ class EmbeddedSource:
 
     def __init__(self, hub: "Hub"):
         self.hub = hub
-        BUS.register(hub)
+        runtime.BUS.register(hub)
 
-    def feed_started(self, feed: CameraFeed) -> asyncio.Task | None:
+    def feed_started(self, feed: CameraFeed) -> asyncio.Task[None] | None:
         return asyncio.ensure_future(self._ensure_producer(feed.camera_id))
 
-    async def feed_check(self, feed: CameraFeed) -> asyncio.Task | None:
+    async def feed_check(self, feed: CameraFeed) -> asyncio.Task[None] | None:
         """Every few seconds while watched: a producer that could not start (the database
         was busy) or that died is started again, instead of leaving the viewers waiting."""
         await self._ensure_producer(feed.camera_id)
         return None
 
     async def _ensure_producer(self, camera_id: str) -> None:
-        from streaming import runtime
-
         # After a restart the session is in the database but no producer runs yet.
         try:
             await asyncio.to_thread(runtime.producer_ensure, camera_id)
@@ -392,40 +385,7 @@ class EmbeddedSource:
             logger.warning("Could not start the producer camera=%s", camera_id, exc_info=True)
 
     def demand_changed(self, feed: CameraFeed) -> None:
-        from streaming import runtime
-
         runtime.producer_wake(feed.camera_id)
-
-
-class LocalBus:
-    """Connects producer threads to the hubs of this process (one per event loop)."""
-
-    def __init__(self):
-        self._hubs: list[Hub] = []
-        self._lock = threading.Lock()
-
-    def register(self, hub: "Hub") -> None:
-        with self._lock:
-            self._hubs = [h for h in self._hubs if not h.loop.is_closed()] + [hub]
-
-    def demand(self, camera_id: str) -> frozenset[int]:
-        widths: frozenset[int] = frozenset()
-        for hub in self._hubs:
-            widths |= hub.demand_snapshot.get(camera_id, frozenset())
-        return widths
-
-    def publish(self, frame: Frame) -> None:
-        for hub in self._hubs:
-            if frame.camera_id not in hub.demand_snapshot:
-                continue
-            try:
-                hub.loop.call_soon_threadsafe(hub.deliver, frame)
-            except RuntimeError:  # that loop has closed (a finished test, a shutdown)
-                with self._lock:
-                    self._hubs = [h for h in self._hubs if h is not hub]
-
-
-BUS = LocalBus()
 
 
 class Hub:
@@ -436,10 +396,9 @@ class Hub:
         self.feeds: dict[str, CameraFeed] = {}
         # Read by producer threads without a lock: replaced whole, never mutated.
         self.demand_snapshot: dict[str, frozenset[int]] = {}
+        self.source: EmbeddedSource | RedisSource
         if settings.STREAMING_REDIS_URL:
-            from streaming.redisbus import RedisSource
-
-            self.source = RedisSource(self, settings.STREAMING_REDIS_URL)
+            self.source = RedisSource(settings.STREAMING_REDIS_URL)
         else:
             self.source = EmbeddedSource(self)
         self.mode = self.source.mode

@@ -1,6 +1,7 @@
 """Uploaded videos and the stream session that plays one of them per camera."""
 
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.db import models
@@ -41,7 +42,7 @@ class Upload(models.Model):
         return f"{self.width}x{self.height}"
 
     @property
-    def path(self):
+    def path(self) -> Path:
         return settings.STREAMING_DIR / "uploads" / self.file_name
 
 

@@ -11,13 +11,12 @@ pub/sub (``stream_worker``, scaled mode).
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Protocol
 
 import cv2
 
 from streaming.frames import Frame, frame_pack
 from streaming.media import frame_encode
+from streaming.types import FrameSink, ProducerSpec
 
 logger = logging.getLogger(__name__)
 
@@ -29,56 +28,6 @@ logger = logging.getLogger(__name__)
 _SEEK_AFTER_S = 10.0
 # How often an idle producer (no demand) looks for demand, at most.
 _IDLE_WAIT_S = 0.25
-
-
-@dataclass(frozen=True)
-class ProducerSpec:
-    """Everything a producer needs, so that it never touches the database."""
-
-    session_id: str
-    camera_id: str
-    upload_id: str
-    path: str
-    fps: float
-    frame_count: int
-    width: int
-    height: int
-    loop: bool
-    speed: float
-    anchor_at: float
-    anchor_position_s: float
-    jpeg_quality: int
-    max_width: int
-
-    @property
-    def duration_s(self) -> float:
-        return self.frame_count / self.fps
-
-    def position_at(self, now: float) -> tuple[float, bool]:
-        """The playback position at wall time ``now``, and whether playback has ended."""
-        position = self.anchor_position_s + max(0.0, now - self.anchor_at) * self.speed
-        if self.loop:
-            return position % self.duration_s, False
-        last = (self.frame_count - 1) / self.fps
-        if position >= last:
-            return last, True
-        return position, False
-
-    def native_width(self) -> int:
-        if self.max_width and self.max_width < self.width:
-            return self.max_width
-        return self.width
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-class FrameSink(Protocol):
-    def demand(self, camera_id: str) -> frozenset[int]:
-        """The rendition widths somebody watches now (0 is the native size)."""
-
-    def publish(self, frame: Frame) -> None:
-        """Hand one encoded frame to the viewers."""
 
 
 class Producer(threading.Thread):
@@ -135,7 +84,7 @@ class Producer(threading.Thread):
             cap.release()
             logger.info("Producer stopped camera=%s session=%s", spec.camera_id, spec.session_id)
 
-    def _loop(self, cap) -> None:
+    def _loop(self, cap: cv2.VideoCapture) -> None:
         decoded = -1  # index of the frame held in ``image``
         image = None
         encoded_widths: set[int] = set()  # renditions already sent for ``image``

@@ -15,11 +15,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import cast
 
 import redis
 import redis.asyncio as aioredis
+from django.conf import settings
+from redis.asyncio.client import PubSub
 
 from streaming.frames import Frame, frame_unpack
+from streaming.types import PROCESS_TOKEN, WatchedFeed
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +68,9 @@ class RedisPublisherSink:
         if cached and now - cached[0] < _DEMAND_CACHE_S:
             return cached[1]
         try:
-            members = self.redis.zrangebyscore(
-                demand_key(self.prefix, camera_id), time.time(), "+inf"
+            members = cast(
+                "list[bytes]",
+                self.redis.zrangebyscore(demand_key(self.prefix, camera_id), time.time(), "+inf"),
             )
             widths = frozenset(int(m) for m in members)
         except redis.RedisError as exc:
@@ -101,21 +106,18 @@ class RedisSource:
 
     mode = "scaled"
 
-    def __init__(self, hub, url: str):
-        from django.conf import settings
-
-        self.hub = hub
+    def __init__(self, url: str) -> None:
         self.url = url
         self.prefix = settings.STREAMING_REDIS_PREFIX
         self._wake: dict[str, asyncio.Event] = {}
-        self._runs: dict[str, asyncio.Task] = {}
+        self._runs: dict[str, asyncio.Task[None]] = {}
 
-    def feed_started(self, feed) -> asyncio.Task:
+    def feed_started(self, feed: WatchedFeed) -> asyncio.Task[None]:
         self._wake[feed.camera_id] = asyncio.Event()
         task = self._runs[feed.camera_id] = asyncio.ensure_future(self._run(feed))
         return task
 
-    async def feed_check(self, feed) -> asyncio.Task | None:
+    async def feed_check(self, feed: WatchedFeed) -> asyncio.Task[None] | None:
         """Every few seconds while watched: a subscription that died of an unexpected error
         (Redis errors reconnect by themselves) is logged and started again. Its task is held
         by the feed, so asyncio would never report the error, and the viewers would wait for
@@ -130,18 +132,17 @@ class RedisSource:
         )
         return self.feed_started(feed)
 
-    def demand_changed(self, feed) -> None:
+    def demand_changed(self, feed: WatchedFeed) -> None:
         event = self._wake.get(feed.camera_id)
         if event is not None:
             event.set()
 
-    async def _run(self, feed) -> None:
-        from streaming.hub import PROCESS_TOKEN
-
+    async def _run(self, feed: WatchedFeed) -> None:
         camera_id = feed.camera_id
         backoff = 0.2
         wake = self._wake[camera_id]
         task = asyncio.current_task()
+        assert task is not None  # started by feed_started as a task
         try:
             while True:
                 client = aioredis.Redis.from_url(self.url, socket_connect_timeout=2.0)
@@ -159,7 +160,10 @@ class RedisSource:
                             await pubsub.subscribe(frames_channel(self.prefix, camera_id, width))
                             subscribed.add(width)
                             # Resume from the newest frame rather than wait for the next one.
-                            data = await client.get(latest_key(self.prefix, camera_id, width))
+                            data = cast(
+                                "bytes | None",
+                                await client.get(latest_key(self.prefix, camera_id, width)),
+                            )
                             frame = data and frame_unpack(data, camera_id=camera_id, width=width)
                             if frame:
                                 feed.deliver(frame)
@@ -204,7 +208,9 @@ class RedisSource:
                 self._wake.pop(camera_id, None)
                 self._runs.pop(camera_id, None)
 
-    async def _advertise(self, client, feed, wanted: frozenset[int], token: str) -> None:
+    async def _advertise(
+        self, client: aioredis.Redis, feed: WatchedFeed, wanted: frozenset[int], token: str
+    ) -> None:
         now = time.time()
         pipe = client.pipeline(transaction=False)
         if wanted:
@@ -224,11 +230,13 @@ class RedisSource:
                 total += int(count)
         feed.global_viewers = total
 
-    async def _close(self, client, pubsub, camera_id: str, token: str) -> None:
+    async def _close(
+        self, client: aioredis.Redis, pubsub: PubSub, camera_id: str, token: str
+    ) -> None:
         try:
             # Bounded: a connection cut mid-read must not hold up a shutdown.
             async with asyncio.timeout(2.0):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py 8 leaves it untyped
                 await client.hdel(viewers_key(self.prefix, camera_id), token)
         except (redis.RedisError, OSError, TimeoutError):
             pass

@@ -2,11 +2,12 @@
 
 import time
 import uuid
+from typing import TypedDict
 
 from django.db.models import QuerySet
 
 from streaming.models import StreamSession, Upload
-from streaming.producer import ProducerSpec
+from streaming.types import FEED_HEALTH, FeedHealth, ProducerSpec
 
 
 def upload_list(*, camera_id: str | None = None) -> QuerySet[Upload]:
@@ -16,7 +17,7 @@ def upload_list(*, camera_id: str | None = None) -> QuerySet[Upload]:
     return uploads
 
 
-def upload_get(*, upload_id) -> Upload | None:
+def upload_get(*, upload_id: uuid.UUID | str) -> Upload | None:
     return Upload.objects.filter(pk=upload_id).first()
 
 
@@ -49,7 +50,9 @@ def stream_session_get_active(*, camera_id: str) -> StreamSession | None:
     )
 
 
-def stream_session_list(*, camera_id: str | None = None, state: str | None = None):
+def stream_session_list(
+    *, camera_id: str | None = None, state: str | None = None
+) -> QuerySet[StreamSession]:
     sessions = StreamSession.objects.select_related("upload")
     if camera_id:
         sessions = sessions.filter(camera_id=camera_id)
@@ -92,10 +95,13 @@ def stream_spec_list_running() -> list[ProducerSpec]:
     return [spec for spec in map(stream_spec_from_session, sessions) if spec]
 
 
-def feed_health() -> dict:
-    """What this web process sees of each watched camera's feed (for /healthz)."""
-    from streaming.hub import FEED_HEALTH
+class FeedHealthReport(TypedDict):
+    cameras: dict[str, FeedHealth]
+    lagging: list[str]
 
+
+def feed_health() -> FeedHealthReport:
+    """What this web process sees of each watched camera's feed (for /healthz)."""
     now = time.time()
     cameras = {
         camera_id: info

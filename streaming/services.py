@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.accounts.types import Actor
 from broadcastops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from streaming import runtime
 from streaming.media import VideoUnreadable, video_probe
@@ -51,7 +52,9 @@ def camera_id_check(camera_id: str) -> str:
     return camera_id
 
 
-def upload_create(*, camera_id: str, incoming_path: Path, original_name: str, actor=None) -> Upload:
+def upload_create(
+    *, camera_id: str, incoming_path: Path, original_name: str, actor: Actor | None = None
+) -> Upload:
     """Keep a fully received video: check it with OpenCV, move it in place, record it.
 
     ``incoming_path`` is the file the upload handler streamed to disk. Whatever happens, it
@@ -187,7 +190,7 @@ def stream_start(
     jpeg_quality: int | None = None,
     max_width: int | None = None,
     start_token: str = "",
-    actor=None,
+    actor: Actor | None = None,
 ) -> StreamSession:
     """Play ``upload`` on ``camera_id`` from its start, replacing any running session.
 
@@ -241,7 +244,7 @@ def stream_start(
     return session
 
 
-def stream_stop(*, camera_id: str, actor=None) -> StreamSession:
+def stream_stop(*, camera_id: str, actor: Actor | None = None) -> StreamSession:
     """Stop the camera's running session. The upload stays (retention removes it later)."""
     with transaction.atomic():
         session = (
@@ -270,7 +273,11 @@ def stream_stop(*, camera_id: str, actor=None) -> StreamSession:
 
 
 def stream_update(
-    *, camera_id: str, loop: bool | None = None, speed: float | None = None, actor=None
+    *,
+    camera_id: str,
+    loop: bool | None = None,
+    speed: float | None = None,
+    actor: Actor | None = None,
 ) -> StreamSession:
     """Change loop or speed of the running session without restarting playback.
 
@@ -292,6 +299,7 @@ def stream_update(
                 detail={"camera_id": camera_id},
             )
         spec = stream_spec_from_session(session)
+        assert spec is not None  # running, with its upload
         now = timezone.now()
         position_s, _ended = spec.position_at(now.timestamp())
         session.anchor_at = now
@@ -320,7 +328,7 @@ def stream_ensure(
     loop: bool | None,
     speed: float | None,
     start_token: str,
-    actor,
+    actor: Actor,
 ) -> StreamSession | None:
     """The old frontend's MJPEG URL: join the running stream, or start what it names.
 
@@ -357,7 +365,7 @@ def stream_ensure(
     return session
 
 
-def _operator_check(actor) -> None:
+def _operator_check(actor: Actor | None) -> None:
     if actor is None or not user_has_role(actor, Role.OPERATOR):
         raise PermissionDenied(
             gettext("Only an Operator can start a stream; ask one, or watch the running stream."),
@@ -365,7 +373,7 @@ def _operator_check(actor) -> None:
         )
 
 
-def stream_session_lease(*, session_id, worker_id: str, lease_s: float) -> bool:
+def stream_session_lease(*, session_id: str, worker_id: str, lease_s: float) -> bool:
     """Claim or renew a running session for a stream worker; False when another holds it."""
     now = timezone.now()
     claimed = (
@@ -378,7 +386,7 @@ def stream_session_lease(*, session_id, worker_id: str, lease_s: float) -> bool:
     return claimed == 1
 
 
-def stream_session_release(*, session_id, worker_id: str) -> None:
+def stream_session_release(*, session_id: str, worker_id: str) -> None:
     """A stopping worker hands its session back at once instead of waiting out the lease."""
     StreamSession.objects.filter(pk=session_id, worker_id=worker_id).update(
         worker_id="", lease_until=None

@@ -8,10 +8,12 @@ chunk and an oversize body as soon as it crosses the limit, deleting what it wro
 import logging
 import uuid
 from pathlib import Path
+from typing import IO, Any, BinaryIO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
+from django.http import HttpRequest
 from django.utils.translation import gettext
 
 from broadcastops.errors import PayloadTooLarge, ValidationFailed
@@ -29,10 +31,12 @@ def size_limit_message() -> str:
     ) % {"limit": shown}
 
 
-class IncomingVideo(UploadedFile):
+class IncomingVideo(UploadedFile):  # type: ignore[type-arg]  # stubs only: not generic at run time
     """A received video on disk, not yet checked; ``path`` is where the handler wrote it."""
 
-    def __init__(self, *, path: Path, name: str, size: int, content_type: str):
+    def __init__(
+        self, *, path: Path, name: str | None, size: int, content_type: str | None
+    ) -> None:
         super().__init__(file=path.open("rb"), name=name, content_type=content_type, size=size)
         self.path = path
 
@@ -40,13 +44,20 @@ class IncomingVideo(UploadedFile):
 class VideoUploadHandler(FileUploadHandler):
     chunk_size = 64 * 1024
 
-    def __init__(self, request=None):
+    def __init__(self, request: HttpRequest | None = None) -> None:
         super().__init__(request)
         self.path: Path | None = None
-        self._out = None
+        self._out: BinaryIO | None = None
         self._size = 0
 
-    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+    def handle_raw_input(
+        self,
+        input_data: IO[bytes],
+        META: dict[str, str],
+        content_length: int,
+        boundary: str,
+        encoding: str | None = None,
+    ) -> None:
         if (
             content_length
             and content_length
@@ -56,7 +67,7 @@ class VideoUploadHandler(FileUploadHandler):
                 size_limit_message(), detail={"limit_bytes": settings.STREAMING_UPLOAD_MAX_BYTES}
             )
 
-    def new_file(self, field_name, file_name, *args, **kwargs):
+    def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
         if field_name != FIELD or self.path is not None:
             # One file per request. Skipping the part instead left Django's parser thinking the
             # upload was cut short (its last part kept nothing), so it called
@@ -86,26 +97,31 @@ class VideoUploadHandler(FileUploadHandler):
         self._out = self.path.open("wb")
         raise StopFutureHandlers()
 
-    def receive_data_chunk(self, raw_data, start):
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self._size += len(raw_data)
         if self._size > settings.STREAMING_UPLOAD_MAX_BYTES:
             self.discard()
             raise PayloadTooLarge(
                 size_limit_message(), detail={"limit_bytes": settings.STREAMING_UPLOAD_MAX_BYTES}
             )
+        assert self._out is not None  # new_file opened it, or raised
         self._out.write(raw_data)
         return None
 
-    def file_complete(self, file_size):
+    def file_complete(self, file_size: int) -> IncomingVideo | None:
         if self._out is None:
             return None
         self._out.close()
         self._out = None
+        assert self.path is not None  # set with _out
         return IncomingVideo(
-            path=self.path, name=self.file_name, size=file_size, content_type=self.content_type
+            path=self.path,
+            name=self.file_name,
+            size=file_size,
+            content_type=self.content_type,
         )
 
-    def upload_interrupted(self):
+    def upload_interrupted(self) -> None:
         self.discard()
 
     def discard(self) -> None:

@@ -1,11 +1,19 @@
 """The live-monitoring page, and the MJPEG and snapshot endpoints an ``<img>`` tag can use."""
 
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
@@ -39,7 +47,7 @@ def _error(exc: ApplicationError) -> JsonResponse:
     return JsonResponse(error_body(exc.code, exc.message, exc.detail), status=exc.status_code)
 
 
-async def _viewer_check(request) -> JsonResponse | None:
+async def _viewer_check(request: HttpRequest) -> JsonResponse | None:
     user = await request.auser()
     if not user.is_authenticated:
         return JsonResponse(
@@ -54,7 +62,7 @@ async def _viewer_check(request) -> JsonResponse | None:
     return None
 
 
-def _params(request) -> dict | JsonResponse:
+def _params(request: HttpRequest) -> dict[str, Any] | JsonResponse:
     params = StreamParams(data=request.GET.dict())
     if not params.is_valid():
         return JsonResponse(
@@ -65,7 +73,7 @@ def _params(request) -> dict | JsonResponse:
 
 
 @never_cache
-async def mjpeg_stream(request, camera_id: str):
+async def mjpeg_stream(request: HttpRequest, camera_id: str) -> HttpResponseBase:
     """``multipart/x-mixed-replace`` of the camera's frames, for an ``<img>`` tag.
 
     The old frontend's parameters keep their meaning: ``video_path`` names the upload to
@@ -133,7 +141,7 @@ async def mjpeg_stream(request, camera_id: str):
     )
     slot = LatestSlot(width=width, max_fps=params.get("fps") or 0.0)
 
-    async def parts():
+    async def parts() -> AsyncIterator[bytes]:
         await hub.join(camera_id, slot)
         try:
             while True:
@@ -157,7 +165,7 @@ async def mjpeg_stream(request, camera_id: str):
 
 
 @never_cache
-async def snapshot(request, camera_id: str):
+async def snapshot(request: HttpRequest, camera_id: str) -> HttpResponseBase:
     """The camera's current frame as one JPEG."""
     denied = await _viewer_check(request)
     if denied:
@@ -195,7 +203,7 @@ async def snapshot(request, camera_id: str):
 
 
 @login_required
-def live_monitoring_page(request):
+def live_monitoring_page(request: HttpRequest) -> HttpResponse:
     if not user_has_role(request.user, Role.VIEWER):
         return render(request, "streaming/forbidden.html", status=403)
     return render(

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
@@ -21,7 +22,7 @@ class MeApi(APIView):
     """The signed-in user and the roles they hold (each role includes the lower ones)."""
 
     @extend_schema(responses=MeOutput)
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         roles = [role.value for role in ROLE_ORDER if user_has_role(request.user, role)]
         return Response(MeOutput({"username": request.user.get_username(), "roles": roles}).data)
 
@@ -38,7 +39,7 @@ class TokenCreateApi(APIView):
     throttle_classes = [AnonRateThrottle]
 
     @extend_schema(request=AuthTokenSerializer, responses=TokenOutput)
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])

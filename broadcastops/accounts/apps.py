@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     label = "accounts"
     verbose_name = "Accounts and roles"
 
-    def ready(self):
+    def ready(self) -> None:
         from broadcastops.accounts.roles import roles_sync_after_migrate
 
         # Later apps add models (and so permissions) in their own migrations: give the roles

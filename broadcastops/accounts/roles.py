@@ -3,7 +3,15 @@
 Viewer < Operator < Admin: each role includes the ones before it. A superuser is an Admin.
 """
 
-from django.db.models import TextChoices
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet, TextChoices
+
+from broadcastops.accounts.types import Actor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group as GroupModel
+    from django.contrib.auth.models import Permission as PermissionModel
 
 # Apps whose models the roles govern. Django's own (auth, sessions, ...) are Admin-only.
 PROJECT_APP_LABELS = (
@@ -33,7 +41,9 @@ class Role(TextChoices):
 ROLE_ORDER = [Role.VIEWER, Role.OPERATOR, Role.ADMIN]
 
 
-def _role_permissions(role: Role, Permission):
+def _role_permissions(
+    role: Role, Permission: "type[PermissionModel]"
+) -> "QuerySet[PermissionModel]":
     project = Permission.objects.filter(content_type__app_label__in=PROJECT_APP_LABELS)
     if role == Role.VIEWER:
         return project.filter(codename__startswith="view_")
@@ -42,14 +52,14 @@ def _role_permissions(role: Role, Permission):
     return Permission.objects.all()
 
 
-def roles_sync(*, Group, Permission) -> None:
+def roles_sync(*, Group: "type[GroupModel]", Permission: "type[PermissionModel]") -> None:
     """Create the role groups and give each exactly its permissions. Idempotent."""
     for role in ROLE_ORDER:
         group, _ = Group.objects.get_or_create(name=role.value)
         group.permissions.set(_role_permissions(role, Permission))
 
 
-def roles_sync_after_migrate(sender, **kwargs):
+def roles_sync_after_migrate(sender: object, **kwargs: Any) -> None:
     # post_migrate fires once per app that has models, after that app's permissions exist;
     # syncing each time is idempotent and gives the roles every app's permissions.
     from django.contrib.auth.models import Group, Permission
@@ -57,15 +67,15 @@ def roles_sync_after_migrate(sender, **kwargs):
     roles_sync(Group=Group, Permission=Permission)
 
 
-def user_roles(user) -> set[str]:
+def user_roles(user: Actor) -> set[str]:
     cached = getattr(user, "_broadcastops_roles", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True))
-        user._broadcastops_roles = cached
+        vars(user)["_broadcastops_roles"] = cached
     return cached
 
 
-def user_has_role(user, role: Role) -> bool:
+def user_has_role(user: Actor, role: Role) -> bool:
     """True when ``user`` holds ``role`` or a higher one."""
     if not user.is_authenticated or not user.is_active:
         return False

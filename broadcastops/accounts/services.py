@@ -4,7 +4,7 @@ import logging
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from broadcastops.accounts.roles import ROLE_ORDER, Role
@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def user_set_role(*, user, role: Role) -> None:
+def user_set_role(*, user: User, role: Role) -> None:
     """Give ``user`` exactly one role; every role may open the console (the admin)."""
     role_groups = Group.objects.filter(name__in=[r.value for r in ROLE_ORDER])
     user.groups.remove(*role_groups)

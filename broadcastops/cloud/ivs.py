@@ -13,6 +13,7 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -194,7 +195,7 @@ class StageSession:
         return self.end_time is None
 
 
-def _stage(raw: dict) -> Stage:
+def _stage(raw: dict[str, Any]) -> Stage:
     endpoints = raw.get("endpoints")
     return Stage(
         arn=raw["arn"],
@@ -213,7 +214,7 @@ def _stage(raw: dict) -> Stage:
     )
 
 
-def _token(raw: dict) -> ParticipantToken:
+def _token(raw: dict[str, Any]) -> ParticipantToken:
     return ParticipantToken(
         participant_id=raw.get("participantId", ""),
         token=raw.get("token", ""),
@@ -225,7 +226,7 @@ def _token(raw: dict) -> ParticipantToken:
     )
 
 
-def _participant(raw: dict) -> Participant:
+def _participant(raw: dict[str, Any]) -> Participant:
     return Participant(
         participant_id=raw.get("participantId", ""),
         user_id=raw.get("userId", ""),
@@ -243,7 +244,7 @@ def _participant(raw: dict) -> Participant:
     )
 
 
-def _event(raw: dict) -> ParticipantEvent:
+def _event(raw: dict[str, Any]) -> ParticipantEvent:
     return ParticipantEvent(
         name=raw.get("name", ""),
         participant_id=raw.get("participantId", ""),
@@ -256,7 +257,7 @@ def _event(raw: dict) -> ParticipantEvent:
     )
 
 
-def _replica(raw: dict) -> Replica:
+def _replica(raw: dict[str, Any]) -> Replica:
     return Replica(
         source_stage_arn=raw["sourceStageArn"],
         participant_id=raw["participantId"],
@@ -267,7 +268,7 @@ def _replica(raw: dict) -> Replica:
     )
 
 
-def _session(raw: dict) -> StageSession:
+def _session(raw: dict[str, Any]) -> StageSession:
     return StageSession(
         session_id=raw.get("sessionId", ""),
         start_time=raw.get("startTime"),
@@ -371,7 +372,7 @@ class IvsGateway:
             config=Config(**timeouts, retries={"mode": "standard", "total_max_attempts": 1}),
         )
 
-    def _call(self, action: str, *, client=None, **params) -> dict:
+    def _call(self, action: str, *, client: Any = None, **params: Any) -> dict[str, Any]:
         if self.limiter is not None:
             # IVS quotas are per account and region; a process talks to one account.
             self.limiter.acquire(
@@ -379,7 +380,8 @@ class IvsGateway:
             )
         operation = getattr(client or self._client, _snake(action))
         try:
-            return operation(**params)
+            response: dict[str, Any] = operation(**params)
+            return response
         except ClientError as exc:
             error = _client_error(exc, action)
         except BotoCoreError as exc:
@@ -393,10 +395,10 @@ class IvsGateway:
         )
         raise error
 
-    def _pages(self, action: str, key: str, page_size: int, **params) -> list[dict]:
+    def _pages(self, action: str, key: str, page_size: int, **params: Any) -> list[dict[str, Any]]:
         # ListStages, ListParticipants, ListParticipantEvents and ListStageSessions have
         # nextToken but no paginator (get_paginator raises OperationNotPageableError, §1).
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         next_token = ""
         while True:
             extra = {"nextToken": next_token} if next_token else {}
@@ -527,7 +529,7 @@ class IvsGateway:
         events = [_event(item) for item in raw]
         # The docs' example lists newest first, but the order is not documented (§3).
         if all(e.event_time is not None for e in events):
-            events.sort(key=lambda e: e.event_time)
+            events.sort(key=lambda e: e.event_time or datetime.min)
         return events
 
     def participant_is_publishing(

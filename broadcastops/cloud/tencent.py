@@ -250,7 +250,7 @@ def _failover(raw: Any) -> FailOverSettings | None:
     )
 
 
-def _live_channel(raw: dict) -> LiveChannel:
+def _live_channel(raw: dict[str, Any]) -> LiveChannel:
     return LiveChannel(
         id=raw.get("Id") or "",
         name=raw.get("Name") or "",
@@ -275,7 +275,7 @@ def _live_channel(raw: dict) -> LiveChannel:
     )
 
 
-def _live_input(raw: dict) -> LiveInput:
+def _live_input(raw: dict[str, Any]) -> LiveInput:
     return LiveInput(
         id=raw.get("Id") or "",
         name=raw.get("Name") or "",
@@ -295,7 +295,7 @@ def _live_input(raw: dict) -> LiveInput:
     )
 
 
-def _link_flow(raw: dict) -> LinkFlow:
+def _link_flow(raw: dict[str, Any]) -> LinkFlow:
     return LinkFlow(
         id=raw.get("FlowId") or "",
         name=raw.get("FlowName") or "",
@@ -332,7 +332,7 @@ def _link_flow(raw: dict) -> LinkFlow:
     )
 
 
-def _package_channel(raw: dict) -> PackageChannel:
+def _package_channel(raw: dict[str, Any]) -> PackageChannel:
     points = raw.get("Points") or {}
     return PackageChannel(
         id=raw.get("Id") or "",
@@ -406,7 +406,7 @@ class TencentGateway:
         return f"TencentGateway(region={self.region!r}, endpoint={self._endpoint or 'default'!r})"
 
     # --- plumbing -------------------------------------------------------------------------
-    def _client(self, service: str):
+    def _client(self, service: str) -> Any:
         client = getattr(self._local, service, None)
         if client is None:
             http = HttpProfile(
@@ -428,7 +428,9 @@ class TencentGateway:
         # over, and the quota is counted per second (we promise at most this fraction of it).
         return Limit(rate, burst=1)
 
-    def _call(self, service: str, action: str, params: dict, *, idempotent: bool = True) -> dict:
+    def _call(
+        self, service: str, action: str, params: dict[str, Any], *, idempotent: bool = True
+    ) -> dict[str, Any]:
         """One API action: rate limit, call, bounded retry, error mapping. Returns ``Response``.
 
         Non-idempotent actions (Start/Stop) are retried only when the cloud certainly did not
@@ -438,11 +440,13 @@ class TencentGateway:
         ids = {k: v for k, v in params.items() if k in ("Id", "ChannelId", "FlowId", "StreamName")}
         attempt = 0
         while True:
-            if limit is not None:
+            if limit is not None and self.limiter is not None:
                 self.limiter.acquire(f"tencent:{self._account}:{action}", limit)
             started = time.monotonic()
             try:
-                response = self._client(service).call_json(action, params)["Response"]
+                response: dict[str, Any] = self._client(service).call_json(action, params)[
+                    "Response"
+                ]
             except TencentCloudSDKException as exc:
                 error = map_sdk_error(exc, service=service, action=action)
             except (ValueError, KeyError, TypeError) as exc:
@@ -489,7 +493,7 @@ class TencentGateway:
             attempt += 1
 
     @staticmethod
-    def _window(start: datetime | None, end: datetime | None) -> dict:
+    def _window(start: datetime | None, end: datetime | None) -> dict[str, Any]:
         """Omitted times take the cloud's defaults (the last hour)."""
         params = {}
         if start is not None:
@@ -513,13 +517,13 @@ class TencentGateway:
         Returns the request id, for the audit trail."""
         response = self._call("mdl", "StartStreamLiveChannel", {"Id": channel_id}, idempotent=False)
         logger.info("StreamLive channel %s: start requested", channel_id)
-        return response.get("RequestId", "")
+        return str(response.get("RequestId", ""))
 
     def live_channel_stop(self, *, channel_id: str) -> str:
         """Ask the channel to stop; returns the request id."""
         response = self._call("mdl", "StopStreamLiveChannel", {"Id": channel_id}, idempotent=False)
         logger.info("StreamLive channel %s: stop requested", channel_id)
-        return response.get("RequestId", "")
+        return str(response.get("RequestId", ""))
 
     def live_channel_failover_modify(
         self, *, channel_id: str, changes: Mapping[str, FailOverSettings | None]
@@ -699,13 +703,13 @@ class TencentGateway:
         """Ask the flow to start; returns the request id."""
         response = self._call("mdc", "StartStreamLinkFlow", {"FlowId": flow_id}, idempotent=False)
         logger.info("StreamLink flow %s: start requested", flow_id)
-        return response.get("RequestId", "")
+        return str(response.get("RequestId", ""))
 
     def link_flow_stop(self, *, flow_id: str) -> str:
         """Ask the flow to stop; returns the request id."""
         response = self._call("mdc", "StopStreamLinkFlow", {"FlowId": flow_id}, idempotent=False)
         logger.info("StreamLink flow %s: stop requested", flow_id)
-        return response.get("RequestId", "")
+        return str(response.get("RequestId", ""))
 
     def link_flow_status(self, *, flow_id: str) -> FlowStatus:
         """Real-time state of every input and output of a flow (Connected/Waiting/Idle)."""
@@ -828,7 +832,7 @@ class TencentGateway:
             page_num += 1
 
     @staticmethod
-    def _css_params(domain_name: str, app_name: str, stream_name: str) -> dict:
+    def _css_params(domain_name: str, app_name: str, stream_name: str) -> dict[str, Any]:
         return {"DomainName": domain_name, "AppName": app_name, "StreamName": stream_name}
 
     def css_stream_state(
@@ -881,7 +885,7 @@ class TencentGateway:
         logger.info("CSS stream %s/%s/%s resumed", domain_name, app_name, stream_name)
 
 
-def _modify_request(raw: dict) -> dict:
+def _modify_request(raw: dict[str, Any]) -> dict[str, Any]:
     """A ModifyStreamLiveChannel body from a Describe answer, every field as it was read.
 
     Only what Modify does not take is left out (State; fields newer than the SDK), and nulls,

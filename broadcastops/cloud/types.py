@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -38,7 +38,7 @@ class FailOverSettings:
         """Toggled on in the console, nothing chosen: the shape real accounts return."""
         return not (self.secondary_input_id or self.loss_threshold_ms or self.recover_behavior)
 
-    def to_api(self) -> dict:
+    def to_api(self) -> dict[str, Any]:
         return {
             "SecondaryInputId": self.secondary_input_id,
             "LossThreshold": self.loss_threshold_ms,

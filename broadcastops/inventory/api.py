@@ -1,8 +1,12 @@
 """REST API of the inventory: channels, flows, the full status, actions, the audit trail."""
 
+from typing import Any
+
 import django_filters
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -98,7 +102,9 @@ class ChannelFilter(django_filters.FilterSet):
         model = LiveChannel
         fields = ["state", "active_input", "health"]
 
-    def filter_attention(self, queryset, name, value):
+    def filter_attention(
+        self, queryset: QuerySet[LiveChannel], name: str, value: bool
+    ) -> QuerySet[LiveChannel]:
         return (
             queryset.filter(selectors.ATTENTION) if value else queryset.exclude(selectors.ATTENTION)
         )
@@ -111,7 +117,7 @@ class ChannelListApi(generics.ListAPIView):
     serializer_class = ChannelOutput
     filterset_class = ChannelFilter
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[LiveChannel]:
         return selectors.channel_list()
 
 
@@ -137,7 +143,7 @@ class ChannelDetailApi(APIView):
     permission_classes = [IsViewer]
 
     @extend_schema(responses=ChannelOutput)
-    def get(self, request, key):
+    def get(self, request: Request, key: str) -> Response:
         channel = selectors.channel_get(key=key)
         body = ChannelOutput(channel).data
         body["flows"] = FlowOutput(selectors.channel_flows(channel), many=True).data
@@ -162,7 +168,7 @@ class StatusApi(APIView):
     permission_classes = [IsViewer]
 
     @extend_schema(responses=StatusOutput)
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         diagnoses = selectors.status_list()
         return Response(
             {
@@ -180,13 +186,13 @@ class ActionInput(serializers.Serializer):
         default=False, help_text="Act even though a schedule forbids it (recorded)."
     )
 
-    def validate_confirm(self, value):
+    def validate_confirm(self, value: bool) -> bool:
         if not value:
             raise serializers.ValidationError("Confirm the action with confirm=true.")
         return value
 
 
-def _confirmed(request) -> dict:
+def _confirmed(request: Request) -> dict[str, Any]:
     data = ActionInput(data=request.data)
     if not data.is_valid():
         raise ValidationFailed(
@@ -201,7 +207,7 @@ class ChannelActionApi(APIView):
     verb = ""
 
     @extend_schema(request=ActionInput, responses=ActionOutput)
-    def post(self, request, key):
+    def post(self, request: Request, key: str) -> Response:
         data = _confirmed(request)
         channel = selectors.channel_get(key=key)
         service = {
@@ -233,7 +239,7 @@ class FlowListApi(generics.ListAPIView):
     serializer_class = FlowOutput
     filterset_fields = ["state", "role"]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[LinkFlow]:
         return LinkFlow.objects.filter(removed_at__isnull=True).select_related("feeds_input")
 
 
@@ -242,7 +248,7 @@ class FlowActionApi(APIView):
     verb = ""
 
     @extend_schema(request=ActionInput, responses=ActionOutput)
-    def post(self, request, key):
+    def post(self, request: Request, key: str) -> Response:
         _confirmed(request)
         flow = selectors.flow_get(key=key)
         service = actions.flow_start if self.verb == "start" else actions.flow_stop
@@ -264,7 +270,7 @@ class AuditListApi(generics.ListAPIView):
     serializer_class = ActionOutput
     filterset_fields = ["action", "target_type", "target_id", "status"]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[OperatorAction]:
         return selectors.audit_list()
 
 
@@ -274,5 +280,5 @@ class AuditDetailApi(generics.RetrieveAPIView):
     permission_classes = [IsOperator]
     serializer_class = ActionOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[OperatorAction]:
         return selectors.audit_list()

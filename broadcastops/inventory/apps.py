@@ -8,7 +8,7 @@ class InventoryConfig(AppConfig):
     label = "inventory"
     verbose_name = "Inventory"
 
-    def ready(self):
+    def ready(self) -> None:
         from prometheus_client import REGISTRY
 
         from broadcastops.inventory.metrics import InventoryCollector

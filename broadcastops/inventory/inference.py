@@ -6,8 +6,10 @@ comes from the failover settings (the primary is MAIN, its secondary BACKUP), el
 StreamLink flow feeding it, else from the attachment order.
 """
 
+from typing import Any
+
 from broadcastops.cloud import types
-from broadcastops.inventory.models import Health, InputRole
+from broadcastops.inventory.models import Health, InputRole, LiveChannel
 
 PIPELINES = (0, 1)
 
@@ -37,13 +39,15 @@ def pipelines_infer(
     statistics: types.ChannelInputStatistics | None,
     alerts: list[types.PipelineAlert],
     roles: dict[str, str],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Per pipeline: the active input id, its role and the active alerts (JSON-ready)."""
-    result = []
+    result: list[dict[str, Any]] = []
     for pipeline in PIPELINES:
         input_id = statistics.active_input_id(pipeline) if statistics else None
-        if channel.state != "RUNNING" or statistics is None:
-            role = InputRole.UNKNOWN if channel.state == "RUNNING" else InputRole.NONE
+        role: str
+        if channel.state != LiveChannel.State.RUNNING or statistics is None:
+            on_air = channel.state == LiveChannel.State.RUNNING
+            role = InputRole.UNKNOWN if on_air else InputRole.NONE
         elif input_id is None:
             role = InputRole.NONE
         else:
@@ -67,9 +71,9 @@ def pipelines_infer(
     return result
 
 
-def active_input_summary(state: str, pipelines: list[dict]) -> str:
+def active_input_summary(state: str, pipelines: list[dict[str, Any]]) -> str:
     """One word for the channel: BACKUP if any pipeline runs on BACKUP, NONE if none has input."""
-    if state != "RUNNING":
+    if state != LiveChannel.State.RUNNING:
         return InputRole.NONE
     roles = {p["role"] for p in pipelines}
     if InputRole.BACKUP in roles:
@@ -81,12 +85,12 @@ def active_input_summary(state: str, pipelines: list[dict]) -> str:
     return InputRole.UNKNOWN
 
 
-def health_of(state: str, pipelines: list[dict]) -> str:
+def health_of(state: str, pipelines: list[dict[str, Any]]) -> str:
     """Green: every pipeline on MAIN. Amber: degraded (a pipeline down, on BACKUP, or a start
     or stop in progress). Red: running with no input at all. Idle channels are not on air."""
-    if state == "IDLE":
+    if state == LiveChannel.State.IDLE:
         return Health.IDLE
-    if state != "RUNNING":
+    if state != LiveChannel.State.RUNNING:
         return Health.AMBER
     roles = [p["role"] for p in pipelines]
     if roles and all(r == InputRole.MAIN for r in roles):

@@ -57,7 +57,9 @@ def role_from_name(name: str) -> tuple[str, str]:
     return InputRole.UNKNOWN, "none"
 
 
-def match_flows_to_inputs(flows: dict[str, list[str]], inputs: dict[str, list[str]]) -> dict:
+def match_flows_to_inputs(
+    flows: dict[str, list[str]], inputs: dict[str, list[str]]
+) -> dict[str, str | None]:
     """Map each flow id to the input id whose endpoints share a key with the flow's outputs.
 
     ``flows`` and ``inputs`` map ids to endpoint keys. A flow matching no input maps to None;
@@ -68,7 +70,7 @@ def match_flows_to_inputs(flows: dict[str, list[str]], inputs: dict[str, list[st
     for input_id in sorted(inputs):
         for key in inputs[input_id]:
             by_key.setdefault(key, input_id)
-    result = {}
+    result: dict[str, str | None] = {}
     for flow_id, keys in flows.items():
         result[flow_id] = next((by_key[k] for k in keys if k in by_key), None)
     return result

@@ -6,15 +6,20 @@ cache, not kept in one process's memory.
 """
 
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily
 
+if TYPE_CHECKING:
+    from broadcastops.inventory.services.poll_types import PollReport
+
 LAST_POLL_KEY = "inventory:last_poll"
 
 
-def poll_observe(report) -> None:
+def poll_observe(report: "PollReport") -> None:
     """Called after each poll: keep its summary where every process can read it."""
     cache.set(
         LAST_POLL_KEY,
@@ -24,7 +29,7 @@ def poll_observe(report) -> None:
 
 
 class InventoryCollector:
-    def describe(self):
+    def describe(self) -> Iterator[GaugeMetricFamily]:
         # Registration calls describe(), not collect(): no query while apps load.
         for name in (
             "broadcastops_channels",
@@ -34,7 +39,7 @@ class InventoryCollector:
         ):
             yield GaugeMetricFamily(name, name)
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from broadcastops.inventory.models import FailoverEvent, LiveChannel
 
         channels = GaugeMetricFamily(
@@ -53,8 +58,8 @@ class InventoryCollector:
         failovers = GaugeMetricFamily(
             "broadcastops_failover_events", "Failover events recorded", labels=["kind"]
         )
-        for row in FailoverEvent.objects.values("kind").annotate(n=Count("id")):
-            failovers.add_metric([row["kind"]], row["n"])
+        for event in FailoverEvent.objects.values("kind").annotate(n=Count("id")):
+            failovers.add_metric([event["kind"]], event["n"])
         yield failovers
         last = cache.get(LAST_POLL_KEY)
         if last:

@@ -44,7 +44,7 @@ class ServiceSync(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     stale_since = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.get_service_display()
 
 
@@ -61,7 +61,7 @@ class LiveInput(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.cloud_id
 
 
@@ -76,7 +76,7 @@ class PackageChannel(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.cloud_id
 
 
@@ -103,7 +103,7 @@ class CssStream(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.app_name}/{self.stream_name}"
 
 
@@ -145,7 +145,7 @@ class LiveChannel(models.Model):
         ordering = ["name"]
         permissions = [("operate_livechannel", "Can start, stop and restart channels")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
@@ -180,7 +180,7 @@ class LinkFlow(models.Model):
         ordering = ["name"]
         permissions = [("operate_linkflow", "Can start and stop flows")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -199,7 +199,7 @@ class ChannelStatus(models.Model):
         indexes = [models.Index(fields=["channel", "at"])]
         verbose_name_plural = "channel statuses"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.channel} {self.state} {self.active_input} @ {self.at:%Y-%m-%d %H:%M:%S}"
 
 
@@ -234,7 +234,7 @@ class FailoverEvent(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.channel} p{self.pipeline} {self.kind} @ {self.occurred_at:%H:%M:%S}"
 
 
@@ -273,5 +273,5 @@ class OperatorAction(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.target_name or self.target_id}"

@@ -40,5 +40,5 @@ class Notification(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["subject", "created_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.severity} {self.event} {self.subject}"

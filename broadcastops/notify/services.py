@@ -2,6 +2,7 @@
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -44,7 +45,7 @@ def notify(
     severity: str,
     title: str,
     text: str = "",
-    facts: dict | None = None,
+    facts: dict[str, Any] | None = None,
     actions: list[str] | tuple[str, ...] = (),
     dedup_key: str | None = None,
     dedup_window_s: int | None = None,

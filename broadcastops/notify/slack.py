@@ -1,6 +1,9 @@
 """Slack incoming-webhook transport: Block Kit messages, and errors that say whether to retry."""
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import requests
 from django.utils import timezone
@@ -31,11 +34,19 @@ class DeliveryPermanentError(DeliveryError):
     """Retrying will not help: the webhook is revoked, the channel archived, the payload bad."""
 
 
-def slack_blocks(*, severity, title, text, facts, actions, created_at) -> dict:
+def slack_blocks(
+    *,
+    severity: str,
+    title: str,
+    text: str,
+    facts: dict[str, Any],
+    actions: Sequence[str],
+    created_at: datetime,
+) -> dict[str, Any]:
     """A Block Kit message; ``text`` is the notification fallback shown by phones."""
     emoji = SEVERITY_EMOJI.get(severity, "")
     local = timezone.localtime(created_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{title}"[:150]}},
     ]
     if text:
@@ -61,7 +72,7 @@ def slack_blocks(*, severity, title, text, facts, actions, created_at) -> dict:
     return {"text": f"{emoji} {title}".strip(), "blocks": blocks}
 
 
-def slack_post(*, webhook_url: str, payload: dict, timeout_s: float) -> None:
+def slack_post(*, webhook_url: str, payload: dict[str, Any], timeout_s: float) -> None:
     """POST one message; raise DeliveryTransientError or DeliveryPermanentError on failure."""
     try:
         response = requests.post(webhook_url, json=payload, timeout=timeout_s)

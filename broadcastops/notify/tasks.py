@@ -1,4 +1,4 @@
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 from broadcastops.notify.services import notification_deliver
@@ -6,7 +6,7 @@ from broadcastops.notify.slack import DeliveryTransientError
 
 
 @shared_task(bind=True, max_retries=None, ignore_result=True)
-def notification_deliver_task(self, notification_id: int) -> None:
+def notification_deliver_task(self: Task, notification_id: int) -> None:
     """Deliver one notification; the service bounds the attempts (NOTIFY_MAX_ATTEMPTS)."""
     try:
         notification_deliver(notification_id=notification_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -33,8 +34,8 @@ class InputChange:
     input_id: str
     name: str
     role: str
-    before: dict | None
-    after: dict | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
     @property
     def changed(self) -> bool:
@@ -89,7 +90,7 @@ class Plan:
         lines.append("  (every other field is sent back unchanged)")
         return lines
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "channel_id": self.channel_id,
             "channel": self.channel_name,
@@ -123,7 +124,7 @@ class Plan:
         }
 
 
-def params_validate(loss_threshold_ms, recover_behavior) -> None:
+def params_validate(loss_threshold_ms: object, recover_behavior: object) -> None:
     if not isinstance(loss_threshold_ms, int) or not (
         LOSS_THRESHOLD_MIN_MS <= loss_threshold_ms <= LOSS_THRESHOLD_MAX_MS
     ):
@@ -161,7 +162,9 @@ def plan_build(
             i.input_id for i in verdict.inputs if i.failover and i.failover["SecondaryInputId"]
         ]
         primary = mapping.primary_id if mapping.primary_id in configured else configured[0]
-        secondary = secondary or attached[primary].failover.secondary_input_id
+        configured_failover = attached[primary].failover
+        assert configured_failover is not None  # primary is one of the configured inputs
+        secondary = secondary or configured_failover.secondary_input_id
     if not primary:
         primary = mapping.primary_id
         if not primary and secondary and len(ids) == 2:

@@ -7,7 +7,8 @@ import cv2
 import pytest
 
 from streaming.media import video_probe
-from streaming.producer import Producer, ProducerSpec
+from streaming.producer import Producer
+from streaming.types import ProducerSpec
 
 
 def _spec(path, *, fps=10.0, frame_count=100, speed=1.0, position_s=0.0, loop=True):

@@ -17,8 +17,8 @@ from streaming import services
 from streaming.frames import frame_unpack
 from streaming.hub import hub_get
 from streaming.models import StreamSession
-from streaming.runtime import StreamWorker
 from streaming.selectors import feed_health
+from streaming.worker import StreamWorker
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

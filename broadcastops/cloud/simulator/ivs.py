@@ -53,10 +53,16 @@ import string
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import Message
+from typing import TYPE_CHECKING, Any
 
 from broadcastops.cloud.simulator.wire import IvsApiError
+
+if TYPE_CHECKING:
+    from broadcastops.cloud.simulator.server import SimOptions
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +120,7 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def _invalid(field_name: str, value, constraint: str) -> IvsApiError:
+def _invalid(field_name: str, value: object, constraint: str) -> IvsApiError:
     # The wording of AWS's own validation messages.
     shown = value if isinstance(value, str | int) else json.dumps(value)
     return IvsApiError(
@@ -249,7 +255,7 @@ class _Replication:
 class IvsSimulator:
     """Stages, sessions, participants and replications of one simulated account."""
 
-    def __init__(self, scenario: dict, options):
+    def __init__(self, scenario: dict, options: "SimOptions") -> None:
         self.options = options
         self.lock = threading.RLock()
         self._random = random.Random(f"ivs-{getattr(options, 'seed', 7)}")
@@ -307,7 +313,7 @@ class IvsSimulator:
         self._last_event_time = moment
         return moment
 
-    def _event(self, participant: _Participant, name: str, **extra) -> None:
+    def _event(self, participant: _Participant, name: str, **extra: Any) -> None:
         event = {
             "name": name,
             "participantId": participant.participant_id,
@@ -369,7 +375,7 @@ class IvsSimulator:
                 raise ValueError(f"{key} must be a non-negative integer")
 
     # --- the HTTP side --------------------------------------------------------------------
-    def handle(self, *, operation: str, body: bytes, headers) -> tuple[int, dict, dict]:
+    def handle(self, *, operation: str, body: bytes, headers: Message) -> tuple[int, dict, dict]:
         method = self._operations().get(operation)
         if method is None:
             raise IvsApiError("ValidationException", f"Unsupported operation: {operation}")
@@ -407,7 +413,7 @@ class IvsSimulator:
             "GetStageSession": self._get_stage_session,
         }
 
-    def _authenticate(self, operation: str, body: bytes, headers) -> str:
+    def _authenticate(self, operation: str, body: bytes, headers: Message) -> str:
         """Check the SigV4 signature; return the region of its credential scope."""
         auth = headers.get("Authorization") or ""
         match = re.fullmatch(
@@ -466,7 +472,16 @@ class IvsSimulator:
         return region
 
     # --- validation (what botocore does not check client-side: max, pattern, enum) -----------
-    def _string(self, params, name, *, required=False, max_len=None, pattern=None, exact=None):
+    def _string(
+        self,
+        params: dict,
+        name: str,
+        *,
+        required: bool = False,
+        max_len: int | None = None,
+        pattern: str | None = None,
+        exact: int | None = None,
+    ) -> str | None:
         value = params.get(name)
         if value is None:
             if required:
@@ -484,18 +499,21 @@ class IvsSimulator:
             )
         return value
 
-    def _stage_arn(self, params, name="arn") -> str:
-        return self._string(params, name, required=True, max_len=128, pattern=STAGE_ARN_RE)
+    def _required(self, params: dict, name: str, **checks: Any) -> str:
+        value = self._string(params, name, required=True, **checks)
+        assert value is not None  # required: a missing value raised
+        return value
 
-    def _session_id(self, params) -> str:
-        return self._string(params, "sessionId", required=True, exact=16, pattern=SESSION_ID_RE)
+    def _stage_arn(self, params: dict, name: str = "arn") -> str:
+        return self._required(params, name, max_len=128, pattern=STAGE_ARN_RE)
 
-    def _participant_id(self, params) -> str:
-        return self._string(
-            params, "participantId", required=True, max_len=64, pattern=PARTICIPANT_ID_RE
-        )
+    def _session_id(self, params: dict) -> str:
+        return self._required(params, "sessionId", exact=16, pattern=SESSION_ID_RE)
 
-    def _int(self, params, name, *, low, high, default):
+    def _participant_id(self, params: dict) -> str:
+        return self._required(params, "participantId", max_len=64, pattern=PARTICIPANT_ID_RE)
+
+    def _int(self, params: dict, name: str, *, low: int, high: int, default: int) -> int:
         value = params.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise _invalid(name, value, "Member must be an integer")
@@ -508,7 +526,7 @@ class IvsSimulator:
             )
         return value
 
-    def _enum(self, params, name, allowed):
+    def _enum(self, params: dict, name: str, allowed: Collection[str]) -> str | None:
         value = params.get(name)
         if value is not None and value not in allowed:
             raise _invalid(
@@ -516,7 +534,7 @@ class IvsSimulator:
             )
         return value
 
-    def _attributes(self, params, name="attributes") -> dict:
+    def _attributes(self, params: dict, name: str = "attributes") -> dict:
         value = params.get(name) or {}
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -527,7 +545,7 @@ class IvsSimulator:
             raise IvsApiError("ValidationException", f"{name} exceed the 1 KB limit")
         return dict(value)
 
-    def _capabilities(self, raw, name) -> list:
+    def _capabilities(self, raw: object, name: str) -> list:
         if raw is None:
             return list(CAPABILITIES)  # the model's default: PUBLISH and SUBSCRIBE
         if not isinstance(raw, list) or len(raw) > 2:
@@ -539,7 +557,7 @@ class IvsSimulator:
                 )
         return list(dict.fromkeys(raw))
 
-    def _tags(self, params) -> dict:
+    def _tags(self, params: dict) -> dict:
         value = params.get("tags") or {}
         if not isinstance(value, dict):
             raise _invalid("tags", value, "Member must be a map")
@@ -552,7 +570,7 @@ class IvsSimulator:
                 raise _invalid("tags", tag_value, "Tag values are strings of at most 256")
         return dict(value)
 
-    def _recording(self, params) -> dict | None:
+    def _recording(self, params: dict) -> dict | None:
         raw = params.get("autoParticipantRecordingConfiguration")
         if raw is None:
             return None
@@ -566,7 +584,9 @@ class IvsSimulator:
         recording = {**self._default_recording(), **raw}
         return recording
 
-    def _page(self, operation, params, items, *, max_results_cap=100):
+    def _page(
+        self, operation: str, params: dict, items: list, *, max_results_cap: int = 100
+    ) -> tuple[list, str | None]:
         limit = self._int(params, "maxResults", low=1, high=max_results_cap, default=50)
         token = self._string(params, "nextToken", max_len=1024, pattern=NEXT_PAGE_RE)
         offset = 0
@@ -597,7 +617,7 @@ class IvsSimulator:
         return stage
 
     # --- stages ---------------------------------------------------------------------------
-    def _create_stage(self, params, *, region):
+    def _create_stage(self, params: dict, *, region: str) -> dict:
         name = self._string(params, "name", max_len=128, pattern=STAGE_NAME_RE) or ""
         tags = self._tags(params)
         recording = self._recording(params) or self._default_recording()
@@ -623,15 +643,15 @@ class IvsSimulator:
         logger.info("ivs sim: stage %s created (%s)", arn, name)
         return {"stage": stage.detail(), "participantTokens": [self._token_dict(t) for t in tokens]}
 
-    def _get_stage(self, params, *, region):
+    def _get_stage(self, params: dict, *, region: str) -> dict:
         return {"stage": self._stage(self._stage_arn(params)).detail()}
 
-    def _list_stages(self, params, *, region):
+    def _list_stages(self, params: dict, *, region: str) -> dict:
         items = [stage.summary() for stage in self.stages.values()]
         page, next_token = self._page("ListStages", params, items)
         return self._with_token({"stages": page}, next_token)
 
-    def _update_stage(self, params, *, region):
+    def _update_stage(self, params: dict, *, region: str) -> dict:
         stage = self._stage(self._stage_arn(params))
         name = self._string(params, "name", max_len=128, pattern=STAGE_NAME_RE)
         recording = self._recording(params)
@@ -641,7 +661,7 @@ class IvsSimulator:
             stage.recording = recording
         return {"stage": stage.detail()}
 
-    def _delete_stage(self, params, *, region):
+    def _delete_stage(self, params: dict, *, region: str) -> dict:
         stage = self._stage(self._stage_arn(params))
         # "Shuts down and deletes the stage, disconnecting all participants" (model doc).
         for replication in self._active_replications():
@@ -657,7 +677,7 @@ class IvsSimulator:
         return {}
 
     # --- tokens and participants ------------------------------------------------------------
-    def _token_request(self, raw, name) -> dict:
+    def _token_request(self, raw: object, name: str) -> dict:
         if not isinstance(raw, dict):
             raise _invalid(name, raw, "Member must be a structure")
         return {
@@ -669,7 +689,15 @@ class IvsSimulator:
             "attributes": self._attributes(raw),
         }
 
-    def _issue_token(self, stage, *, user_id, duration, capabilities, attributes) -> _Token:
+    def _issue_token(
+        self,
+        stage: _Stage,
+        *,
+        user_id: str,
+        duration: int,
+        capabilities: list[str],
+        attributes: dict,
+    ) -> _Token:
         participant_id = self._new_participant_id()
         issued = _now()
         expiration = issued + timedelta(minutes=duration)
@@ -712,13 +740,13 @@ class IvsSimulator:
             "expirationTime": _iso(token.expiration),
         }
 
-    def _create_participant_token(self, params, *, region):
+    def _create_participant_token(self, params: dict, *, region: str) -> dict:
         arn = self._stage_arn(params, "stageArn")
         request = self._token_request(params, "")  # the token fields are top-level here
         token = self._issue_token(self._stage(arn), **request)
         return {"participantToken": self._token_dict(token)}
 
-    def _list_participants(self, params, *, region):
+    def _list_participants(self, params: dict, *, region: str) -> dict:
         stage = self._stage(self._stage_arn(params, "stageArn"))
         session = stage.session(self._session_id(params))
         user_id = self._string(params, "filterByUserId", max_len=128)
@@ -748,7 +776,7 @@ class IvsSimulator:
         page, next_token = self._page("ListParticipants", params, items)
         return self._with_token({"participants": page}, next_token)
 
-    def _session_participant(self, params) -> tuple[_Stage, _Session, _Participant]:
+    def _session_participant(self, params: dict) -> tuple[_Stage, _Session, _Participant]:
         stage = self._stage(self._stage_arn(params, "stageArn"))
         session_id = self._session_id(params)
         participant_id = self._participant_id(params)
@@ -762,11 +790,11 @@ class IvsSimulator:
             )
         return stage, session, participant
 
-    def _get_participant(self, params, *, region):
+    def _get_participant(self, params: dict, *, region: str) -> dict:
         _, _, participant = self._session_participant(params)
         return {"participant": participant.detail()}
 
-    def _list_participant_events(self, params, *, region):
+    def _list_participant_events(self, params: dict, *, region: str) -> dict:
         stage = self._stage(self._stage_arn(params, "stageArn"))
         session = stage.session(self._session_id(params))
         participant_id = self._participant_id(params)
@@ -775,7 +803,7 @@ class IvsSimulator:
         page, next_token = self._page("ListParticipantEvents", params, events)
         return self._with_token({"events": page}, next_token)
 
-    def _disconnect_participant(self, params, *, region):
+    def _disconnect_participant(self, params: dict, *, region: str) -> dict:
         stage = self._stage(self._stage_arn(params, "stageArn"))
         participant_id = self._participant_id(params)
         self._string(params, "reason", max_len=128)
@@ -800,7 +828,9 @@ class IvsSimulator:
     def _active_replications(self) -> list[_Replication]:
         return [r for r in self.replications if r.state == "ACTIVE"]
 
-    def _find_replication(self, source_arn, destination_arn, participant_id):
+    def _find_replication(
+        self, source_arn: str | None, destination_arn: str, participant_id: str
+    ) -> _Replication | None:
         return next(
             (
                 r
@@ -812,7 +842,7 @@ class IvsSimulator:
             None,
         )
 
-    def _start_replication(self, params, *, region):
+    def _start_replication(self, params: dict, *, region: str) -> dict:
         source_arn = self._stage_arn(params, "sourceStageArn")
         destination_arn = self._stage_arn(params, "destinationStageArn")
         participant_id = self._participant_id(params)
@@ -836,6 +866,7 @@ class IvsSimulator:
             raise IvsApiError(
                 self.config["not_publishing_error"], f"{participant_id} is not publishing"
             )
+        assert participant is not None and source.active is not None  # publishing, so both
         if self._find_replication(source_arn, destination_arn, participant_id) is not None:
             raise IvsApiError(
                 "ConflictException",
@@ -891,7 +922,7 @@ class IvsSimulator:
         )
         return {}
 
-    def _stop_replication(self, params, *, region):
+    def _stop_replication(self, params: dict, *, region: str) -> dict:
         source_arn = self._stage_arn(params, "sourceStageArn")
         destination_arn = self._stage_arn(params, "destinationStageArn")
         participant_id = self._participant_id(params)
@@ -906,7 +937,7 @@ class IvsSimulator:
         self._end_replication(replication)
         return {}
 
-    def _list_replicas(self, params, *, region):
+    def _list_replicas(self, params: dict, *, region: str) -> dict:
         source_arn = self._stage_arn(params, "sourceStageArn")
         participant_id = self._participant_id(params)
         items = [
@@ -929,7 +960,8 @@ class IvsSimulator:
             self._event(replica, "PUBLISH_STOPPED")
             replica.state = "DISCONNECTED"
             self._event(replica, "LEFT")
-            self._end_session_if_empty(destination)
+            if destination is not None:  # it holds the session the replica was found in
+                self._end_session_if_empty(destination)
         source = self.stages.get(replication.source_stage_arn)
         source_session = source.session(replication.source_session_id) if source else None
         participant = (
@@ -957,13 +989,13 @@ class IvsSimulator:
                 self._end_replication(replication)
 
     # --- sessions -------------------------------------------------------------------------
-    def _list_stage_sessions(self, params, *, region):
+    def _list_stage_sessions(self, params: dict, *, region: str) -> dict:
         stage = self._stage(self._stage_arn(params, "stageArn"))
         items = [s.as_dict() for s in reversed(stage.sessions)]
         page, next_token = self._page("ListStageSessions", params, items)
         return self._with_token({"stageSessions": page}, next_token)
 
-    def _get_stage_session(self, params, *, region):
+    def _get_stage_session(self, params: dict, *, region: str) -> dict:
         stage = self._stage(self._stage_arn(params, "stageArn"))
         session_id = self._session_id(params)
         session = stage.session(session_id)
@@ -985,6 +1017,7 @@ class IvsSimulator:
         if "PUBLISH" not in participant.capabilities:
             self._event(participant, "PUBLISH_ERROR", errorCode="INSUFFICIENT_CAPABILITIES")
             return "INSUFFICIENT_CAPABILITIES"
+        assert stage.active is not None  # the participant is connected to the active session
         publishers = [p for p in stage.active.connected() if p.publishing]
         # 12 publishers per stage; the 13th gets a PUBLISH_ERROR event, not an API error (§11.6).
         if len(publishers) >= self.config["max_publishers_per_stage"]:
@@ -1034,6 +1067,7 @@ class IvsSimulator:
         )
         if participant is None or participant.is_replica or participant.state != "CONNECTED":
             raise ValueError(f"participant {participant_id} is not connected")
+        assert stage is not None  # the participant was found in it
         return stage, participant
 
     def control(self, verb: str, body: dict) -> dict:

@@ -19,9 +19,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, fields, replace
+from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from broadcastops.cloud.simulator.wire import (
@@ -80,7 +82,7 @@ class Simulator:
     options: SimOptions = field(default_factory=SimOptions)
     latency_ms: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.lock = threading.RLock()
         self.faults: list[Fault] = []
         self.requests: deque[dict] = deque(maxlen=20000)
@@ -100,7 +102,7 @@ class Simulator:
             self.requests.clear()
             self.latency_ms = 0
 
-    def record(self, **entry) -> None:
+    def record(self, **entry: Any) -> None:
         with self.lock:
             self._seq += 1
             self.requests.append({"seq": self._seq, "time": time.time(), **entry})
@@ -116,7 +118,7 @@ class Simulator:
         return None
 
 
-def _tencent_service(headers) -> str:
+def _tencent_service(headers: Message) -> str:
     """The service from the credential scope (``.../<date>/<service>/tc3_request``)."""
     auth = headers.get("Authorization", "")
     try:
@@ -142,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "cloudsim/1"
     server: "SimulatorServer"
 
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
     # --- plumbing -----------------------------------------------------------------------
@@ -150,7 +152,9 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, payload: bytes, content_type: str, headers=None) -> None:
+    def _send(
+        self, status: int, payload: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
@@ -159,11 +163,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _json(self, status: int, obj) -> None:
+    def _json(self, status: int, obj: object) -> None:
         self._send(status, json.dumps(obj).encode(), "application/json")
 
     # --- routes -------------------------------------------------------------------------
-    def do_GET(self):
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/_sim/requests" and _is_loopback(self.client_address[0]):
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -181,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, {"ok": True})
         return self._json(404, {"error": f"no route GET {url.path}"})
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         body = self._body()
         path = urlsplit(self.path).path
         if path.startswith("/_sim/"):
@@ -259,6 +263,7 @@ class Handler(BaseHTTPRequestHandler):
         if not _is_loopback(self.client_address[0]):
             return self._json(403, {"error": "the control API answers loopback clients only"})
         sim = self.server.sim
+        result: dict
         try:
             data = json.loads(body or b"{}")
             if not isinstance(data, dict):
@@ -301,20 +306,20 @@ class SimulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address, sim: Simulator):
+    def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
         super().__init__(address, Handler)
         self.sim = sim
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def endpoint(self) -> str:
         """``host:port`` as the Tencent SDK wants it (no scheme: it would go in Host)."""
         host, port = self.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
 
 def load_scenario(path: str | Path | None) -> dict:
@@ -327,7 +332,7 @@ def load_scenario(path: str | Path | None) -> dict:
 
 
 def serve_in_thread(
-    scenario: dict | None = None, *, host: str = "127.0.0.1", port: int = 0, **options
+    scenario: dict | None = None, *, host: str = "127.0.0.1", port: int = 0, **options: Any
 ) -> SimulatorServer:
     """Start a simulator on a background thread (tests, benchmarks); ``.shutdown()`` stops it."""
     sim = Simulator(scenario=scenario or {}, options=SimOptions(**options))

@@ -39,10 +39,16 @@ import random
 import threading
 import time
 from bisect import bisect_right
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
+from typing import TYPE_CHECKING, Any
 
 from broadcastops.cloud.simulator.wire import TencentApiError, tencent_success
+
+if TYPE_CHECKING:
+    from broadcastops.cloud.simulator.server import SimOptions
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +208,7 @@ def iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def _parse_iso(value, name: str) -> float:
+def _parse_iso(value: object, name: str) -> float:
     if not isinstance(value, str):
         raise TencentApiError(f"InvalidParameter.{name}", f"{name} must be a UTC time string")
     try:
@@ -313,7 +319,7 @@ class _Flow:
     feeds: list = field(default_factory=list)  # (StreamLive input id, pipeline)
 
 
-def _require(cond: bool, code: str, message: str) -> None:
+def _require(cond: object, code: str, message: str) -> None:
     if not cond:
         raise TencentApiError(code, message)
 
@@ -331,7 +337,7 @@ def _page(params: dict, *, default_size: int, max_size: int) -> tuple[int, int]:
     return num, size
 
 
-def _keep_unset_as_null(old, new):
+def _keep_unset_as_null(old: Any, new: Any) -> Any:
     """``new`` with every member that is null in ``old`` and absent from ``new`` set to null,
     recursively (objects by key, lists of objects by position)."""
     if isinstance(old, dict) and isinstance(new, dict):
@@ -358,7 +364,7 @@ def _is_empty_failover(settings: dict | None) -> bool:
 class TencentSimulator:
     """The four Tencent media services' state and their API 3.0 actions."""
 
-    def __init__(self, scenario: dict, options):
+    def __init__(self, scenario: dict, options: SimOptions) -> None:
         self.options = options
         self._lock = threading.RLock()
         self._offset = 0.0  # /_sim/clock moves simulated time forward
@@ -512,8 +518,8 @@ class TencentSimulator:
             return any(f.running.at(t) and self._flow_input_present(f, t) for f in feeders)
         return True
 
-    def _sources(self, input_id: str, p: int) -> list:
-        sources = [self._signal(input_id, p)]
+    def _sources(self, input_id: str, p: int) -> list[_Timeline | _Flap]:
+        sources: list[_Timeline | _Flap] = [self._signal(input_id, p)]
         if input_id in self._flaps:
             sources.append(self._flaps[input_id])
         for flow in self._feeders.get((input_id, p), ()):
@@ -526,7 +532,9 @@ class TencentSimulator:
     def _input_type(self, input_id: str) -> str:
         return (self._inputs.get(input_id) or {}).get("Type", "")
 
-    def _failover_target(self, channel: _Channel, input_id: str | None):
+    def _failover_target(
+        self, channel: _Channel, input_id: str | None
+    ) -> tuple[str, float, str] | None:
         """(secondary id, threshold s, recover behaviour) when failover is effective, else None."""
         attached = {a["Id"]: a for a in channel.config.get("AttachedInputs") or []}
         settings = (attached.get(input_id) or {}).get("FailOverSettings")
@@ -686,7 +694,17 @@ class TencentSimulator:
         return history[i - 1][1] if i else None
 
     # --- dispatch ------------------------------------------------------------------------------
-    def handle(self, *, service, action, version, region, body, headers, host) -> dict:
+    def handle(
+        self,
+        *,
+        service: str,
+        action: str,
+        version: str,
+        region: str,
+        body: bytes,
+        headers: Message,
+        host: str,
+    ) -> dict:
         if service not in VERSIONS:
             raise TencentApiError("NoSuchProduct", f"The product `{service}` does not exist.")
         if version and version != VERSIONS[service]:
@@ -735,7 +753,7 @@ class TencentSimulator:
             result = handler(params, self.now())
         return tencent_success(result)
 
-    def _authenticate(self, service: str, body: bytes, headers, host: str) -> str:
+    def _authenticate(self, service: str, body: bytes, headers: Message, host: str) -> str:
         authorization = headers.get("Authorization", "")
         try:
             secret_id, _date, _scope_service, signed, signature = _parse_authorization(
@@ -799,7 +817,9 @@ class TencentSimulator:
             )
 
     # --- StreamLive ----------------------------------------------------------------------------
-    def _channel(self, channel_id, now: float, code: str = "InvalidParameter.NotFound") -> _Channel:
+    def _channel(
+        self, channel_id: object, now: float, code: str = "InvalidParameter.NotFound"
+    ) -> _Channel:
         channel = self._channels.get(channel_id) if isinstance(channel_id, str) else None
         if channel is None:
             raise TencentApiError(code, f"Channel `{channel_id}` is not found.")
@@ -812,17 +832,17 @@ class TencentSimulator:
         info.update(channel.config)
         return info
 
-    def _mdl_DescribeStreamLiveChannels(self, params, now):
+    def _mdl_DescribeStreamLiveChannels(self, params: dict, now: float) -> dict:
         infos = []
         for channel in self._channels.values():
             self._advance(channel, now)
             infos.append(self._channel_info(channel))
         return {"Infos": infos}
 
-    def _mdl_DescribeStreamLiveChannel(self, params, now):
+    def _mdl_DescribeStreamLiveChannel(self, params: dict, now: float) -> dict:
         return {"Info": self._channel_info(self._channel(params["Id"], now))}
 
-    def _mdl_StartStreamLiveChannel(self, params, now):
+    def _mdl_StartStreamLiveChannel(self, params: dict, now: float) -> dict:
         channel = self._channel(params["Id"], now)
         if channel.state != IDLE:
             raise TencentApiError(
@@ -833,7 +853,7 @@ class TencentSimulator:
         logger.info("cloudsim: StreamLive channel %s starting", params["Id"])
         return {}
 
-    def _mdl_StopStreamLiveChannel(self, params, now):
+    def _mdl_StopStreamLiveChannel(self, params: dict, now: float) -> dict:
         channel = self._channel(params["Id"], now)
         if channel.state not in (RUNNING, STARTING):
             raise TencentApiError(
@@ -846,7 +866,7 @@ class TencentSimulator:
         logger.info("cloudsim: StreamLive channel %s stopping", params["Id"])
         return {}
 
-    def _mdl_ModifyStreamLiveChannel(self, params, now):
+    def _mdl_ModifyStreamLiveChannel(self, params: dict, now: float) -> dict:
         channel = self._channel(params["Id"], now)
         if channel.state != IDLE and not self.options.modify_running_allowed:
             # Modify-while-running is UNCONFIRMED (fact sheet 2.5): refused unless the option says.
@@ -940,10 +960,10 @@ class TencentSimulator:
             "RecoverBehavior must be CURRENT_PREFERRED or PRIMARY_PREFERRED.",
         )
 
-    def _mdl_DescribeStreamLiveChannelAlerts(self, params, now):
+    def _mdl_DescribeStreamLiveChannelAlerts(self, params: dict, now: float) -> dict:
         channel = self._channel(params["ChannelId"], now)
         since = now - 86400
-        infos = {}
+        infos: dict[str, list | int] = {}
         for p, name in ((0, "Pipeline0"), (1, "Pipeline1")):
             infos[name] = [
                 a
@@ -955,7 +975,9 @@ class TencentSimulator:
         return {"Infos": infos}
 
     @staticmethod
-    def _window(params, now, *, max_window: float | None = None) -> tuple[float, float]:
+    def _window(
+        params: dict, now: float, *, max_window: float | None = None
+    ) -> tuple[float, float]:
         start = _parse_iso(params["StartTime"], "StartTime") if params.get("StartTime") else None
         end = _parse_iso(params["EndTime"], "EndTime") if params.get("EndTime") else None
         # Defaults: the last hour; end = start + 1 h (mdl API docs).
@@ -977,10 +999,10 @@ class TencentSimulator:
             )
         return start, end
 
-    def _mdl_DescribeStreamLiveChannelLogs(self, params, now):
+    def _mdl_DescribeStreamLiveChannelLogs(self, params: dict, now: float) -> dict:
         channel = self._channel(params["ChannelId"], now)
         start, end = self._window(params, now)
-        infos = {}
+        infos: dict[str, list | int] = {}
         for p, name in ((0, "Pipeline0"), (1, "Pipeline1")):
             infos[name] = [
                 e for e in channel.logs[p] if start <= _parse_iso(e["Time"], "Time") <= end
@@ -990,7 +1012,7 @@ class TencentSimulator:
     def _bitrate(self, input_id: str) -> int:
         return 5_000_000 + int(hashlib.sha256(input_id.encode()).hexdigest()[:4], 16) * 30
 
-    def _mdl_DescribeStreamLiveChannelInputStatistics(self, params, now):
+    def _mdl_DescribeStreamLiveChannelInputStatistics(self, params: dict, now: float) -> dict:
         channel = self._channel(params["ChannelId"], now)
         start, end = self._window(params, now)
         period = params.get("Period") or "1min"
@@ -1001,7 +1023,7 @@ class TencentSimulator:
         infos = []
         for attached in channel.config.get("AttachedInputs") or []:
             input_id = attached["Id"]
-            stats = {"Pipeline0": [], "Pipeline1": []}
+            stats: dict[str, list] = {"Pipeline0": [], "Pipeline1": []}
             if channel.run_since is not None:
                 first = max(start, channel.run_since)
                 t = math.ceil(first / step) * step
@@ -1040,21 +1062,22 @@ class TencentSimulator:
             infos.append({"InputId": input_id, "Statistics": stats})
         return {"Infos": infos}
 
-    def _mdl_DescribeStreamLiveInputs(self, params, now):
+    def _mdl_DescribeStreamLiveInputs(self, params: dict, now: float) -> dict:
         return {"Infos": list(self._inputs.values())}
 
-    def _mdl_DescribeStreamLiveInput(self, params, now):
+    def _mdl_DescribeStreamLiveInput(self, params: dict, now: float) -> dict:
         info = self._inputs.get(params["Id"]) if isinstance(params["Id"], str) else None
         _require(
             info is not None, "InvalidParameter.NotFound", f"Input `{params['Id']}` is not found."
         )
         return {"Info": info}
 
-    def _mdl_QueryInputStreamState(self, params, now):
+    def _mdl_QueryInputStreamState(self, params: dict, now: float) -> dict:
         info = self._inputs.get(params["Id"]) if isinstance(params["Id"], str) else None
         _require(
             info is not None, "InvalidParameter.NotFound", f"Input `{params['Id']}` is not found."
         )
+        assert info is not None  # _require raised
         _require(
             info.get("Type") in ("RTMP_PUSH", "RTMPS_PUSH"),
             "InvalidParameter",
@@ -1085,11 +1108,11 @@ class TencentSimulator:
             }
         }
 
-    def _mdl_DescribeStreamLivePlans(self, params, now):
+    def _mdl_DescribeStreamLivePlans(self, params: dict, now: float) -> dict:
         self._channel(params["ChannelId"], now)
         return {"Infos": list(self._plans.get(params["ChannelId"], []))}
 
-    def _mdl_CreateStreamLivePlan(self, params, now):
+    def _mdl_CreateStreamLivePlan(self, params: dict, now: float) -> dict:
         channel = self._channel(params["ChannelId"], now)
         plan = params["Plan"]
         code = "InvalidParameter.Plan"
@@ -1137,7 +1160,7 @@ class TencentSimulator:
         return {}
 
     # --- StreamLink ----------------------------------------------------------------------------
-    def _flow(self, flow_id, code: str = "InvalidParameter.Id") -> _Flow:
+    def _flow(self, flow_id: object, code: str = "InvalidParameter.Id") -> _Flow:
         flow = self._flows.get(flow_id) if isinstance(flow_id, str) else None
         if flow is None:
             raise TencentApiError(code, f"Flow `{flow_id}` is not found.")
@@ -1150,7 +1173,7 @@ class TencentSimulator:
         info.update(flow.info)
         return info
 
-    def _mdc_DescribeStreamLinkFlows(self, params, now):
+    def _mdc_DescribeStreamLinkFlows(self, params: dict, now: float) -> dict:
         num, size = _page(params, default_size=10, max_size=1000)
         flows = list(self._flows.values())
         chunk = flows[(num - 1) * size : num * size]
@@ -1162,10 +1185,10 @@ class TencentSimulator:
             "TotalPage": math.ceil(len(flows) / size),
         }
 
-    def _mdc_DescribeStreamLinkFlow(self, params, now):
+    def _mdc_DescribeStreamLinkFlow(self, params: dict, now: float) -> dict:
         return {"Info": self._flow_info(self._flow(params["FlowId"]), now)}
 
-    def _flow_set(self, params, now, running: bool) -> dict:
+    def _flow_set(self, params: dict, now: float, running: bool) -> dict:
         flow = self._flow(params["FlowId"])
         if flow.running.at(now) == running:
             raise TencentApiError(
@@ -1180,16 +1203,16 @@ class TencentSimulator:
         self._apply_now(channels, now)
         return {}
 
-    def _mdc_StartStreamLinkFlow(self, params, now):
+    def _mdc_StartStreamLinkFlow(self, params: dict, now: float) -> dict:
         return self._flow_set(params, now, True)
 
-    def _mdc_StopStreamLinkFlow(self, params, now):
+    def _mdc_StopStreamLinkFlow(self, params: dict, now: float) -> dict:
         return self._flow_set(params, now, False)
 
     def _flow_connected(self, flow: _Flow, t: float) -> bool:
         return flow.running.at(t) and self._flow_input_present(flow, t)
 
-    def _mdc_DescribeStreamLinkFlowRealtimeStatus(self, params, now):
+    def _mdc_DescribeStreamLinkFlowRealtimeStatus(self, params: dict, now: float) -> dict:
         flow = self._flow(params["FlowId"], "InvalidParameter.NotFound")
         input_ids = params.get("InputIds") or []
         output_ids = params.get("OutputIds") or []
@@ -1253,7 +1276,7 @@ class TencentSimulator:
         }
         return item
 
-    def _mdc_DescribeStreamLinkFlowLogs(self, params, now):
+    def _mdc_DescribeStreamLinkFlowLogs(self, params: dict, now: float) -> dict:
         flow = self._flow(params["FlowId"], "InvalidParameter.NotFound")
         start, end = self._window(params, now, max_window=MDC_MAX_WINDOW_S)
         kinds = params["Type"]
@@ -1311,7 +1334,16 @@ class TencentSimulator:
         }
 
     @staticmethod
-    def _flow_logs(t, kind, io, id_key, name_key, up, pipes, wanted) -> list[dict]:
+    def _flow_logs(
+        t: float,
+        kind: str,
+        io: dict,
+        id_key: str,
+        name_key: str,
+        up: bool,
+        pipes: Collection[str],
+        wanted: Collection[str],
+    ) -> list[dict]:
         code, message = FLOW_EVENT_CONNECTED if up else FLOW_EVENT_DISCONNECTED
         return [
             {
@@ -1331,7 +1363,7 @@ class TencentSimulator:
         ]
 
     # --- StreamPackage -------------------------------------------------------------------------
-    def _mdp_DescribeStreamPackageChannels(self, params, now):
+    def _mdp_DescribeStreamPackageChannels(self, params: dict, now: float) -> dict:
         num, size = _page(params, default_size=10, max_size=1000)
         return {
             "Infos": self._package[(num - 1) * size : num * size],
@@ -1341,7 +1373,7 @@ class TencentSimulator:
             "TotalPage": math.ceil(len(self._package) / size),
         }
 
-    def _mdp_DescribeStreamPackageChannel(self, params, now):
+    def _mdp_DescribeStreamPackageChannel(self, params: dict, now: float) -> dict:
         info = self._package_by_id.get(params["Id"]) if isinstance(params["Id"], str) else None
         _require(
             info is not None, "InvalidParameter.NotFound", f"Channel `{params['Id']}` is not found."
@@ -1349,7 +1381,7 @@ class TencentSimulator:
         return {"Info": info}
 
     # --- CSS -----------------------------------------------------------------------------------
-    def _stream_key(self, params) -> tuple[str, str, str]:
+    def _stream_key(self, params: dict) -> tuple[str, str, str]:
         for name in ("DomainName", "AppName", "StreamName"):
             _require(
                 isinstance(params.get(name), str), "InvalidParameter", f"{name} must be a string."
@@ -1358,7 +1390,7 @@ class TencentSimulator:
             raise TencentApiError("ResourceNotFound.DomainNotExist", "The domain does not exist.")
         return params["DomainName"], params["AppName"], params["StreamName"]
 
-    def _live_DescribeLiveStreamOnlineList(self, params, now):
+    def _live_DescribeLiveStreamOnlineList(self, params: dict, now: float) -> dict:
         num = params.get("PageNum", 1)
         size = params.get("PageSize", 10)
         _require(
@@ -1391,11 +1423,11 @@ class TencentSimulator:
             "OnlineInfo": online[(num - 1) * size : num * size],
         }
 
-    def _live_DescribeLiveStreamState(self, params, now):
+    def _live_DescribeLiveStreamState(self, params: dict, now: float) -> dict:
         stream = self._streams.get(self._stream_key(params))
         return {"StreamState": stream["State"] if stream else "inactive"}
 
-    def _live_DropLiveStream(self, params, now):
+    def _live_DropLiveStream(self, params: dict, now: float) -> dict:
         key = self._stream_key(params)
         stream = self._streams.get(key)
         # "Pausing an inactive stream is considered successful" (DropLiveStream docs).
@@ -1403,13 +1435,13 @@ class TencentSimulator:
             self._streams[key] = {**stream, "State": "inactive"}
         return {}
 
-    def _live_ForbidLiveStream(self, params, now):
+    def _live_ForbidLiveStream(self, params: dict, now: float) -> dict:
         key = self._stream_key(params)
         stream = self._streams.get(key) or {"PublishTime": iso(now)}
         self._streams[key] = {**stream, "State": "forbid"}
         return {}
 
-    def _live_ResumeLiveStream(self, params, now):
+    def _live_ResumeLiveStream(self, params: dict, now: float) -> dict:
         key = self._stream_key(params)
         stream = self._streams.get(key)
         if stream and stream["State"] == "forbid":

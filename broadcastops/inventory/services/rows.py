@@ -5,6 +5,11 @@ channels and CSS streams; a service that could not be listed marks its rows stal
 stopped or removed.
 """
 
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+
 from broadcastops.cloud import types
 from broadcastops.inventory.inference import (
     active_input_summary,
@@ -23,6 +28,7 @@ from broadcastops.inventory.models import (
     PackageChannel,
     ServiceSync,
 )
+from broadcastops.inventory.services.poll_types import ChannelSync, Listed, PollReport
 from broadcastops.inventory.services.status import (
     apply_details,
     notify_transition,
@@ -30,17 +36,22 @@ from broadcastops.inventory.services.status import (
 )
 from broadcastops.notify.services import notify
 
+M = TypeVar("M", bound=Model)
+
 
 class Writer:
     """Collects changed rows and counts writes, so a quiet poll writes almost nothing."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.writes = 0
 
-    def upsert(self, model, lookup: dict, values: dict, existing):
+    def upsert(
+        self, model: type[M], lookup: dict[str, Any], values: dict[str, Any], existing: M | None
+    ) -> M:
         if existing is None:
             self.writes += 1
-            return model.objects.create(**lookup, **values)
+            created: M = model._default_manager.create(**lookup, **values)
+            return created
         changed = [k for k, v in values.items() if getattr(existing, k) != v]
         if changed:
             for k in changed:
@@ -51,7 +62,7 @@ class Writer:
 
 
 def _flow_endpoints(flow: types.LinkFlow) -> list[str]:
-    keys = []
+    keys: list[str] = []
     for output in flow.outputs:
         keys.extend(endpoint_key(d.full_url) for d in output.destinations)
     return sorted({k for k in keys if k})
@@ -61,14 +72,14 @@ def _input_endpoints(live_input: types.LiveInput) -> list[str]:
     return [endpoint_key(e.push_url) for e in live_input.endpoints]
 
 
-def _attached_json(channel: types.LiveChannel) -> list[dict]:
+def _attached_json(channel: types.LiveChannel) -> list[dict[str, Any]]:
     return [
         {"id": a.id, "failover": a.failover.to_api() if a.failover is not None else None}
         for a in channel.attached_inputs
     ]
 
 
-def _groups_json(channel: types.LiveChannel) -> list[dict]:
+def _groups_json(channel: types.LiveChannel) -> list[dict[str, Any]]:
     return [
         {
             "name": g.name,
@@ -80,11 +91,11 @@ def _groups_json(channel: types.LiveChannel) -> list[dict]:
     ]
 
 
-def _mark_stale(queryset, now) -> int:
+def _mark_stale(queryset: QuerySet[Any], now: datetime) -> int:
     return queryset.filter(stale_since__isnull=True).update(stale_since=now)
 
 
-def service_state(service: str, error: str | None, now) -> int:
+def service_state(service: str, error: str | None, now: datetime) -> int:
     """Record a service turning unreachable or answering again (and tell the operators)."""
     row, _ = ServiceSync.objects.get_or_create(service=service)
     if error is None:
@@ -117,7 +128,9 @@ def service_state(service: str, error: str | None, now) -> int:
     return 1
 
 
-def sync_inputs(listed, cloud_inputs, writer, now) -> dict[str, LiveInput]:
+def sync_inputs(
+    listed: Listed, cloud_inputs: list[types.LiveInput], writer: Writer, now: datetime
+) -> dict[str, LiveInput]:
     existing = {i.cloud_id: i for i in LiveInput.objects.all()}
     if CloudService.STREAMLIVE not in listed:
         return existing
@@ -136,12 +149,14 @@ def sync_inputs(listed, cloud_inputs, writer, now) -> dict[str, LiveInput]:
     return existing
 
 
-def sync_flows(listed, inputs_db, writer, now) -> dict[str, LinkFlow]:
+def sync_flows(
+    listed: Listed, inputs_db: dict[str, LiveInput], writer: Writer, now: datetime
+) -> dict[str, LinkFlow]:
     existing = {f.cloud_id: f for f in LinkFlow.objects.all()}
     if CloudService.STREAMLINK not in listed:
         writer.writes += _mark_stale(LinkFlow.objects.all(), now)
         return existing
-    by_key = {}
+    by_key: dict[str, LiveInput] = {}
     for live_input in sorted(inputs_db.values(), key=lambda i: i.cloud_id):
         for key in live_input.endpoints:
             by_key.setdefault(key, live_input)
@@ -170,7 +185,7 @@ def sync_flows(listed, inputs_db, writer, now) -> dict[str, LinkFlow]:
     return existing
 
 
-def sync_packages(listed, writer, now) -> dict[str, PackageChannel]:
+def sync_packages(listed: Listed, writer: Writer, now: datetime) -> dict[str, PackageChannel]:
     existing = {p.cloud_id: p for p in PackageChannel.objects.all()}
     for item in listed.get(CloudService.STREAMPACKAGE, []):
         existing[item.id] = writer.upsert(
@@ -186,7 +201,7 @@ def _css_key(domain: str, app: str, stream: str) -> str:
     return endpoint_key(f"rtmp://{domain}/{app}/{stream}")
 
 
-def sync_css(listed, writer, now) -> dict[str, CssStream]:
+def sync_css(listed: Listed, writer: Writer, now: datetime) -> dict[str, CssStream]:
     existing = {_css_key(s.domain, s.app_name, s.stream_name): s for s in CssStream.objects.all()}
     if CloudService.CSS not in listed:
         return existing
@@ -209,7 +224,9 @@ def sync_css(listed, writer, now) -> dict[str, CssStream]:
         )
     # The online list only names pushed streams: a known stream missing from it is inactive
     # (or forbidden, which only DescribeLiveStreamState tells; the diagnosis asks for it).
-    offline = [s.pk for k, s in existing.items() if k not in online and s.state == "active"]
+    offline = [
+        s.pk for k, s in existing.items() if k not in online and s.state == CssStream.State.ACTIVE
+    ]
     if offline:
         writer.writes += CssStream.objects.filter(pk__in=offline).update(
             state=CssStream.State.INACTIVE
@@ -217,7 +234,9 @@ def sync_css(listed, writer, now) -> dict[str, CssStream]:
     return existing
 
 
-def _link_package(cloud, packages) -> PackageChannel | None:
+def _link_package(
+    cloud: types.LiveChannel, packages: dict[str, PackageChannel]
+) -> PackageChannel | None:
     by_id = {p.cloud_id: p for p in packages.values()}
     urls = {endpoint_key(u): p for p in packages.values() for u in p.input_urls}
     for group in cloud.output_groups:
@@ -229,7 +248,7 @@ def _link_package(cloud, packages) -> PackageChannel | None:
     return None
 
 
-def _link_css(cloud, css) -> CssStream | None:
+def _link_css(cloud: types.LiveChannel, css: dict[str, CssStream]) -> CssStream | None:
     for group in cloud.output_groups:
         for url in group.destination_urls:
             if endpoint_key(url) in css:
@@ -237,7 +256,12 @@ def _link_css(cloud, css) -> CssStream | None:
     return None
 
 
-def _register_css_targets(cloud_channels, css, writer, css_listed: bool) -> None:
+def _register_css_targets(
+    cloud_channels: list[types.LiveChannel],
+    css: dict[str, CssStream],
+    writer: Writer,
+    css_listed: bool,
+) -> None:
     """A channel's RTMP output to CSS names a stream even before it is pushed: know it."""
     for cloud in cloud_channels:
         for group in cloud.output_groups:
@@ -259,27 +283,30 @@ def _register_css_targets(cloud_channels, css, writer, css_listed: bool) -> None
                 )
 
 
-def sync_channels(
-    listed, cloud_channels, channels_db, details, flows_db, packages, css, writer, now, report
-):
+def sync_channels(rows: ChannelSync, *, writer: Writer, now: datetime, report: PollReport) -> None:
+    """Write the listed channels, their status from this poll's details, and the history."""
+    listed, cloud_channels, channels_db = rows.listed, rows.cloud_channels, rows.channels_db
     if CloudService.STREAMLIVE not in listed:
         writer.writes += _mark_stale(LiveChannel.objects.filter(removed_at__isnull=True), now)
         return
+    css = rows.css
     _register_css_targets(cloud_channels, css, writer, css_listed=CloudService.CSS in listed)
-    flow_role_by_input = {}
-    for flow in flows_db.values():
+    flow_role_by_input: dict[str, str] = {}
+    for flow in rows.flows.values():
         if flow.feeds_input_id and flow.removed_at is None:
-            flow_role_by_input[flow.feeds_input.cloud_id] = flow.role
+            feeds = flow.feeds_input
+            assert feeds is not None  # feeds_input_id is set
+            flow_role_by_input[feeds.cloud_id] = flow.role
     seen = set()
     for cloud in cloud_channels:
         seen.add(cloud.id)
         channel = channels_db.get(cloud.id)
-        values = {
+        values: dict[str, Any] = {
             "name": cloud.name,
             "state": cloud.state,
             "attached_inputs": _attached_json(cloud),
             "output_groups": _groups_json(cloud),
-            "package_channel": _link_package(cloud, packages),
+            "package_channel": _link_package(cloud, rows.packages),
             "css_stream": _link_css(cloud, css),
             "stale_since": None,
             "removed_at": None,
@@ -289,7 +316,7 @@ def sync_channels(
         if channel is None:
             channel = writer.upsert(LiveChannel, {"cloud_id": cloud.id}, values, None)
             status_changed = True
-        detail = details.get(cloud.id)
+        detail = rows.details.get(cloud.id)
         if detail is not None and not detail.error:
             roles = input_roles(cloud, flow_role_by_input)
             more, status_changed_now, transitions = apply_details(
@@ -297,7 +324,7 @@ def sync_channels(
             )
             values.update(more)
             status_changed = status_changed or status_changed_now
-        elif cloud.state != "RUNNING" and cloud.state != channel.state:
+        elif cloud.state != LiveChannel.State.RUNNING and cloud.state != channel.state:
             # Not detailed this poll but no longer on air: no input, whatever we saw before.
             pipelines = pipelines_infer(channel=cloud, statistics=None, alerts=[], roles={})
             values.update(
@@ -306,7 +333,8 @@ def sync_channels(
                 health=health_of(cloud.state, pipelines),
             )
         stopped = channels_db.get(cloud.id) is not None and (
-            channels_db[cloud.id].state == "RUNNING" and cloud.state == "IDLE"
+            channels_db[cloud.id].state == LiveChannel.State.RUNNING
+            and cloud.state == LiveChannel.State.IDLE
         )
         if channels_db.get(cloud.id) is not None and channel.state != cloud.state:
             status_changed = True

@@ -5,7 +5,8 @@ once and alerted only after ``INVENTORY_INPUT_LOST_GRACE_S``; an observed switch
 line of the same switch are one event.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,11 +24,12 @@ from broadcastops.inventory.models import (
     LiveChannel,
     OperatorAction,
 )
+from broadcastops.inventory.services.poll_types import ChannelDetails, PollReport
 from broadcastops.notify.models import Notification
 from broadcastops.notify.services import notify
 
 
-def recently_stopped_by_operator(channel: LiveChannel, now) -> bool:
+def recently_stopped_by_operator(channel: LiveChannel, now: datetime) -> bool:
     return OperatorAction.objects.filter(
         target_type="channel",
         target_id=channel.cloud_id,
@@ -36,7 +38,15 @@ def recently_stopped_by_operator(channel: LiveChannel, now) -> bool:
     ).exists()
 
 
-def record_event(channel, pipeline, kind, source, occurred_at, message="", **inputs) -> bool:
+def record_event(
+    channel: LiveChannel,
+    pipeline: int,
+    kind: str,
+    source: str,
+    occurred_at: datetime,
+    message: str = "",
+    **inputs: str,
+) -> bool:
     """Store a failover event once. An observed change and the log line for the same switch
     are the same event: the log's time wins."""
     window = timedelta(seconds=settings.INVENTORY_EVENT_MERGE_WINDOW_S)
@@ -73,7 +83,7 @@ def record_event(channel, pipeline, kind, source, occurred_at, message="", **inp
     return True
 
 
-def notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, now) -> None:
+def notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, now: datetime) -> None:
     where = f"pipeline {pipeline}" if pipeline is not None else "the channel"
     local = timezone.localtime(now).strftime("%H:%M:%S")
     facts = {"Channel": channel.name, "State": channel.state, "Input": channel.active_input}
@@ -138,7 +148,7 @@ def notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, now
         )
 
 
-def input_lost_for_grace(channel: LiveChannel, pipeline: int, now) -> bool:
+def input_lost_for_grace(channel: LiveChannel, pipeline: int, now: datetime) -> bool:
     lost = (
         FailoverEvent.objects.filter(
             channel=channel, pipeline=pipeline, kind=FailoverEvent.Kind.INPUT_LOST
@@ -173,7 +183,14 @@ def transition_of(before: str | None, after: str) -> tuple[str | None, str | Non
     return None, None
 
 
-def apply_details(channel: LiveChannel, cloud: types.LiveChannel, details, roles, now, report):
+def apply_details(
+    channel: LiveChannel,
+    cloud: types.LiveChannel,
+    details: ChannelDetails,
+    roles: dict[str, str],
+    now: datetime,
+    report: PollReport,
+) -> tuple[dict[str, Any], bool, list[tuple[str, int]]]:
     """Update one channel's status from its details; record history, events, notifications."""
     previous = {p["pipeline"]: p for p in channel.pipelines or []}
     transitions: list[tuple[str, int]] = []
@@ -185,7 +202,7 @@ def apply_details(channel: LiveChannel, cloud: types.LiveChannel, details, roles
     for p in pipelines:
         before = previous.get(p["pipeline"], {}).get("role")
         after = p["role"]
-        if cloud.state != "RUNNING":
+        if cloud.state != LiveChannel.State.RUNNING:
             continue
         kind, alert = transition_of(before, after)
         if kind and record_event(

@@ -11,8 +11,9 @@ and only rows that changed are written.
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,13 +22,19 @@ from django.utils import timezone
 
 from broadcastops.cloud import types
 from broadcastops.cloud.errors import CloudError
-from broadcastops.cloud.tencent import map_parallel, tencent_gateway
+from broadcastops.cloud.tencent import TencentGateway, map_parallel, tencent_gateway
 from broadcastops.inventory import metrics
 from broadcastops.inventory.models import (
     CloudService,
     Health,
     LiveChannel,
     ServiceSync,
+)
+from broadcastops.inventory.services.poll_types import (
+    ChannelDetails,
+    ChannelSync,
+    Listed,
+    PollReport,
 )
 from broadcastops.inventory.services.rows import (
     Writer,
@@ -47,10 +54,10 @@ SUCCESS_KEY = "inventory:last_success"  # {service: unix time of its last good l
 
 
 # fn(report) called after each poll's transaction (failover registers its audit in ready()).
-_AFTER_POLL: list = []
+_AFTER_POLL: list[Callable[[PollReport], object]] = []
 
 
-def after_poll_register(fn) -> None:
+def after_poll_register(fn: Callable[[PollReport], object]) -> None:
     """Let another app run after every poll, outside its transaction; its errors are logged."""
     if fn not in _AFTER_POLL:
         _AFTER_POLL.append(fn)
@@ -62,35 +69,12 @@ def last_success() -> dict[str, datetime]:
     return {k: datetime.fromtimestamp(v, tz=UTC) for k, v in raw.items()}
 
 
-@dataclass
-class PollReport:
-    """What one poll did; the command, the task and the benchmark print it."""
-
-    skipped: bool = False
-    started_at: datetime | None = None
-    duration_s: float = 0.0
-    channels: int = 0
-    details: int = 0
-    changed: int = 0
-    writes: int = 0
-    events: int = 0
-    errors: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Details:
-    statistics: types.ChannelInputStatistics | None
-    alerts: list[types.PipelineAlert]
-    logs: list[types.ChannelLogEntry]
-    error: str = ""
-
-
 # --- listing ------------------------------------------------------------------------------
 
 
-def _list_all(gateway, want_css: bool) -> tuple[dict, dict[str, str]]:
+def _list_all(gateway: TencentGateway, want_css: bool) -> tuple[Listed, dict[str, str]]:
     """Call the list actions side by side; a failed service is reported, not raised."""
-    calls = {
+    calls: dict[str, Callable[[], Any]] = {
         CloudService.STREAMLIVE: lambda: (gateway.live_channel_list(), gateway.live_input_list()),
         CloudService.STREAMLINK: gateway.link_flow_list,
         CloudService.STREAMPACKAGE: gateway.package_channel_list,
@@ -99,7 +83,8 @@ def _list_all(gateway, want_css: bool) -> tuple[dict, dict[str, str]]:
         calls[CloudService.CSS] = gateway.css_stream_online_list
     services = list(calls)
     outcomes = map_parallel(lambda service: calls[service](), services, max_workers=len(calls))
-    results, errors = {}, {}
+    results: Listed = {}
+    errors: dict[str, str] = {}
     for service, outcome in zip(services, outcomes, strict=True):
         if isinstance(outcome, CloudError):
             logger.warning("Inventory: %s list failed: %s", service, outcome)
@@ -109,10 +94,12 @@ def _list_all(gateway, want_css: bool) -> tuple[dict, dict[str, str]]:
     return results, errors
 
 
-def _fetch_details(gateway, channel_ids: list[str], since: dict[str, datetime], now) -> dict:
+def _fetch_details(
+    gateway: TencentGateway, channel_ids: list[str], since: dict[str, datetime], now: datetime
+) -> dict[str, ChannelDetails]:
     window = timedelta(seconds=settings.INVENTORY_STATS_WINDOW_S)
 
-    def one(channel_id: str) -> _Details:
+    def one(channel_id: str) -> ChannelDetails:
         statistics = gateway.live_channel_input_statistics(
             channel_id=channel_id, start=now - window, end=now, period="5s"
         )
@@ -120,44 +107,54 @@ def _fetch_details(gateway, channel_ids: list[str], since: dict[str, datetime], 
         start = since.get(channel_id) or now - timedelta(hours=1)
         start = max(start - window, now - timedelta(days=6))
         logs = gateway.live_channel_log_list(channel_id=channel_id, start=start, end=now)
-        return _Details(statistics, alerts, logs)
+        return ChannelDetails(statistics, alerts, logs)
 
     outcomes = map_parallel(one, channel_ids, max_workers=settings.INVENTORY_DETAIL_WORKERS)
     details = {}
     for channel_id, outcome in zip(channel_ids, outcomes, strict=True):
         if isinstance(outcome, CloudError):
             logger.warning("Inventory: details of channel %s failed: %s", channel_id, outcome)
-            outcome = _Details(None, [], [], error=str(outcome))
+            outcome = ChannelDetails(None, [], [], error=str(outcome))
         details[channel_id] = outcome
     return details
 
 
-def _due(channel: LiveChannel | None, cloud_state: str, last: float | None, now) -> bool:
+def _due(channel: LiveChannel | None, cloud_state: str, last: float | None, now: datetime) -> bool:
     if channel is None or last is None:
         return True
-    at_risk = cloud_state != "IDLE" or channel.health not in (Health.IDLE, Health.GREEN)
+    at_risk = cloud_state != LiveChannel.State.IDLE or channel.health not in (
+        Health.IDLE,
+        Health.GREEN,
+    )
     interval = (
         settings.INVENTORY_ON_AIR_INTERVAL_S if at_risk else settings.INVENTORY_IDLE_INTERVAL_S
     )
     # A little slack so a 10 s beat does not skip a channel refreshed 9.9 s ago.
-    return now.timestamp() - last >= interval * 0.9
+    return bool(now.timestamp() - last >= interval * 0.9)
 
 
-def _due_channels(cloud_channels, channels_db, detail_synced, now, full: bool) -> list[str]:
+def _due_channels(
+    cloud_channels: list[types.LiveChannel],
+    channels_db: dict[str, LiveChannel],
+    detail_synced: dict[str, float],
+    now: datetime,
+    full: bool,
+) -> list[str]:
     """The channels to detail in this poll: every due on-air or at-risk channel, then the
     longest-waiting due idle ones up to ``INVENTORY_DETAILS_PER_POLL``. The budget keeps
     every poll well inside its tick (a poll that runs long delays the on-air refresh) and
     spreads idle channels over several polls instead of letting them all fall due at once."""
     if full:
         return [c.id for c in cloud_channels]
-    urgent, idle = [], []
+    urgent: list[tuple[float, str]] = []
+    idle: list[tuple[float, str]] = []
     for cloud in cloud_channels:
         channel = channels_db.get(cloud.id)
         last = detail_synced.get(cloud.id)
         if not _due(channel, cloud.state, last, now):
             continue
         at_risk = (
-            cloud.state != "IDLE"
+            cloud.state != LiveChannel.State.IDLE
             or channel is None
             or channel.health
             not in (
@@ -237,18 +234,16 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
         flows_db = sync_flows(listed, inputs_db, writer, now)
         packages = sync_packages(listed, writer, now)
         css = sync_css(listed, writer, now)
-        sync_channels(
-            listed,
-            cloud_channels,
-            channels_db,
-            details,
-            flows_db,
-            packages,
-            css,
-            writer,
-            now,
-            report,
+        rows = ChannelSync(
+            listed=listed,
+            cloud_channels=cloud_channels,
+            channels_db=channels_db,
+            details=details,
+            flows=flows_db,
+            packages=packages,
+            css=css,
         )
+        sync_channels(rows, writer=writer, now=now, report=report)
     detail_synced.update({cid: now.timestamp() for cid, d in details.items() if not d.error})
     cache.set(DETAIL_KEY, detail_synced, timeout=None)
     successes = cache.get(SUCCESS_KEY) or {}

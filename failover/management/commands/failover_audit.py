@@ -1,13 +1,16 @@
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
+from failover.audit import ChannelVerdict
+from failover.models import Verdict
 from failover.services import failover_audit_run
 
-MARK = {"OK": "✅", "PENDING": "⏳"}
+MARK = {Verdict.OK: "✅", Verdict.PENDING: "⏳"}
 
 
-def _render(verdict) -> str:
+def _render(verdict: ChannelVerdict) -> str:
     d = verdict.to_dict()
     mark = MARK.get(d["verdict"], "❌")
     lines = [f"{mark} {d['name']} ({d['channel_id']}, {d['state']}): {d['verdict']}"]
@@ -18,7 +21,7 @@ def _render(verdict) -> str:
             f"   primary {d['primary_input_id'] or '?'} / backup {d['backup_input_id'] or '?'}"
             f" — {mapping['basis'] or 'no mapping'} (confidence {mapping['confidence']})"
         )
-    if d["verdict"] != "OK":
+    if d["verdict"] != Verdict.OK:
         for i in d["inputs"]:
             lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {i['verdict']}")
         if d["causes"]:
@@ -37,7 +40,7 @@ class Command(BaseCommand):
         "the MAIN/BACKUP mapping from StreamLink flows, likely causes and the console steps."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true")
         parser.add_argument(
             "--no-sync",
@@ -46,7 +49,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--unprotected", action="store_true", help="only channels not OK")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         verdicts = failover_audit_run(sync=not options["no_sync"])
         if options["unprotected"]:
             verdicts = [v for v in verdicts if not v.protected]

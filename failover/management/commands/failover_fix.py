@@ -1,7 +1,8 @@
 import json
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from broadcastops.errors import ApplicationError
 from broadcastops.inventory.selectors import channel_get
@@ -15,7 +16,7 @@ class Command(BaseCommand):
         "Only FailOverSettings of the primary input change; everything else is sent back as read."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("channel", help="name, cloud id or database id")
         parser.add_argument("--secondary", help="the backup input id (default: from the flows)")
         parser.add_argument("--primary", help="the primary input id (default: from the flows)")
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="record the fix under this user (default: system)")
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         params = {
             "secondary_input_id": options["secondary"],
             "primary_input_id": options["primary"],

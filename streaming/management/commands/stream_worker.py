@@ -1,10 +1,11 @@
 import signal
 import threading
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from streaming.runtime import StreamWorker
+from streaming.worker import StreamWorker
 
 
 class Command(BaseCommand):
@@ -13,13 +14,19 @@ class Command(BaseCommand):
         "Redis. Run one or more; each session is produced by exactly one worker (a lease)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--worker-id", default=None, help="default: host name and pid")
         parser.add_argument(
             "--max-seconds", type=float, default=None, help="stop after this long (tests)"
         )
 
-    def handle(self, *args, worker_id=None, max_seconds=None, **options):
+    def handle(
+        self,
+        *args: Any,
+        worker_id: str | None = None,
+        max_seconds: float | None = None,
+        **options: Any,
+    ) -> None:
         if not settings.STREAMING_REDIS_URL:
             raise CommandError(
                 "stream_worker needs REDIS_URL (or STREAMING_REDIS_URL); without it the web "

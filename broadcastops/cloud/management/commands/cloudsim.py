@@ -1,8 +1,9 @@
 import ipaddress
 import logging
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from broadcastops.cloud.simulator.server import (
     SimOptions,
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         "the IVS real-time API on one loopback port, with the control API under /_sim/."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="a loopback address")
         parser.add_argument("--port", type=int, default=settings.CLOUDSIM_PORT)
         parser.add_argument("--scenario", help="initial state (JSON); default: the demo")
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-rate-limit", action="store_true")
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         if not ipaddress.ip_address(opts["host"]).is_loopback:
             raise CommandError("cloudsim serves loopback addresses only (127.0.0.0/8, ::1)")
         try:

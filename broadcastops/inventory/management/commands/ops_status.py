@@ -1,10 +1,12 @@
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from broadcastops.errors import NotFound
+from broadcastops.inventory.diagnosis import Diagnosis
 from broadcastops.inventory.selectors import (
     channel_get,
     channel_status_get,
@@ -13,7 +15,7 @@ from broadcastops.inventory.selectors import (
 )
 
 
-def _render(diagnosis) -> str:
+def _render(diagnosis: Diagnosis) -> str:
     lines = [f"{diagnosis.channel_name} ({diagnosis.channel_id}): {diagnosis.health.upper()}"]
     for line in diagnosis.lines:
         lines.append(f"  {'✅' if line.ok else '❌'} {line.service}: {line.facts}")
@@ -35,11 +37,11 @@ def _render(diagnosis) -> str:
 class Command(BaseCommand):
     help = "The full status of one channel or all: per service, probable cause, what to do."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--channel", help="name, cloud id or database id")
         parser.add_argument("--json", action="store_true")
 
-    def handle(self, *args, channel, **options):
+    def handle(self, *args: Any, channel: str | None, **options: Any) -> None:
         if channel:
             try:
                 diagnoses = [channel_status_get(channel=channel_get(key=channel))]
@@ -50,7 +52,7 @@ class Command(BaseCommand):
             diagnoses = status_list()
             summary = summary_get()
         if options["json"]:
-            body = {"channels": [d.as_dict() for d in diagnoses]}
+            body: dict[str, Any] = {"channels": [d.as_dict() for d in diagnoses]}
             if summary is not None:
                 body["summary"] = summary
             self.stdout.write(_dumps(body))
@@ -77,5 +79,5 @@ class Command(BaseCommand):
             self.stdout.write(_render(diagnosis) + "\n")
 
 
-def _dumps(body) -> str:
+def _dumps(body: dict[str, Any]) -> str:
     return json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)

@@ -1,7 +1,8 @@
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from broadcastops.inventory.services.sync import inventory_poll
 
@@ -9,7 +10,7 @@ from broadcastops.inventory.services.sync import inventory_poll
 class Command(BaseCommand):
     help = "Poll StreamLive, StreamLink, StreamPackage and CSS into the inventory."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="one full poll, then exit")
 
     def _poll(self, full: bool) -> None:
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             f"errors: {errors}"
         )
 
-    def handle(self, *args, once, **options):
+    def handle(self, *args: Any, once: bool, **options: Any) -> None:
         if once:
             self._poll(full=True)
             return
