@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from broadcastops import registry
+
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "broadcastops:heartbeat"
@@ -70,6 +72,7 @@ def _check_heartbeat() -> dict[str, Any]:
     return {"age_s": round(age_s, 1)}
 
 
+# The project's own checks; apps add theirs to registry.HEALTH_CHECKS in their ready().
 CHECKS = {
     "database": _check_database,
     "broker": _check_broker,
@@ -81,7 +84,7 @@ CHECKS = {
 def health_report() -> dict[str, Any]:
     """Run every check; each failure is named with its reason, none raises."""
     checks = {}
-    for name, check in CHECKS.items():
+    for name, check in [*CHECKS.items(), *registry.HEALTH_CHECKS.items()]:
         started = time.monotonic()
         try:
             result = {"ok": True, **check()}

@@ -54,14 +54,15 @@ INSTALLED_APPS = [
     "django_prometheus",
     "broadcastops.accounts",
     "broadcastops.cloud",
+    "broadcastops.actions",
     "broadcastops.inventory",
     "broadcastops.notify",
-    "broadcastops.assistant",
     "streaming",
     "failover",
     "scheduling",
     "ivs_scaling",
     "errorlogs",
+    "assistant",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,8 @@ CELERY_TASK_IGNORE_RESULT = not bool(REDIS_URL)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 HEARTBEAT_INTERVAL_S = env.int("HEARTBEAT_INTERVAL_S", default=30)
 HEARTBEAT_MAX_AGE_S = env.int("HEARTBEAT_MAX_AGE_S", default=120)
+# How often beat looks for actions whose worker is gone (ACTIONS_LEASE_S below).
+ACTIONS_TAKEOVER_INTERVAL_S = env.float("ACTIONS_TAKEOVER_INTERVAL_S", default=10.0)
 # The beat schedule is reviewed like code: every periodic task is listed here.
 CELERY_BEAT_SCHEDULE = {
     "inventory-poll": {
@@ -207,6 +210,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)),
         # A tick not started within its interval is dropped, never queued behind another.
         "options": {"expires": env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)},
+    },
+    "actions-takeover": {
+        "task": "broadcastops.actions.tasks.action_takeover_task",
+        "schedule": timedelta(seconds=ACTIONS_TAKEOVER_INTERVAL_S),
+        "options": {"expires": ACTIONS_TAKEOVER_INTERVAL_S},
     },
     "heartbeat": {
         "task": "broadcastops.tasks.heartbeat_task",
@@ -328,6 +336,17 @@ CLOUD_RATE_LIMIT_FRACTION = env.float("CLOUD_RATE_LIMIT_FRACTION", default=0.5)
 # --- Notifications --------------------------------------------------------------------------
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+
+# --- Operator actions (broadcastops/actions) -------------------------------------------------
+# A running action's worker renews its lease every third of ACTIONS_LEASE_S; once it has run
+# out (the worker died, or its task message was lost) the takeover beat task hands the action
+# to a new worker, which resumes it from the cloud's state. A dead worker's channel is thus
+# back within about ACTIONS_LEASE_S + ACTIONS_TAKEOVER_INTERVAL_S.
+ACTIONS_LEASE_S = env.float("ACTIONS_LEASE_S", default=30.0)
+# An action whose workers stopped this many times is ended as failed, not resumed again.
+ACTIONS_MAX_ATTEMPTS = env.int("ACTIONS_MAX_ATTEMPTS", default=5)
+# Commands that wait for an action give up waiting (the action goes on) after this long.
+ACTIONS_WAIT_TIMEOUT_S = env.float("ACTIONS_WAIT_TIMEOUT_S", default=900.0)
 
 # --- Inventory and notifications (broadcastops/inventory, broadcastops/notify) ---------------
 INVENTORY_ON_AIR_INTERVAL_S = env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)

@@ -15,9 +15,10 @@ admin.site.index_title = _("Operations console")
 
 APP_URLCONFS = [
     "broadcastops.cloud.urls",
+    "broadcastops.actions.urls",
     "broadcastops.inventory.urls",
     "broadcastops.notify.urls",
-    "broadcastops.assistant.urls",
+    "assistant.urls",
     "streaming.urls",
     "failover.urls",
     "scheduling.urls",

@@ -63,7 +63,7 @@ class FailoverFix(models.Model):
         "inventory.LiveChannel", on_delete=models.CASCADE, related_name="failover_fixes"
     )
     action = models.ForeignKey(
-        "inventory.OperatorAction", null=True, blank=True, on_delete=models.SET_NULL
+        "actions.OperatorAction", null=True, blank=True, on_delete=models.SET_NULL
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

@@ -7,11 +7,11 @@ class StreamingConfig(AppConfig):
     verbose_name = "Live monitoring"
 
     def ready(self) -> None:
-        from broadcastops import health
+        from broadcastops import registry
 
         # /healthz names a camera whose feed is late (a dead stream worker, a lost Redis
         # subscription) next to the project's own checks.
-        health.CHECKS.setdefault("live_frames", _check_live_frames)
+        registry.HEALTH_CHECKS.register(_check_live_frames, key="live_frames")
 
 
 def _check_live_frames() -> dict:

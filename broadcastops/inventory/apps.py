@@ -11,7 +11,12 @@ class InventoryConfig(AppConfig):
     def ready(self) -> None:
         from prometheus_client import REGISTRY
 
+        from broadcastops import registry
         from broadcastops.inventory.metrics import InventoryCollector
+        from broadcastops.inventory.services.actions import RUNNERS
 
         with contextlib.suppress(ValueError):  # already registered: ready() ran before
             REGISTRY.register(InventoryCollector())
+        # Channel and flow actions run in the action engine's task (broadcastops.actions).
+        for kind, runner in RUNNERS.items():
+            registry.ACTION_RUNNERS.register(runner, key=kind)

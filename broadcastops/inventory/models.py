@@ -1,11 +1,11 @@
-"""The cloud resources as operators think of them, their status history and the audit trail.
+"""The cloud resources as operators think of them and their status history.
 
 Rows are synced from the clouds by ``services.inventory_sync``; links between resources (a
 StreamLink flow feeding a StreamLive input, a StreamLive output feeding a StreamPackage
-channel or a CSS stream) are derived from endpoints, never typed in.
+channel or a CSS stream) are derived from endpoints, never typed in. The audit trail of
+actions on them is ``broadcastops.actions.models.OperatorAction``.
 """
 
-from django.conf import settings
 from django.db import models
 
 
@@ -236,42 +236,3 @@ class FailoverEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} p{self.pipeline} {self.kind} @ {self.occurred_at:%H:%M:%S}"
-
-
-class OperatorAction(models.Model):
-    """The audit trail: who did what to which resource, when, and how it ended."""
-
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    actor_name = models.CharField(max_length=150, help_text="Kept if the user is deleted")
-    action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=32)
-    target_id = models.CharField(max_length=64, db_index=True)
-    target_name = models.CharField(max_length=200, blank=True)
-    params = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
-    progress = models.JSONField(default=list, blank=True)
-    request_ids = models.JSONField(default=list, blank=True)
-    outcome = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            # One running action per resource: the claim that keeps two operators apart.
-            models.UniqueConstraint(
-                fields=["target_type", "target_id"],
-                condition=models.Q(status="running"),
-                name="one_running_action_per_target",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.actor_name} {self.action} {self.target_name or self.target_id}"

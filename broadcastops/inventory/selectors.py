@@ -13,7 +13,6 @@ from broadcastops.inventory.models import (
     Health,
     LinkFlow,
     LiveChannel,
-    OperatorAction,
     ServiceSync,
 )
 from broadcastops.inventory.services.sync import last_success
@@ -136,10 +135,6 @@ def summary_get() -> dict:
             occurred_at__gte=timezone.now() - timedelta(hours=24),
         ).count(),
     }
-
-
-def audit_list():
-    return OperatorAction.objects.select_related("actor").all()
 
 
 def dashboard_get() -> dict:

@@ -32,3 +32,20 @@ def run_django(code: str, env: dict[str, str], timeout: float = 60) -> dict:
     if proc.returncode != 0:
         return {"returncode": proc.returncode, "stderr": proc.stderr}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def actions_run_pending() -> list[int]:
+    """Run every begun action that no worker holds, as the Celery worker would (tests call
+    the task as a function: no eager mode). Returns their ids."""
+    from broadcastops.actions.models import OperatorAction
+    from broadcastops.actions.tasks import action_run_task
+
+    pending = list(
+        OperatorAction.objects.filter(status="running", lease_owner="")
+        .exclude(lease_expires_at=None)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for action_id in pending:
+        action_run_task(action_id)
+    return pending

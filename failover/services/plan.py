@@ -7,14 +7,12 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from broadcastops.actions.services import cloud_error_as_application_error
 from broadcastops.cloud import types
 from broadcastops.cloud.errors import CloudError
 from broadcastops.cloud.tencent import tencent_gateway
 from broadcastops.errors import ValidationFailed
 from broadcastops.inventory.models import LiveChannel
-from broadcastops.inventory.services.actions import (
-    cloud_error_as_application_error,
-)
 from failover.audit import (
     DEFAULT_LOSS_THRESHOLD_MS,
     DEFAULT_RECOVER_BEHAVIOR,

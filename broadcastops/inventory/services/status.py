@@ -12,18 +12,14 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from broadcastops.actions.models import OperatorAction
 from broadcastops.cloud import types
 from broadcastops.inventory.inference import (
     active_input_summary,
     health_of,
     pipelines_infer,
 )
-from broadcastops.inventory.models import (
-    FailoverEvent,
-    InputRole,
-    LiveChannel,
-    OperatorAction,
-)
+from broadcastops.inventory.models import FailoverEvent, InputRole, LiveChannel
 from broadcastops.inventory.services.poll_types import ChannelDetails, PollReport
 from broadcastops.notify.models import Notification
 from broadcastops.notify.services import notify
@@ -33,7 +29,8 @@ def recently_stopped_by_operator(channel: LiveChannel, now: datetime) -> bool:
     return OperatorAction.objects.filter(
         target_type="channel",
         target_id=channel.cloud_id,
-        action__in=["channel.stop", "channel.restart"],
+        # A failover fix may stop the channel too (stop -> modify -> start).
+        action__in=["channel.stop", "channel.restart", "channel.failover_fix"],
         created_at__gte=now - timedelta(minutes=30),
     ).exists()
 

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from broadcastops import registry
 from broadcastops.cloud import types
 from broadcastops.cloud.errors import CloudError
 from broadcastops.cloud.tencent import TencentGateway, map_parallel, tencent_gateway
@@ -51,16 +52,6 @@ logger = logging.getLogger(__name__)
 LOCK_KEY = "inventory:poll:lock"
 DETAIL_KEY = "inventory:detail_synced"  # {channel id: unix time of its last details}
 SUCCESS_KEY = "inventory:last_success"  # {service: unix time of its last good list}
-
-
-# fn(report) called after each poll's transaction (failover registers its audit in ready()).
-_AFTER_POLL: list[Callable[[PollReport], object]] = []
-
-
-def after_poll_register(fn: Callable[[PollReport], object]) -> None:
-    """Let another app run after every poll, outside its transaction; its errors are logged."""
-    if fn not in _AFTER_POLL:
-        _AFTER_POLL.append(fn)
 
 
 def last_success() -> dict[str, datetime]:
@@ -263,7 +254,7 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
         report.events,
         report.duration_s,
     )
-    for fn in _AFTER_POLL:
+    for fn in registry.AFTER_POLL.all():  # failover's audit, registered in its ready()
         try:
             fn(report)
         except Exception:  # a hook's bug must never break polling

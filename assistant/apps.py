@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class AssistantConfig(AppConfig):
-    name = "broadcastops.assistant"
+    name = "assistant"
     label = "assistant"
     verbose_name = "Assistants"
