@@ -61,14 +61,15 @@ INSTALLED_APPS = [
     "csp",
     "broadcastops.accounts",
     "broadcastops.cloud",
+    "broadcastops.actions",
     "broadcastops.inventory",
     "broadcastops.notify",
-    "broadcastops.assistant",
     "streaming",
     "failover",
     "scheduling",
     "ivs_scaling",
     "errorlogs",
+    "assistant",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,8 @@ CELERY_TASK_IGNORE_RESULT = not bool(REDIS_URL)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 HEARTBEAT_INTERVAL_S = env.int("HEARTBEAT_INTERVAL_S", default=30)
 HEARTBEAT_MAX_AGE_S = env.int("HEARTBEAT_MAX_AGE_S", default=120)
+# How often beat looks for actions whose worker is gone (ACTIONS_LEASE_S below).
+ACTIONS_TAKEOVER_INTERVAL_S = env.float("ACTIONS_TAKEOVER_INTERVAL_S", default=10.0)
 # The beat schedule is reviewed like code: every periodic task is listed here.
 CELERY_BEAT_SCHEDULE = {
     "inventory-poll": {
@@ -217,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)),
         # A tick not started within its interval is dropped, never queued behind another.
         "options": {"expires": env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)},
+    },
+    "actions-takeover": {
+        "task": "broadcastops.actions.tasks.action_takeover_task",
+        "schedule": timedelta(seconds=ACTIONS_TAKEOVER_INTERVAL_S),
+        "options": {"expires": ACTIONS_TAKEOVER_INTERVAL_S},
     },
     "heartbeat": {
         "task": "broadcastops.tasks.heartbeat_task",
@@ -294,6 +302,25 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- Request bodies (broadcastops/request_guard.py) -------------------------------------------
+# A body is judged by the request's headers before it is read: over its route's limit -> 413,
+# an anonymous caller of a route that needs a login -> 401, neither with a byte of it read.
+# The default limit, also Django's for the form data it keeps in memory (2.5 MiB).
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# Bodies sent before signing in are small.
+REQUEST_BODY_SIGN_IN_MAX_BYTES = env.int("REQUEST_BODY_SIGN_IN_MAX_BYTES", default=16 * 1024)
+# Routes with a limit of their own, by URL name ("app:name"), or by path ("/api/...") for a
+# route that has none yet. Each app's section below adds its routes. Keys: "max_bytes";
+# "stream": True when the view reads a multipart body chunk by chunk (an upload handler), so
+# it goes from the socket to the view without a temporary copy (other content types keep the
+# default limit); "message": dotted path of a function giving the 413's message.
+REQUEST_BODY_ROUTES: dict[str, dict[str, int | bool | str]] = {
+    "auth-token": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
+    "admin:login": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
+    "set_language": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
+}
+
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
@@ -349,6 +376,17 @@ CLOUD_RATE_LIMIT_FRACTION = env.float("CLOUD_RATE_LIMIT_FRACTION", default=0.5)
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
+# --- Operator actions (broadcastops/actions) -------------------------------------------------
+# A running action's worker renews its lease every third of ACTIONS_LEASE_S; once it has run
+# out (the worker died, or its task message was lost) the takeover beat task hands the action
+# to a new worker, which resumes it from the cloud's state. A dead worker's channel is thus
+# back within about ACTIONS_LEASE_S + ACTIONS_TAKEOVER_INTERVAL_S.
+ACTIONS_LEASE_S = env.float("ACTIONS_LEASE_S", default=30.0)
+# An action whose workers stopped this many times is ended as failed, not resumed again.
+ACTIONS_MAX_ATTEMPTS = env.int("ACTIONS_MAX_ATTEMPTS", default=5)
+# Commands that wait for an action give up waiting (the action goes on) after this long.
+ACTIONS_WAIT_TIMEOUT_S = env.float("ACTIONS_WAIT_TIMEOUT_S", default=900.0)
+
 # --- Inventory and notifications (broadcastops/inventory, broadcastops/notify) ---------------
 INVENTORY_ON_AIR_INTERVAL_S = env.int("INVENTORY_ON_AIR_INTERVAL_S", default=10)
 INVENTORY_IDLE_INTERVAL_S = env.int("INVENTORY_IDLE_INTERVAL_S", default=180)
@@ -375,6 +413,8 @@ NOTIFY_FLAP_THRESHOLD = env.int("NOTIFY_FLAP_THRESHOLD", default=4)
 NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=5.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=2.0)
+# The language Slack (and e-mail) notifications are written in: the team reads Korean.
+NOTIFY_LANGUAGE = env.str("NOTIFY_LANGUAGE", default="ko")
 
 # --- Failover audit (failover/) -------------------------------------------------------------
 # After ModifyStreamLiveChannel, re-read the channel every POLL_S until it shows the new
@@ -390,6 +430,14 @@ FAILOVER_STOP_START_TIMEOUT_S = env.float("FAILOVER_STOP_START_TIMEOUT_S", defau
 # --- Live monitoring (streaming/) -----------------------------------------------------------
 STREAMING_DIR = DATA_DIR / "streaming"
 STREAMING_UPLOAD_MAX_BYTES = env.int("STREAMING_UPLOAD_MAX_BYTES", default=2 * 1024**3)
+# Multipart framing and the small form fields around the video.
+STREAMING_UPLOAD_ENVELOPE_BYTES = 1024 * 1024
+for _route in ("streaming:legacy-upload", "streaming:upload-create"):
+    REQUEST_BODY_ROUTES[_route] = {
+        "max_bytes": STREAMING_UPLOAD_MAX_BYTES + STREAMING_UPLOAD_ENVELOPE_BYTES,
+        "stream": True,
+        "message": "streaming.uploads.size_limit_message",
+    }
 STREAMING_UPLOAD_EXTENSIONS = env.list(
     "STREAMING_UPLOAD_EXTENSIONS", default=["mp4", "mov", "avi", "mkv", "webm"]
 )
@@ -428,6 +476,9 @@ CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
 # --- IVS stages (ivs_scaling/) --------------------------------------------------------------
 
 # --- Player error reports (errorlogs/) ------------------------------------------------------
+# A player's report is a small JSON document, posted without signing in.
+ERRORLOGS_REPORT_MAX_BYTES = env.int("ERRORLOGS_REPORT_MAX_BYTES", default=64 * 1024)
+REQUEST_BODY_ROUTES["/api/v1/error-logs/mediamtx"] = {"max_bytes": ERRORLOGS_REPORT_MAX_BYTES}
 
 # --- Security -------------------------------------------------------------------------------
 # Every page loads scripts, styles, images and connections from the console itself only: no

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from broadcastops import views
@@ -15,9 +16,10 @@ admin.site.index_title = _("Operations console")
 
 APP_URLCONFS = [
     "broadcastops.cloud.urls",
+    "broadcastops.actions.urls",
     "broadcastops.inventory.urls",
     "broadcastops.notify.urls",
-    "broadcastops.assistant.urls",
+    "assistant.urls",
     "streaming.urls",
     "failover.urls",
     "scheduling.urls",
@@ -31,6 +33,8 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Django's JavaScript catalogue (domain djangojs) for the pages' gettext().
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script from a URL: the CSP allows no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

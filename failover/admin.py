@@ -5,40 +5,53 @@ second confirmation). Every action calls a service."""
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from broadcastops.accounts.admin import RoleActions
 from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.actions.admin import (
+    ActionHistoryMixin,
+    ReadOnlyAdmin,
+    action_history,
+    action_started_message,
+    resource_page_redirect,
+)
+from broadcastops.actions.models import Origin
+from broadcastops.actions.selectors import action_outcome
+from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError, ValidationFailed
-from broadcastops.inventory.admin import channel_admin_extend
+from broadcastops.i18n import Message, choice_message
 from broadcastops.inventory.models import LiveChannel
-from failover import selectors, services
+from failover import messages as m
+from failover import services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
-from failover.models import FailoverAudit, FailoverFix
+from failover.models import FailoverAudit
 
 
-def verdict_badge(verdict: str, title: str = "") -> SafeString:
-    # Coloured by console.css (bo-verdict-ok, -pending, -off; red otherwise): no inline style
-    # under the Content-Security-Policy.
+def verdict_badge(verdict: str, title: object = "") -> SafeString:
+    """The verdict's label in the reader's language; the code and ``title`` on hover. Coloured
+    by console.css (bo-verdict-ok, -pending, -off; red otherwise): the Content-Security-Policy
+    allows no inline style."""
     return format_html(
         '<span class="bo-badge bo-verdict bo-verdict-{}" title="{}">{}</span>',
         str(verdict).lower(),
-        title,
-        verdict,
+        f"{verdict}: {title}" if title else verdict,
+        choice_message(m.VERDICT, verdict),
     )
 
 
 @admin.display(description=_("failover"))
 def failover_column(obj: LiveChannel) -> str:
-    audit = selectors.failover_audit_get(channel=obj)
-    if audit is None:
+    # The channel list selects the audit with the channel (one query for the whole page).
+    try:
+        audit = obj.failover_audit
+    except FailoverAudit.DoesNotExist:
         return "-"
-    return verdict_badge(audit.verdict, audit.reason)
+    return verdict_badge(audit.verdict, audit.reason_message)
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
@@ -83,8 +96,9 @@ def _page(
 @admin.action(permissions=["operator"], description=_("Fix input failover"))
 def fix_input_failover(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]
-) -> TemplateResponse | None:
-    """Show the plan of each channel; on confirmation apply it (one service call each)."""
+) -> HttpResponse | None:
+    """Show the plan of each channel; on confirmation begin the fix (one service call each)
+    and say where to follow it."""
     if not user_has_role(request.user, Role.OPERATOR):
         modeladmin.message_user(request, _("Only operators may fix failover."), messages.ERROR)
         return None
@@ -106,11 +120,12 @@ def fix_input_failover(
     allow_stop_start = request.POST.get("allow_stop_start") == "yes"
     override = request.POST.get("override") == "yes"
     offers = []
+    begun = []
     for channel in queryset:
         try:
-            result = services.failover_apply(
+            action = services.failover_apply(
                 channel=channel,
-                actor=request.user,
+                actor=Actor.of(request.user, Origin.ADMIN),
                 allow_stop_start=allow_stop_start,
                 override=override,
                 **params,
@@ -121,12 +136,11 @@ def fix_input_failover(
             else:
                 modeladmin.message_user(request, f"{channel.name}: {exc.message}", messages.ERROR)
         else:
-            level = (
-                messages.SUCCESS
-                if result.status != FailoverFix.Status.PENDING
-                else messages.WARNING
-            )
-            modeladmin.message_user(request, result.message, level)
+            if action.finished_at:  # nothing to change
+                modeladmin.message_user(request, action_outcome(action), messages.SUCCESS)
+            else:
+                begun.append(channel)
+                modeladmin.message_user(request, action_started_message(action), messages.SUCCESS)
     if offers:
         # The second confirmation: stop -> modify -> start, for the channels that need it.
         pks = [o["channel"].pk for o in offers]
@@ -138,39 +152,49 @@ def fix_input_failover(
             params=params,
             stop_start=True,
         )
+    if len(begun) == 1 and len(queryset) == 1:
+        return resource_page_redirect(begun[0])
     return None
 
 
-channel_admin_extend(columns=(failover_column,), actions=(fix_input_failover,))
-
-
 @admin.register(FailoverAudit)
-class FailoverAuditAdmin(RoleActions, admin.ModelAdmin):
+class FailoverAuditAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     """The audit page: the last verdict of every channel, why, and what to do."""
 
-    list_display = ("channel", "badge", "reason", "audited_at", "changed_at")
+    list_display = ("channel", "badge", "reason_text", "audited_at", "changed_at")
     list_filter = ("verdict",)
     search_fields = ("channel__name", "channel__cloud_id")
     list_select_related = ("channel",)
-    readonly_fields = ("channel", "badge", "reason", "details", "audited_at", "changed_at")
+    readonly_fields = (
+        "channel",
+        "badge",
+        "reason_text",
+        "details",
+        "audited_at",
+        "changed_at",
+        "recent_fixes",
+    )
     fields = readonly_fields
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    action_fields = ("recent_fixes",)
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
+    @admin.display(description=_("recent fixes"))
+    def recent_fixes(self, obj: FailoverAudit) -> str:
+        return action_history(
+            target_type="channel", target_id=obj.channel.cloud_id, kinds=(services.FIX_KIND,)
+        )
 
     @admin.display(description=_("verdict"), ordering="verdict")
     def badge(self, obj: FailoverAudit) -> str:
         return verdict_badge(obj.verdict)
 
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj: FailoverAudit) -> Message:
+        return obj.reason_message
+
     @admin.display(description=_("details"))
     def details(self, obj: FailoverAudit) -> str:
-        report = obj.report or {}
+        report = obj.report_rendered()
         mapping = report.get("mapping") or {}
         inputs = format_html_join(
             "",
@@ -198,7 +222,7 @@ class FailoverAuditAdmin(RoleActions, admin.ModelAdmin):
             _("backup"),
             report.get("backup_input_id") or "?",
             mapping.get("basis") or "-",
-            mapping.get("confidence") or "none",
+            choice_message(m.CONFIDENCE, mapping.get("confidence") or "none"),
             notes,
             _("Likely causes"),
             causes,

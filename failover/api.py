@@ -1,11 +1,19 @@
 """REST API of the failover audit: viewers read the audit; operators plan and apply fixes."""
 
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from broadcastops.actions.api import ActionOutput, action_accepted
+from broadcastops.actions.models import Origin
+from broadcastops.actions.types import Actor
 from broadcastops.errors import ValidationFailed
 from broadcastops.inventory.selectors import channel_get
 from broadcastops.rest import IsOperator, IsViewer
@@ -19,6 +27,7 @@ class AuditOutput(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.name")
     state = serializers.CharField(source="channel.state")
     protected = serializers.BooleanField()
+    reason = serializers.CharField(source="reason_message")
     primary_input_id = serializers.SerializerMethodField()
     backup_input_id = serializers.SerializerMethodField()
     mapping = serializers.SerializerMethodField()
@@ -47,26 +56,27 @@ class AuditOutput(serializers.ModelSerializer):
             "changed_at",
         ]
 
-    def get_primary_input_id(self, obj) -> str:
+    def get_primary_input_id(self, obj: FailoverAudit) -> str:
         return obj.report.get("primary_input_id", "")
 
-    def get_backup_input_id(self, obj) -> str:
+    def get_backup_input_id(self, obj: FailoverAudit) -> str:
         return obj.report.get("backup_input_id", "")
 
-    def get_mapping(self, obj) -> dict:
-        return obj.report.get("mapping", {})
+    # The report's sentences are stored as codes: rendered in the request's language.
+    def get_mapping(self, obj: FailoverAudit) -> dict[str, Any]:
+        return obj.report_rendered()["mapping"]
 
-    def get_inputs(self, obj) -> list:
-        return obj.report.get("inputs", [])
+    def get_inputs(self, obj: FailoverAudit) -> list[Any]:
+        return obj.report_rendered()["inputs"]
 
-    def get_causes(self, obj) -> list:
-        return obj.report.get("causes", [])
+    def get_causes(self, obj: FailoverAudit) -> list[Any]:
+        return obj.report_rendered()["causes"]
 
-    def get_steps(self, obj) -> list:
-        return obj.report.get("steps", [])
+    def get_steps(self, obj: FailoverAudit) -> list[Any]:
+        return obj.report_rendered()["steps"]
 
-    def get_notes(self, obj) -> list:
-        return obj.report.get("notes", [])
+    def get_notes(self, obj: FailoverAudit) -> list[Any]:
+        return obj.report_rendered()["notes"]
 
 
 class AuditListApi(generics.ListAPIView):
@@ -75,11 +85,12 @@ class AuditListApi(generics.ListAPIView):
     permission_classes = [IsViewer]
     serializer_class = AuditOutput
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[FailoverAudit]:
         verdict = self.request.query_params.get("verdict", "")
         if verdict and verdict not in Verdict.values:
             raise ValidationFailed(
-                f"Unknown verdict {verdict!r}.", detail={"verdicts": Verdict.values}
+                _("Unknown verdict “%(verdict)s”.") % {"verdict": verdict},
+                detail={"verdicts": Verdict.values},
             )
         raw = self.request.query_params.get("unprotected", "")
         unprotected = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
@@ -90,7 +101,7 @@ class AuditDetailApi(APIView):
     permission_classes = [IsViewer]
 
     @extend_schema(responses=AuditOutput)
-    def get(self, request, key):
+    def get(self, request: Request, key: str) -> Response:
         channel = channel_get(key=key)
         audit = selectors.failover_audit_get(channel=channel)
         if audit is None:
@@ -101,8 +112,8 @@ class AuditDetailApi(APIView):
                     "channel": channel.name,
                     "verdict": status.verdict,
                     "protected": status.protected,
-                    "reason": status.reason,
-                    "steps": list(status.steps),
+                    "reason": str(status.reason),
+                    "steps": [str(s) for s in status.steps],
                     "audited_at": None,
                 }
             )
@@ -123,13 +134,13 @@ class ApplyInput(PlanInput):
     allow_stop_start = serializers.BooleanField(required=False, default=False)
     override = serializers.BooleanField(required=False, default=False)
 
-    def validate_confirm(self, value):
+    def validate_confirm(self, value: bool) -> bool:
         if not value:
             raise serializers.ValidationError("Send confirm: true to apply the fix.")
         return value
 
 
-def _validated(serializer_class, request) -> dict:
+def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     data = serializer_class(data=request.data)
     if not data.is_valid():
         raise ValidationFailed(
@@ -138,7 +149,7 @@ def _validated(serializer_class, request) -> dict:
     return data.validated_data
 
 
-def _plan_params(data: dict) -> dict:
+def _plan_params(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "secondary_input_id": data["secondary_input_id"] or None,
         "primary_input_id": data["primary_input_id"] or None,
@@ -153,7 +164,7 @@ class FailoverPlanApi(APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(request=PlanInput, responses=OpenApiTypes.OBJECT)
-    def post(self, request, key):
+    def post(self, request: Request, key: str) -> Response:
         data = _validated(PlanInput, request)
         channel = channel_get(key=key)
         plan = services.failover_plan(channel=channel, **_plan_params(data))
@@ -161,20 +172,21 @@ class FailoverPlanApi(APIView):
 
 
 class FailoverApplyApi(APIView):
-    """Apply and verify the repair. 409 ``stop_start_required``: repeat with
-    ``allow_stop_start: true`` to stop, modify and start the channel."""
+    """Apply the repair: 202 with the action that sends and verifies it (its ``result``:
+    verified or pending); 200 when there is nothing to change. 409 ``stop_start_required``:
+    repeat with ``allow_stop_start: true`` to stop, modify and start the channel."""
 
     permission_classes = [IsOperator]
 
-    @extend_schema(request=ApplyInput, responses=OpenApiTypes.OBJECT)
-    def post(self, request, key):
+    @extend_schema(request=ApplyInput, responses={202: ActionOutput, 200: ActionOutput})
+    def post(self, request: Request, key: str) -> Response:
         data = _validated(ApplyInput, request)
         channel = channel_get(key=key)
-        result = services.failover_apply(
+        action = services.failover_apply(
             channel=channel,
-            actor=request.user,
+            actor=Actor.of(request.user, Origin.API),
             allow_stop_start=data["allow_stop_start"],
             override=data["override"],
             **_plan_params(data),
         )
-        return Response(result.to_dict(), status=202 if result.status == "pending" else 200)
+        return action_accepted(action)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -103,8 +103,9 @@ class UploadCreateApi(APIView):
     """
 
     permission_classes = [IsOperator]
-    # A file comes only as multipart: another body is a 415 (a JSON list was a 500).
-    parser_classes = [MultiPartParser, FormParser]
+    # Multipart only: the video streams through the upload handler. A JSON or form body would
+    # be read into memory whole (and a JSON list was a 500): another body is a 415.
+    parser_classes = [MultiPartParser]
 
     class InputSerializer(serializers.Serializer):
         camera_id = serializers.RegexField(**CAMERA_ID_FIELD)

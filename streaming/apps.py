@@ -1,29 +1,35 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StreamingConfig(AppConfig):
     name = "streaming"
     label = "streaming"
-    verbose_name = "Live monitoring"
+    verbose_name = _("Live monitoring")
 
     def ready(self) -> None:
-        from broadcastops import health
+        from broadcastops import registry
 
         # /healthz names a camera whose feed is late (a dead stream worker, a lost Redis
         # subscription) next to the project's own checks.
-        health.CHECKS.setdefault("live_frames", _check_live_frames)
+        registry.HEALTH_CHECKS.register(_check_live_frames, key="live_frames")
 
 
 def _check_live_frames() -> dict:
+    from django.utils.translation import gettext
+
     from broadcastops import health
     from streaming.selectors import feed_health
 
     report = feed_health()
     if report["lagging"]:
         details = ", ".join(
-            f"{camera} (last frame {report['cameras'][camera]['last_frame_age_s']} s ago)"
+            gettext("%(camera)s (last frame %(age)s s ago)")
+            % {"camera": camera, "age": report["cameras"][camera]["last_frame_age_s"]}
             for camera in report["lagging"]
         )
         # One camera's late feed degrades live monitoring, not the console: 200, named.
-        raise health.HealthWarning(f"live frames lagging for camera {details}")
+        raise health.HealthWarning(
+            gettext("live frames lagging for camera %(cameras)s") % {"cameras": details}
+        )
     return {"watched_cameras": len(report["cameras"])}

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 PROJECT_APP_LABELS = (
     "accounts",
     "cloud",
+    "actions",
     "inventory",
     "notify",
     "assistant",

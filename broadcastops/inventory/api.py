@@ -1,4 +1,5 @@
-"""REST API of the inventory: channels, flows, the full status, actions, the audit trail."""
+"""REST API of the inventory: channels, flows, the full status, and the actions on them
+(each begins an action and answers 202 with its URL: ``broadcastops.actions``)."""
 
 from typing import Any
 
@@ -10,11 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from broadcastops.actions.api import ActionOutput, action_accepted
+from broadcastops.actions.models import Origin
+from broadcastops.actions.types import Actor
 from broadcastops.errors import ValidationFailed
 from broadcastops.inventory import selectors
-from broadcastops.inventory.models import Health, InputRole, LinkFlow, LiveChannel, OperatorAction
+from broadcastops.inventory.models import Health, InputRole, LinkFlow, LiveChannel
 from broadcastops.inventory.services import actions
-from broadcastops.rest import IsAdmin, IsOperator, IsViewer, StreamUrlField
+from broadcastops.rest import IsOperator, IsViewer, StreamUrlField
 
 
 class LinkedSerializer(serializers.Serializer):
@@ -74,26 +78,6 @@ class FlowOutput(serializers.ModelSerializer):
         ]
 
 
-class ActionOutput(serializers.ModelSerializer):
-    class Meta:
-        model = OperatorAction
-        fields = [
-            "id",
-            "actor_name",
-            "action",
-            "target_type",
-            "target_id",
-            "target_name",
-            "params",
-            "status",
-            "progress",
-            "request_ids",
-            "outcome",
-            "created_at",
-            "finished_at",
-        ]
-
-
 class ChannelFilter(django_filters.FilterSet):
     state = django_filters.CharFilter()
     active_input = django_filters.ChoiceFilter(choices=InputRole.choices)
@@ -124,16 +108,25 @@ class ChannelListApi(generics.ListAPIView):
 
 
 class DiagnosisOutput(serializers.Serializer):
+    """A channel's diagnosis; every sentence in the request's language (Accept-Language)."""
+
     channel_id = serializers.CharField()
     channel_name = serializers.CharField()
     health = serializers.CharField()
+    health_label = serializers.CharField()
     state = serializers.CharField()
+    state_label = serializers.CharField()
     active_input = serializers.CharField()
+    input_label = serializers.CharField()
     ok = serializers.BooleanField()
+    needs_attention = serializers.BooleanField()
+    attention = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why the channel needs attention (empty: it does not).",
+    )
     lines = serializers.ListField(child=serializers.DictField())
     cause = serializers.CharField()
     actions = serializers.ListField(child=serializers.CharField())
-    warnings = serializers.ListField(child=serializers.CharField())
     failovers_24h = serializers.IntegerField()
     last_failover_at = serializers.DateTimeField(allow_null=True)
     stale_since = serializers.DateTimeField(allow_null=True)
@@ -173,12 +166,9 @@ class StatusApi(APIView):
 
     @extend_schema(responses=StatusOutput)
     def get(self, request: Request) -> Response:
-        diagnoses = selectors.status_list()
+        report = selectors.status_get()
         return Response(
-            {
-                "summary": selectors.summary_get(),
-                "channels": [d.as_dict() for d in diagnoses],
-            }
+            {"summary": report.summary, "channels": [d.as_dict() for d in report.channels]}
         )
 
 
@@ -207,35 +197,39 @@ def _confirmed(request: Request) -> dict[str, Any]:
 
 
 class ChannelActionApi(APIView):
-    permission_classes = [IsOperator]
-    verb = ""
+    """Begins the action and answers 202 with it; follow it at its ``url`` (``Location``)."""
 
-    @extend_schema(request=ActionInput, responses=ActionOutput)
+    permission_classes = [IsOperator]
+    service = staticmethod(actions.channel_start)
+
+    @extend_schema(request=ActionInput, responses={202: ActionOutput})
     def post(self, request: Request, key: str) -> Response:
         data = _confirmed(request)
         channel = selectors.channel_get(key=key)
-        service = {
-            "start": actions.channel_start,
-            "stop": actions.channel_stop,
-            "restart": actions.channel_restart_begin,
-        }[self.verb]
-        action = service(channel=channel, actor=request.user, override=data["override"])
-        return Response(ActionOutput(action).data, status=202 if self.verb == "restart" else 200)
+        action = self.service(
+            channel=channel,
+            actor=Actor.of(request.user, Origin.API),
+            override=data["override"],
+        )
+        return action_accepted(action)
 
 
 class ChannelStartApi(ChannelActionApi):
-    verb = "start"
+    """Start the channel in the background (it waits for RUNNING and checks the input)."""
+
+    service = staticmethod(actions.channel_start)
 
 
 class ChannelStopApi(ChannelActionApi):
-    verb = "stop"
+    """Stop the channel in the background (it waits for IDLE)."""
+
+    service = staticmethod(actions.channel_stop)
 
 
 class ChannelRestartApi(ChannelActionApi):
-    """Stop, wait for IDLE, start, wait for RUNNING, check the input: runs in the background;
-    follow it at /api/v1/audit/<id>/."""
+    """Stop, wait for IDLE, start, wait for RUNNING, check the input, in the background."""
 
-    verb = "restart"
+    service = staticmethod(actions.channel_restart)
 
 
 class FlowListApi(generics.ListAPIView):
@@ -248,41 +242,24 @@ class FlowListApi(generics.ListAPIView):
 
 
 class FlowActionApi(APIView):
-    permission_classes = [IsOperator]
-    verb = ""
+    """Begins the action and answers 202 with it; follow it at its ``url`` (``Location``)."""
 
-    @extend_schema(request=ActionInput, responses=ActionOutput)
+    permission_classes = [IsOperator]
+    service = staticmethod(actions.flow_start)
+
+    @extend_schema(request=ActionInput, responses={202: ActionOutput})
     def post(self, request: Request, key: str) -> Response:
-        _confirmed(request)
+        data = _confirmed(request)
         flow = selectors.flow_get(key=key)
-        service = actions.flow_start if self.verb == "start" else actions.flow_stop
-        return Response(ActionOutput(service(flow=flow, actor=request.user)).data)
+        action = self.service(
+            flow=flow, actor=Actor.of(request.user, Origin.API), override=data["override"]
+        )
+        return action_accepted(action)
 
 
 class FlowStartApi(FlowActionApi):
-    verb = "start"
+    service = staticmethod(actions.flow_start)
 
 
 class FlowStopApi(FlowActionApi):
-    verb = "stop"
-
-
-class AuditListApi(generics.ListAPIView):
-    """Every operator action: who, what, when, request ids, outcome. Read-only, for admins."""
-
-    permission_classes = [IsAdmin]
-    serializer_class = ActionOutput
-    filterset_fields = ["action", "target_type", "target_id", "status"]
-
-    def get_queryset(self) -> QuerySet[OperatorAction]:
-        return selectors.audit_list()
-
-
-class AuditDetailApi(generics.RetrieveAPIView):
-    """One action and its progress (operators follow their restarts here)."""
-
-    permission_classes = [IsOperator]
-    serializer_class = ActionOutput
-
-    def get_queryset(self) -> QuerySet[OperatorAction]:
-        return selectors.audit_list()
+    service = staticmethod(actions.flow_stop)

@@ -11,11 +11,3 @@ logger = logging.getLogger(__name__)
 def inventory_poll_task() -> None:
     """One poll (beat, every INVENTORY_ON_AIR_INTERVAL_S); skips if another is running."""
     inventory_poll()
-
-
-@shared_task(ignore_result=True, acks_late=True)
-def channel_restart_task(action_id: int) -> None:
-    """Run a claimed restart; the audit row carries its progress and outcome."""
-    from broadcastops.inventory.services.actions import channel_restart_run
-
-    channel_restart_run(action_id=action_id)

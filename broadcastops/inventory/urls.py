@@ -14,6 +14,4 @@ urlpatterns = [
     path("api/v1/flows/<str:key>/start", api.FlowStartApi.as_view()),
     path("api/v1/flows/<str:key>/stop", api.FlowStopApi.as_view()),
     path("api/v1/status/", api.StatusApi.as_view(), name="status"),
-    path("api/v1/audit/", api.AuditListApi.as_view(), name="audit-list"),
-    path("api/v1/audit/<int:pk>/", api.AuditDetailApi.as_view(), name="audit-detail"),
 ]

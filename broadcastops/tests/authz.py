@@ -46,6 +46,7 @@ ROUTES = {
     "admin:app_list": VIEWER,
     "admin/(?P<url>.*)$": VIEWER,  # the admin's catch-all: 404, or the login for strangers
     "set_language": ANYONE,
+    "javascript-catalog": ANYONE,  # the pages' translations (static text, no query)
     "schema": ANYONE,
     "api-docs": ANYONE,
     "auth-token": ANYONE,  # the sign-in itself (limited per user name and address)

@@ -47,3 +47,20 @@ def run_manage(
         timeout=timeout,
         check=False,
     )
+
+
+def actions_run_pending() -> list[int]:
+    """Run every begun action that no worker holds, as the Celery worker would (tests call
+    the task as a function: no eager mode). Returns their ids."""
+    from broadcastops.actions.models import OperatorAction
+    from broadcastops.actions.tasks import action_run_task
+
+    pending = list(
+        OperatorAction.objects.filter(status="running", lease_owner="")
+        .exclude(lease_expires_at=None)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for action_id in pending:
+        action_run_task(action_id)
+    return pending

@@ -74,16 +74,18 @@ print(json.dumps({"status": health.status_code, "body": health.json()}))
     assert result["body"]["checks"]["channel_layer"]["backend"] == "RedisChannelLayer"
 
 
-def test_a_degraded_feature_is_named_but_keeps_the_process_in_rotation(client, monkeypatch):
-    from broadcastops import health
+def test_a_degraded_feature_is_named_but_keeps_the_process_in_rotation(client):
+    from broadcastops import health, registry
 
     def lagging():
-        raise health.HealthWarning("live frames lagging for camera cam-1")
+        raise health.HealthWarning("camera cam-1 lagging")
 
-    monkeypatch.setitem(health.CHECKS, "live_frames", lagging)
-    heartbeat_task()
-    response = client.get("/healthz")
+    # An app's check, registered the way streaming registers "live_frames".
+    with registry.HEALTH_CHECKS.registered(lagging, key="cameras"):
+        heartbeat_task()
+        response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "degraded" and body["degraded"] == ["live_frames"]
-    assert "cam-1" in body["checks"]["live_frames"]["warning"]
+    assert body["status"] == "degraded" and body["degraded"] == ["cameras"]
+    assert "cam-1" in body["checks"]["cameras"]["warning"]
+    assert body["checks"]["live_frames"]["ok"]  # streaming's own, from its ready()

@@ -8,10 +8,13 @@ import threading
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from broadcastops.i18n import choice_message
 from broadcastops.inventory.models import CloudService, LiveChannel
+from broadcastops.inventory.services.protection import channel_protection_set
+from broadcastops.notify import messages as nm
 from broadcastops.notify.services import notify
+from failover import messages as m
 from failover.audit import (
     ChannelVerdict,
     attached_from_json,
@@ -146,11 +149,12 @@ def audit_record(
     explained: bool,
     notify_changes: bool = True,
 ) -> FailoverAudit:
-    """Store the verdict; notify a drift or a loss of protection once (not per audit)."""
+    """Store the verdict (its sentences as codes); tell the inventory whether the channel is
+    protected; notify a drift or a loss of protection once (not per audit)."""
     values = {
         "verdict": verdict.verdict,
-        "reason": verdict.reason,
-        "report": verdict.to_dict(),
+        "reason": verdict.reason.as_json(),
+        "report": verdict.to_json(),
         "fingerprint": verdict.fingerprint,
         "audited_at": now,
     }
@@ -168,6 +172,8 @@ def audit_record(
         audit = previous
         for k, v in values.items():
             setattr(audit, k, v)
+    # The inventory's "needs attention" counts a channel on air without protection.
+    channel_protection_set(channel=channel, protected=verdict.protected, reason=verdict.reason)
     if notify_changes:
         _notify_transition(channel, verdict, before, explained=explained)
     return audit
@@ -179,10 +185,10 @@ _SAFE = (Verdict.OK, Verdict.PENDING)
 def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: bool) -> None:
     """``before``: (verdict, fingerprint) of the previous audit, or None for the first."""
     facts = {
-        "Channel": channel.name,
-        "Verdict": verdict.verdict,
-        "Primary": verdict.mapping.primary_id or "?",
-        "Backup": verdict.mapping.backup_id or "?",
+        nm.FACT_CHANNEL(): channel.name,
+        m.FACT_VERDICT(): choice_message(m.VERDICT, verdict.verdict),
+        m.FACT_PRIMARY(): verdict.mapping.primary_id or "?",
+        m.FACT_BACKUP(): verdict.mapping.backup_id or "?",
     }
     unprotected = verdict.verdict not in _SAFE
     drift = before is not None and before[1] and before[1] != verdict.fingerprint and not explained
@@ -196,16 +202,9 @@ def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: b
             event="failover.drift",
             subject=channel.cloud_id,
             severity="critical" if unprotected else "warning",
-            title=_("%(name)s: input failover settings changed outside BroadcastOps")
-            % {"name": channel.name},
-            text=(
-                _(
-                    "Someone changed the channel in the Tencent console (or the API) since the "
-                    "last audit. Now: %(reason)s"
-                )
-                % {"reason": verdict.reason}
-            ),
-            facts={**facts, "Before": before[0]},
+            title=m.DRIFT_TITLE(name=channel.name),
+            text=m.DRIFT_TEXT(reason=verdict.reason),
+            facts={**facts, m.FACT_BEFORE(): choice_message(m.VERDICT, before[0])},
             actions=list(verdict.steps[:8]),
             dedup_key=f"failover.drift:{channel.cloud_id}:{verdict.fingerprint}",
         )
@@ -226,7 +225,7 @@ def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: b
             event="failover.unprotected",
             subject=channel.cloud_id,
             severity="critical",
-            title=_("%(name)s has no input failover protection") % {"name": channel.name},
+            title=m.UNPROTECTED_TITLE(name=channel.name),
             text=verdict.reason,
             facts=facts,
             actions=list(verdict.steps[:8]),

@@ -9,6 +9,15 @@ MAIN_INPUT = "69425CAF0000BBDE05D7"  # cj_onstyle_main, fed by the flow cj_onsty
 BACKUP_INPUT = "696DBEAA525C101CD983"  # cj_onstyle_backup, fed by cj_onstyle_b2
 EVENT_INPUT = "696DC83753681085A29E"  # cj_onstyle_event, fed by no flow
 EMPTY = {"SecondaryInputId": "", "LossThreshold": 0, "RecoverBehavior": ""}
+# The progress of a fix of cj_onstyle on the stop -> modify -> start path, after its plan.
+STOP_START_STEPS = [
+    "StreamLive refused while RUNNING (InvalidParameter.StateError): stop -> modify -> start",
+    "Stopping cj_onstyle to modify it.",
+    "cj_onstyle is idle; modifying FailOverSettings.",
+    "Starting cj_onstyle again.",
+    "cj_onstyle is running again.",
+    "Modified; verifying.",
+]
 
 
 def incident_scenario() -> dict:

@@ -3,7 +3,9 @@
 import pytest
 from django.test import Client
 
-from broadcastops.inventory.models import LiveChannel, OperatorAction
+from broadcastops.actions.models import OperatorAction
+from broadcastops.inventory.models import LiveChannel
+from broadcastops.tests.helpers import actions_run_pending
 from failover.models import FailoverAudit
 from failover.tests.conftest import BACKUP_INPUT, CJ, MAIN_INPUT, describe_raw
 
@@ -60,15 +62,27 @@ def test_operator_plans_then_applies_with_the_second_confirmation(
     assert running.status_code == 409
     assert running.json()["code"] == "stop_start_required"
     assert running.json()["detail"]["offer"] == "stop_modify_start"
-    done = operator_client.post(
+    begun = operator_client.post(
         "/api/v1/failover/cj_onstyle/apply",
         {"confirm": True, "allow_stop_start": True},
         format="json",
     )
-    assert done.status_code == 200 and done.json()["status"] == "verified"
+    assert begun.status_code == 202, begun.json()
+    body = begun.json()
+    assert begun["Location"] == body["url"] and body["kind"] == "channel.failover_fix"
+    assert body["status"] == "running" and body["progress"][0]["step"].startswith("Plan: ")
+    assert not incident_synced.requests("mdl", "StopStreamLiveChannel")  # in the worker
+    actions_run_pending()
+    done = operator_client.get(body["url"]).json()
+    assert done["status"] == "succeeded" and done["result"]["status"] == "verified"
     assert (
         describe_raw()["AttachedInputs"][0]["FailOverSettings"]["SecondaryInputId"] == BACKUP_INPUT
     )
+    again = operator_client.post(
+        "/api/v1/failover/cj_onstyle/apply", {"confirm": True}, format="json"
+    )
+    assert again.status_code == 200  # nothing to change: ended at once
+    assert again.json()["result"]["status"] == "unchanged"
 
 
 def test_api_errors_are_clear_4xx(incident_synced, operator_client):
@@ -110,9 +124,19 @@ def test_admin_column_audit_page_and_fix_action(incident_synced, operator, viewe
     done = client.post(
         "/admin/inventory/livechannel/",
         {**data, "failover_step": "apply", "allow_stop_start": "yes"},
+        follow=True,
     )
-    assert done.status_code == 302
+    fix = OperatorAction.objects.get(status="running")
+    assert done.redirect_chain == [(f"/admin/inventory/livechannel/{channel.pk}/change/", 302)]
+    html = done.content.decode()
+    assert f"Action #{fix.pk} (channel.failover_fix on cj_onstyle) is running" in html
+    actions_run_pending()
     assert FailoverAudit.objects.get(channel=channel).verdict == "OK"
+    # The audit page shows the fix and its progress (to Operators; Viewers do not read it).
+    page = client.get(f"/admin/failover/failoveraudit/{audit.pk}/change/").content.decode()
+    assert "cj_onstyle is running again." in page and f"#{fix.pk}</a>" in page
+    seen = _login(viewer).get(f"/admin/failover/failoveraudit/{audit.pk}/change/").content
+    assert "cj_onstyle is running again." not in seen.decode()
 
 
 def test_viewers_cannot_run_the_fix_action(incident_synced, viewer):

@@ -7,15 +7,26 @@ import time
 import pytest
 from django.core.management import call_command
 
+from broadcastops import registry
+from broadcastops.actions.models import OperatorAction
+from broadcastops.actions.types import Actor
 from broadcastops.errors import Conflict, ValidationFailed
-from broadcastops.inventory.models import LiveChannel, OperatorAction
-from broadcastops.inventory.services import actions
+from broadcastops.inventory.models import LiveChannel
 from broadcastops.inventory.services.sync import inventory_poll
 from broadcastops.notify.models import Notification
+from broadcastops.tests.helpers import actions_run_pending
 from failover.models import FailoverAudit, FailoverFix
 from failover.selectors import failover_verdict_get
 from failover.services import failover_apply, failover_audit_run, failover_plan
-from failover.tests.conftest import BACKUP_INPUT, CJ, EMPTY, EVENT_INPUT, MAIN_INPUT, describe_raw
+from failover.tests.conftest import (
+    BACKUP_INPUT,
+    CJ,
+    EMPTY,
+    EVENT_INPUT,
+    MAIN_INPUT,
+    STOP_START_STEPS,
+    describe_raw,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,6 +41,17 @@ def _channel():
     return LiveChannel.objects.get(cloud_id=CJ)
 
 
+SYSTEM = Actor()
+
+
+def _fix(**kwargs) -> OperatorAction:
+    """Begin the fix, then run what the worker runs; the finished action."""
+    begun = failover_apply(channel=_channel(), actor=kwargs.pop("actor", SYSTEM), **kwargs)
+    assert begun.status == "running"
+    assert actions_run_pending() == [begun.pk]
+    return OperatorAction.objects.get(pk=begun.pk)
+
+
 def _assert_only_primary_failover_changed(before: dict, after: dict) -> None:
     """Every member of the channel, nulls included, is as it was but the primary's settings."""
     expected = copy.deepcopy(before)
@@ -37,6 +59,15 @@ def _assert_only_primary_failover_changed(before: dict, after: dict) -> None:
         if attached["Id"] == MAIN_INPUT:
             attached["FailOverSettings"] = FIXED
     assert after == expected
+
+
+def _backup_emptied_in_console(demo, channel) -> None:
+    """The primary's backup emptied in the Tencent console (toggle on, nothing selected)."""
+    with demo.sim.lock:
+        cloud = demo.sim.tencent._channels[channel.cloud_id]
+        config = json.loads(json.dumps(cloud.config))
+        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
+        cloud.config = config
 
 
 # --- audit ---------------------------------------------------------------------------------
@@ -55,7 +86,10 @@ def test_poll_audits_the_incident_and_notifies_once(incident, slack):
     inventory_poll(full=True)
     sent = Notification.objects.filter(event="failover.unprotected", subject=CJ)
     assert sent.count() == 1
-    assert "no input failover protection" in sent.get().title
+    assert str(sent.get().title_message) == "cj_onstyle has no input failover protection"
+    # The inventory knows it too: on air without protection needs attention.
+    channel = _channel()
+    assert channel.input_protected is False and channel.needs_attention
     status = failover_verdict_get(channel=_channel())
     assert status.verdict == "ENABLED_WITHOUT_BACKUP" and not status.protected
 
@@ -74,18 +108,15 @@ def test_drift_in_the_console_is_notified_once(demo, slack):
     kbo = LiveChannel.objects.get(name="channel-kbo-001")
     assert FailoverAudit.objects.get(channel=kbo).verdict == "OK"
     # Someone empties the backup in the Tencent console, behind the team's back.
-    with demo.sim.lock:
-        channel = demo.sim.tencent._channels[kbo.cloud_id]
-        config = json.loads(json.dumps(channel.config))
-        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
-        channel.config = config
+    _backup_emptied_in_console(demo, kbo)
     inventory_poll(full=True)
     inventory_poll(full=True)
     audit = FailoverAudit.objects.get(channel=kbo)
     assert audit.verdict == "ENABLED_WITHOUT_BACKUP"
     drift = Notification.objects.filter(event="failover.drift", subject=kbo.cloud_id)
     assert drift.count() == 1
-    assert drift.get().severity == "critical" and "outside BroadcastOps" in drift.get().title
+    assert drift.get().severity == "critical"
+    assert "outside BroadcastOps" in str(drift.get().title_message)
     # The unprotected alert is not sent on top of the drift alert.
     assert not Notification.objects.filter(event="failover.unprotected", subject=kbo.cloud_id)
 
@@ -98,6 +129,29 @@ def test_demo_verdicts(demo):
     assert verdicts["channel-kbo-001"] == "OK"
     assert verdicts["channel-kbo-002"] == "OFF"
     assert verdicts["channel-shopping-001"] == "OK"
+
+
+def test_the_audit_tells_the_inventory_which_channels_are_protected(demo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    inventory_poll()
+    protected = dict(LiveChannel.objects.values_list("name", "input_protected"))
+    assert protected["channel-kbo-001"] is True
+    assert protected["cj_onstyle"] is False and protected["channel-kbo-002"] is False
+    cj = LiveChannel.objects.get(name="cj_onstyle")
+    assert cj.input_protection_reason["code"] == "failover.reason.no_backup"
+    # A second audit that finds nothing new writes nothing, to the inventory or its own rows.
+    with CaptureQueriesContext(connection) as queries:
+        failover_audit_run()
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    # Someone empties kbo-001's backup in the console: it needs attention from the next poll.
+    kbo = LiveChannel.objects.get(name="channel-kbo-001")
+    _backup_emptied_in_console(demo, kbo)
+    inventory_poll(full=True)
+    kbo.refresh_from_db()
+    assert kbo.input_protected is False and kbo.needs_attention
 
 
 # --- plan ----------------------------------------------------------------------------------
@@ -145,20 +199,21 @@ def test_plan_takes_the_operators_choices_and_validates_them(incident_synced):
 def test_apply_refused_on_running_channel_offers_stop_start(incident_synced, slack):
     before = describe_raw()
     with pytest.raises(Conflict) as exc:
-        failover_apply(channel=_channel(), actor=None)
+        failover_apply(channel=_channel(), actor=SYSTEM)
     assert exc.value.code == "stop_start_required"
     assert exc.value.detail["retry_with"] == {"allow_stop_start": True}
     assert "stopped, modified and started again" in exc.value.message
     assert describe_raw() == before
     action = OperatorAction.objects.get(action="channel.failover_fix")
-    assert action.status == "failed"
+    assert action.status == "failed" and action.outcome_code == "stop_start_required"
     assert not incident_synced.requests("mdl", "StopStreamLiveChannel")
 
 
 def test_apply_with_stop_start_repairs_and_leaves_everything_else(incident_synced, operator, slack):
     before = describe_raw()
-    result = failover_apply(channel=_channel(), actor=operator, allow_stop_start=True)
-    assert result.status == "verified" and result.stop_start
+    action = _fix(actor=Actor(user=operator, origin="api"), allow_stop_start=True)
+    assert action.result == {"status": "verified", "stop_start": True, "verdict": "OK"}
+    assert "now fails over to" in action.outcome and "started again" in action.outcome
     after = describe_raw()
     assert after["State"] == "RUNNING"
     _assert_only_primary_failover_changed(before, after)
@@ -170,9 +225,14 @@ def test_apply_with_stop_start_repairs_and_leaves_everything_else(incident_synce
         "ModifyStreamLiveChannel",
         "StartStreamLiveChannel",
     ]
-    action = OperatorAction.objects.get(action="channel.failover_fix")
     assert action.status == "succeeded" and action.actor_name == "operator"
-    assert [p["step"] for p in action.progress][-1] == "modified; verifying"
+    steps = [p["step"] for p in action.progress]
+    assert steps[1:] == STOP_START_STEPS
+    assert steps[0] == (
+        f"Plan: FailOverSettings of {MAIN_INPUT} cj_onstyle_main: "
+        f"{json.dumps(EMPTY)} -> {json.dumps(FIXED)}"
+    )
+    assert len(action.request_ids) == 2  # the stop and the start
     assert FailoverAudit.objects.get(channel__cloud_id=CJ).verdict == "OK"
     assert FailoverFix.objects.get().status == "verified"
     assert Notification.objects.filter(event="failover.fixed", subject=CJ).count() == 1
@@ -184,30 +244,95 @@ def test_apply_with_stop_start_repairs_and_leaves_everything_else(incident_synce
 
 
 def test_stop_start_is_refused_by_a_schedule_guard_unless_overridden(incident_synced, slack):
-    def on_air(channel, action):
-        return f"{channel.name} is on air until 22:00." if action == "restart" else None
+    def on_air(target, verb):
+        return f"{target.name} is on air until 22:00." if verb == "restart" else None
 
-    actions.action_guard_register(on_air)
-    try:
+    with registry.ACTION_GUARDS.registered(on_air):
         with pytest.raises(Conflict) as exc:
-            failover_apply(channel=_channel(), actor=None, allow_stop_start=True)
+            failover_apply(channel=_channel(), actor=SYSTEM, allow_stop_start=True)
         assert exc.value.code == "guarded"
+        assert OperatorAction.objects.get().outcome_code == "guarded"
         assert not incident_synced.requests("mdl", "StopStreamLiveChannel")
-        result = failover_apply(
-            channel=_channel(), actor=None, allow_stop_start=True, override=True
-        )
-        assert result.status == "verified"
-        progress = " ".join(p["step"] for p in OperatorAction.objects.first().progress)
+        action = _fix(allow_stop_start=True, override=True)
+        assert action.result["status"] == "verified"
+        progress = " ".join(p["step"] for p in action.progress)
         assert "overriding: cj_onstyle is on air until 22:00." in progress
-    finally:
-        actions._GUARDS.remove(on_air)
+
+
+def test_a_failed_modify_on_the_stop_start_path_starts_the_channel_again(incident_synced, slack):
+    before = describe_raw()
+    begun = failover_apply(channel=_channel(), actor=SYSTEM, allow_stop_start=True)
+    # The modify after the stop fails (the one before it was the refusal on a running channel).
+    incident_synced.control(
+        "fault",
+        {
+            "service": "mdl",
+            "action": "ModifyStreamLiveChannel",
+            "error_code": "InvalidParameter.AttachedInputs",
+        },
+    )
+    actions_run_pending()
+    action = OperatorAction.objects.get(pk=begun.pk)
+    after = describe_raw()
+    assert after["State"] == "RUNNING"  # back on air
+    assert after["AttachedInputs"] == before["AttachedInputs"]  # nothing changed
+    acted = [r["action"] for r in incident_synced.requests("mdl") if r["action"][:4] == "Star"]
+    assert acted == ["StartStreamLiveChannel"]
+    assert action.status == "failed" and action.result["restarted"] is True
+    assert "cj_onstyle was started again and is running" in action.outcome
+    steps = [p["step"] for p in action.progress]
+    assert any(
+        s.startswith("The modify failed") and "starting cj_onstyle again" in s for s in steps
+    )
+    assert steps[-1] == "cj_onstyle is running again."
+    assert not FailoverFix.objects.exists()
+
+
+def test_a_fix_taken_over_after_its_modify_starts_the_channel_once_and_verifies(
+    incident_synced, slack
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from broadcastops.actions.tasks import action_takeover_task
+    from broadcastops.cloud.tencent import tencent_gateway
+    from failover.services import FixSpec
+
+    before = describe_raw()
+    begun = failover_apply(channel=_channel(), actor=SYSTEM, allow_stop_start=True)
+    spec = FixSpec.from_json(OperatorAction.objects.get(pk=begun.pk).state["spec"])
+    # Its worker stopped the channel, modified it, and died before starting it again.
+    gateway = tencent_gateway()
+    gateway.live_channel_stop(channel_id=CJ)
+    deadline = time.monotonic() + 10
+    while gateway.live_channel_get(channel_id=CJ).state != "IDLE":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    gateway.live_channel_failover_modify(channel_id=CJ, changes=spec.changes)
+    OperatorAction.objects.filter(pk=begun.pk).update(
+        state={**begun.state, "modified": True},
+        attempts=1,
+        lease_owner="dead-worker",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    action_takeover_task()
+    assert actions_run_pending() == [begun.pk]
+    action = OperatorAction.objects.get(pk=begun.pk)
+    assert action.result == {"status": "verified", "stop_start": True, "verdict": "OK"}
+    assert action.attempts == 2
+    _assert_only_primary_failover_changed(before, describe_raw())
+    sent = [r["action"] for r in incident_synced.requests("mdl")]
+    assert sent.count("ModifyStreamLiveChannel") == 2  # the refused one, the dead worker's
+    assert sent.count("StartStreamLiveChannel") == 1 and sent.count("StopStreamLiveChannel") == 1
+    assert FailoverFix.objects.get().status == "verified"
 
 
 def test_apply_directly_when_the_cloud_allows_modify_while_running(incident_synced, slack):
     incident_synced.control("options", {"modify_running_allowed": True})
     before = describe_raw()
-    result = failover_apply(channel=_channel(), actor=None)
-    assert result.status == "verified" and not result.stop_start
+    action = _fix()
+    assert action.result == {"status": "verified", "stop_start": False, "verdict": "OK"}
     _assert_only_primary_failover_changed(before, describe_raw())
     assert not incident_synced.requests("mdl", "StopStreamLiveChannel")
     assert len(incident_synced.requests("mdl", "ModifyStreamLiveChannel")) == 1
@@ -219,9 +344,9 @@ def test_verification_timeout_leaves_the_fix_pending(incident_synced, slack, set
     # The API accepts the change but does not show it (yet).
     incident_synced.sim.tencent._mdl_ModifyStreamLiveChannel = lambda params, now: {"TagMsg": ""}
     started = time.monotonic()
-    result = failover_apply(channel=_channel(), actor=None)
+    action = _fix()
     assert time.monotonic() - started < 5
-    assert result.status == "pending" and "PENDING" in result.message
+    assert action.result["status"] == "pending" and action.outcome.startswith("PENDING: ")
     assert FailoverFix.objects.get().status == "pending"
     assert FailoverAudit.objects.get(channel__cloud_id=CJ).verdict == "PENDING"
     assert Notification.objects.filter(event="failover.fix_pending", subject=CJ).count() == 1
@@ -257,8 +382,9 @@ def test_a_failed_reread_during_verification_is_retried(incident_synced, slack, 
         return result
 
     incident_synced.sim.tencent._mdl_ModifyStreamLiveChannel = modify_then_fail_reads
-    result = failover_apply(channel=_channel(), actor=None)
-    assert result.status == "verified"
+    begun = failover_apply(channel=_channel(), actor=SYSTEM)  # the modify is in the request
+    actions_run_pending()  # the worker's re-reads fail twice, then show the fix
+    assert OperatorAction.objects.get(pk=begun.pk).result["status"] == "verified"
 
 
 def test_concurrent_fix_of_the_same_channel_is_refused(incident_synced):
@@ -266,13 +392,13 @@ def test_concurrent_fix_of_the_same_channel_is_refused(incident_synced):
         actor_name="someone", action="channel.failover_fix", target_type="channel", target_id=CJ
     )
     with pytest.raises(Conflict) as exc:
-        failover_apply(channel=_channel(), actor=None, allow_stop_start=True)
+        failover_apply(channel=_channel(), actor=SYSTEM, allow_stop_start=True)
     assert exc.value.code == "busy" and "someone" in exc.value.message
     assert not incident_synced.requests("mdl", "ModifyStreamLiveChannel")
 
 
 def test_after_repair_cutting_main_fails_over_to_backup(incident_synced, slack):
-    failover_apply(channel=_channel(), actor=None, allow_stop_start=True)
+    _fix(allow_stop_start=True)
     state = incident_synced.control("inspect")["channels"][CJ]
     assert state["ActiveInputs"] == [MAIN_INPUT, MAIN_INPUT]
     incident_synced.control("signal", {"input_id": MAIN_INPUT, "pipeline": None, "present": False})
@@ -317,8 +443,15 @@ def test_failover_fix_dry_run_changes_nothing_and_apply_repairs(incident_synced,
 
     with pytest.raises(CommandError, match="--allow-stop-start"):
         call_command("failover_fix", "cj_onstyle", "--apply")
-    call_command("failover_fix", "cj_onstyle", "--apply", "--allow-stop-start")
-    assert "VERIFIED" in capsys.readouterr().out
+    call_command("failover_fix", "cj_onstyle", "--apply", "--allow-stop-start", "--no-wait")
+    begun = OperatorAction.objects.filter(status="running").get()
+    assert f"Action #{begun.pk} (channel.failover_fix on cj_onstyle) is running" in (
+        capsys.readouterr().out
+    )
+    actions_run_pending()  # the worker (the real one: test_action_worker.py)
+    call_command("follow_action", str(begun.pk))
+    out = capsys.readouterr().out
+    assert "Starting cj_onstyle again." in out and "SUCCEEDED: cj_onstyle: " in out
     _assert_only_primary_failover_changed(before, describe_raw())
 
 

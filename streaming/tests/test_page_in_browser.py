@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from streaming.tests.browser import until
+from broadcastops.tests.browser import until
+from broadcastops.tests.daphne_server import daphne_prepare
 from streaming.tests.conftest import clip_write
-from streaming.tests.daphne_server import daphne_prepare
 
 pytestmark = pytest.mark.browser
 

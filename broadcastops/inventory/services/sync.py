@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from broadcastops import registry
 from broadcastops.cloud import types
 from broadcastops.cloud.errors import CloudError
 from broadcastops.cloud.tencent import TencentGateway, map_parallel, tencent_gateway
@@ -30,6 +31,7 @@ from broadcastops.inventory.models import (
     LiveChannel,
     ServiceSync,
 )
+from broadcastops.inventory.services.dashboard import dashboard_nudge
 from broadcastops.inventory.services.poll_types import (
     ChannelDetails,
     ChannelSync,
@@ -51,16 +53,6 @@ logger = logging.getLogger(__name__)
 LOCK_KEY = "inventory:poll:lock"
 DETAIL_KEY = "inventory:detail_synced"  # {channel id: unix time of its last details}
 SUCCESS_KEY = "inventory:last_success"  # {service: unix time of its last good list}
-
-
-# fn(report) called after each poll's transaction (failover registers its audit in ready()).
-_AFTER_POLL: list[Callable[[PollReport], object]] = []
-
-
-def after_poll_register(fn: Callable[[PollReport], object]) -> None:
-    """Let another app run after every poll, outside its transaction; its errors are logged."""
-    if fn not in _AFTER_POLL:
-        _AFTER_POLL.append(fn)
 
 
 def last_success() -> dict[str, datetime]:
@@ -168,19 +160,6 @@ def _due_channels(
     return [cid for _, cid in urgent] + [cid for _, cid in idle[:room]]
 
 
-def _dashboard_nudge() -> None:
-    """Tell dashboards in every web process to refresh now (scaled mode; embedded ones poll)."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    try:
-        async_to_sync(get_channel_layer().group_send)(
-            "inventory.dashboard", {"type": "dashboard.changed"}
-        )
-    except Exception:  # the dashboards refresh on their own timer anyway
-        logger.warning("Could not nudge the dashboards", exc_info=True)
-
-
 def inventory_poll(*, now: datetime | None = None, full: bool = False) -> PollReport:
     """One poll of every service; see the module docstring. Safe to call from many workers."""
     token = uuid.uuid4().hex
@@ -250,7 +229,7 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
     successes.update({service: now.timestamp() for service in listed})
     cache.set(SUCCESS_KEY, successes, timeout=None)
     if report.changed or report.events:
-        transaction.on_commit(_dashboard_nudge)
+        transaction.on_commit(dashboard_nudge)
     report.writes = writer.writes
     report.duration_s = time.monotonic() - started
     metrics.poll_observe(report)
@@ -263,7 +242,7 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
         report.events,
         report.duration_s,
     )
-    for fn in _AFTER_POLL:
+    for fn in registry.AFTER_POLL.all():  # failover's audit, registered in its ready()
         try:
             fn(report)
         except Exception:  # a hook's bug must never break polling

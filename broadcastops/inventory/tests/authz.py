@@ -1,6 +1,6 @@
 """Who may use the inventory's API, admin and dashboard socket; see broadcastops/tests/authz.py."""
 
-from broadcastops.tests.authz_levels import ADMIN, NO_ONE, OPERATOR, VIEWER, read_only_admin
+from broadcastops.tests.authz_levels import NO_ONE, OPERATOR, VIEWER, read_only_admin
 
 
 def _channel():
@@ -40,8 +40,6 @@ ROUTES = {
     "api/v1/flows/<str:key>/start": OPERATOR,
     "api/v1/flows/<str:key>/stop": OPERATOR,
     "status": VIEWER,
-    "audit-list": ADMIN,
-    "audit-detail": OPERATOR,  # operators follow their own restarts
 }
 ADMIN_MODELS = {
     # "change" opens the list's actions; every field stays read-only.
@@ -51,7 +49,6 @@ ADMIN_MODELS = {
     "inventory.packagechannel": read_only_admin(),
     "inventory.cssstream": read_only_admin(),
     "inventory.failoverevent": read_only_admin(),
-    "inventory.operatoraction": read_only_admin(ADMIN),  # the audit trail
 }
 ADMIN_ACTIONS = {
     "inventory.livechannel.start_channels": OPERATOR,
@@ -66,7 +63,4 @@ SAMPLES = {
     "inventory.packagechannel": _model("PackageChannel", cloud_id="authz-package"),
     "inventory.cssstream": _model("CssStream", domain="push.authz.test", stream_name="authz"),
     "inventory.failoverevent": _failover_event,
-    "inventory.operatoraction": _model(
-        "OperatorAction", actor_name="x", action="channel.start", target_type="channel"
-    ),
 }

@@ -1,9 +1,10 @@
 import json
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from broadcastops.actions.cli import action_follow_print, add_wait_arguments, command_actor
+from broadcastops.actions.selectors import action_outcome
 from broadcastops.errors import ApplicationError
 from broadcastops.inventory.selectors import channel_get
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
@@ -13,7 +14,8 @@ from failover.services import failover_apply, failover_plan
 class Command(BaseCommand):
     help = (
         "Repair a channel's StreamLive input failover: shows the plan (a dry run) unless --apply. "
-        "Only FailOverSettings of the primary input change; everything else is sent back as read."
+        "Only FailOverSettings of the primary input change; everything else is sent back as read. "
+        "With --apply it waits for the fix (run by the Celery worker) and prints its progress."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,6 +37,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--user", help="record the fix under this user (default: system)")
         parser.add_argument("--json", action="store_true")
+        add_wait_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         params = {
@@ -43,11 +46,7 @@ class Command(BaseCommand):
             "loss_threshold_ms": options["loss_threshold_ms"],
             "recover_behavior": options["recover_behavior"],
         }
-        actor = None
-        if options["user"]:
-            actor = get_user_model().objects.filter(username=options["user"]).first()
-            if actor is None:
-                raise CommandError(f"No user {options['user']!r}.")
+        actor = command_actor(options["user"])
         try:
             channel = channel_get(key=options["channel"])
             if not options["apply"]:
@@ -64,7 +63,7 @@ class Command(BaseCommand):
                     else "Nothing to change."
                 )
                 return
-            result = failover_apply(
+            action = failover_apply(
                 channel=channel,
                 actor=actor,
                 allow_stop_start=options["allow_stop_start"],
@@ -77,8 +76,11 @@ class Command(BaseCommand):
                     exc.message + " Repeat with --apply --allow-stop-start to do so."
                 ) from exc
             raise CommandError(exc.message) from exc
-        if options["json"]:
-            self.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        final = action_follow_print(self, action, options=options)
+        if final is None:  # --no-wait
             return
-        self.stdout.write("\n".join(result.plan.diff_lines()))
-        self.stdout.write(f"{result.status.upper()}: {result.message}")
+        result = {**final.result, "action_id": final.pk, "message": action_outcome(final)}
+        if options["json"]:
+            self.stdout.write(json.dumps(result, indent=2, ensure_ascii=False))
+            return
+        self.stdout.write(f"{str(result.get('status', final.status)).upper()}: {result['message']}")

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class AssistantConfig(AppConfig):
-    name = "broadcastops.assistant"
-    label = "assistant"
-    verbose_name = "Assistants"

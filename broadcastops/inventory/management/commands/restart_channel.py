@@ -1,0 +1,7 @@
+from broadcastops.inventory.management.commands._channel_action import ChannelActionCommand
+from broadcastops.inventory.services.actions import channel_restart
+
+
+class Command(ChannelActionCommand):
+    help = "Restart a StreamLive channel (in the Celery worker); waits and prints its progress."
+    service = staticmethod(channel_restart)

@@ -1,0 +1,108 @@
+"""The one place where apps plug into the core.
+
+The core (``broadcastops/``) never imports a feature app, yet some of its work depends on
+them: a schedule may forbid stopping a channel, the failover audit runs after every poll,
+live monitoring reports its own health. Each such dependency is an *extension point* below;
+an app registers into it from its ``AppConfig.ready()``, and the core asks the point when it
+needs the answers. One mechanism for all of them, instead of a list with its own
+``*_register`` function in each module.
+
+    # failover/apps.py
+    def ready(self):
+        from broadcastops import registry
+        from failover.services import failover_audit_after_poll, failover_fix_run
+
+        registry.AFTER_POLL.register(failover_audit_after_poll)
+        registry.ACTION_RUNNERS.register(failover_fix_run, key="channel.failover_fix")
+
+The points:
+
+``ACTION_RUNNERS`` (keyed by action kind, e.g. ``"channel.restart"``)
+    ``runner(run: broadcastops.actions.runs.ActionRun) -> Outcome``: does the work of a
+    claimed action in the Celery task (``broadcastops.actions``). The app that owns the
+    resource registers it; a kind has exactly one runner.
+``ACTION_GUARDS``
+    ``guard(target: broadcastops.actions.types.Target, verb: str) -> str | None``: a reason
+    to refuse ``verb`` (``"start"``, ``"stop"``, ``"restart"``: what happens to the resource)
+    or ``None``. Asked before an action is claimed; an explicit override acts anyway and the
+    reasons are recorded.
+``AFTER_POLL``
+    ``hook(report: broadcastops.inventory.services.sync.PollReport) -> None``: runs after
+    every inventory poll, outside its transaction; an error is logged, never breaks polling.
+``HEALTH_CHECKS`` (keyed by the name shown in ``/healthz``)
+    ``check() -> dict``: extra facts for the report; raise ``health.HealthWarning`` for a
+    degraded feature (still 200), any other exception for a failing part (503).
+``CHANNEL_ADMIN_COLUMNS``, ``CHANNEL_ADMIN_ACTIONS``
+    admin display callables and admin actions added to the live channel list.
+
+Registering the same callable twice is a no-op (``ready()`` may run more than once in tests);
+a keyed point refuses a second, different callable for a key, so two apps never silently
+replace each other's runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExtensionPoint(Generic[F]):
+    """An ordered set of callables registered by apps (keyed: one callable per key)."""
+
+    def __init__(self, name: str, *, keyed: bool = False) -> None:
+        self.name = name
+        self.keyed = keyed
+        self._items: dict[Any, F] = {}
+
+    def register(self, fn: F, *, key: str | None = None) -> F:
+        if self.keyed and not key:
+            raise ImproperlyConfigured(f"{self.name}: register with a key")
+        slot: Any = key if self.keyed else fn
+        current = self._items.get(slot)
+        if current is not None and current is not fn:
+            raise ImproperlyConfigured(f"{self.name}: {key!r} is already registered ({current})")
+        self._items[slot] = fn
+        return fn
+
+    def unregister(self, fn: F, *, key: str | None = None) -> None:
+        slot: Any = key if self.keyed else fn
+        if self._items.get(slot) is fn:
+            del self._items[slot]
+
+    @contextlib.contextmanager
+    def registered(self, fn: F, *, key: str | None = None) -> Iterator[F]:
+        """Register ``fn`` for the duration of a ``with`` block (tests)."""
+        self.register(fn, key=key)
+        try:
+            yield fn
+        finally:
+            self.unregister(fn, key=key)
+
+    def all(self) -> list[F]:
+        return list(self._items.values())
+
+    def items(self) -> list[tuple[str, F]]:
+        if not self.keyed:
+            raise TypeError(f"{self.name} is not keyed")
+        return list(self._items.items())
+
+    def get(self, key: str) -> F | None:
+        return self._items.get(key) if self.keyed else None
+
+    def __repr__(self) -> str:
+        return f"<ExtensionPoint {self.name}: {len(self._items)} registered>"
+
+
+ACTION_RUNNERS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("action_runners", keyed=True)
+ACTION_GUARDS: ExtensionPoint[Callable[..., str | None]] = ExtensionPoint("action_guards")
+AFTER_POLL: ExtensionPoint[Callable[..., None]] = ExtensionPoint("after_poll")
+HEALTH_CHECKS: ExtensionPoint[Callable[[], dict[str, Any]]] = ExtensionPoint(
+    "health_checks", keyed=True
+)
+CHANNEL_ADMIN_COLUMNS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("channel_admin_columns")
+CHANNEL_ADMIN_ACTIONS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("channel_admin_actions")
