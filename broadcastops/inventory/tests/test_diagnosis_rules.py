@@ -1,40 +1,39 @@
 """Each probable-cause rule of the diagnosis, one case each (not only "healthy").
 
 The rules are pure functions of the synced rows, so the rows here are built in memory. The
-outcome is named by ``rule_of``: today the cause's opening words; when the diagnosis carries
-codes (the i18n work), ``rule_of`` reads the code instead and the cases stay as they are.
+outcome is named by ``rule_of``: the code of the diagnosis's cause (inventory/messages.py),
+so a reworded sentence or another language changes nothing here.
 """
 
 from datetime import UTC, datetime
 
 import pytest
 
+from broadcastops.inventory import messages as m
 from broadcastops.inventory.diagnosis import channel_diagnose
 from broadcastops.inventory.models import CssStream, Health, InputRole, LinkFlow, LiveChannel
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-RULE_OPENINGS = {
-    "stale": "StreamLive could not be reached",
-    "encoder_stopped": "The encoder stopped",
-    "off_air": "Off air",
-    "in_transition": "The channel is STARTING",
-    "no_contribution": "No contribution",
-    "no_input": "No input reaches StreamLive",
-    "main_contribution_lost": "Contribution MAIN lost",
-    "failed_over": "MAIN input lost upstream",
-    "degraded": "Degraded",
-    "delivery": "Delivery",
-    "healthy": "All services healthy",
+# The rule each case calls for, by the code of its cause.
+RULES = {
+    "stale": m.CAUSE_STALE,
+    "encoder_stopped": m.CAUSE_ENCODER_STOPPED,
+    "off_air": m.CAUSE_OFF_AIR,
+    "in_transition": m.CAUSE_TRANSITION,
+    "no_contribution": m.CAUSE_NO_CONTRIBUTION,
+    "no_input": m.CAUSE_NO_INPUT,
+    "main_contribution_lost": m.CAUSE_MAIN_CONTRIBUTION_LOST,
+    "failed_over": m.CAUSE_MAIN_LOST_UPSTREAM,
+    "degraded": m.CAUSE_PIPELINE_WITHOUT_INPUT,
+    "delivery": m.CAUSE_DELIVERY,
+    "unprotected": m.CAUSE_UNPROTECTED,
+    "healthy": m.CAUSE_HEALTHY,
 }
+_RULE_OF_CODE = {kind.code: rule for rule, kind in RULES.items()}
 
 
 def rule_of(diagnosis) -> str:
-    code = getattr(diagnosis, "code", None)
-    if code:
-        return code
-    return next(
-        rule for rule, opening in RULE_OPENINGS.items() if diagnosis.cause.startswith(opening)
-    )
+    return _RULE_OF_CODE[diagnosis.cause.code]
 
 
 def _pipelines(*roles: str) -> list[dict]:
@@ -83,6 +82,8 @@ CASES = {
         BOTH_RUNNING,
         CssStream(domain="push.test", stream_name="ch1", state=CssStream.State.INACTIVE),
     ),
+    # On air, every service fine, but the failover audit found no input protection.
+    "unprotected": (_channel(input_protected=False), BOTH_RUNNING, ACTIVE),
     "healthy": (_channel(), BOTH_RUNNING, ACTIVE),
 }
 
@@ -99,28 +100,26 @@ def test_each_rule_is_the_one_its_situation_calls_for(rule):
     assert bool(diagnosis.actions) == (rule != "healthy")
 
 
+def _texts(messages) -> list[str]:
+    return [message.render("en") for message in messages]
+
+
 def test_the_rules_name_what_an_operator_acts_on():
     lost = _diagnose(*CASES["main_contribution_lost"])
-    assert any("ch1_m" in action for action in lost.actions)  # the flow to start
+    assert any("ch1_m" in action for action in _texts(lost.actions))  # the flow to start
     degraded = _diagnose(*CASES["degraded"])
-    assert "1" in degraded.cause and "0" not in degraded.cause.split(":")[0]  # the pipeline
+    assert degraded.cause.params == {"pipelines": "1"}  # the pipeline without input
     stopped = _diagnose(*CASES["encoder_stopped"])
-    assert any("ch-1" in action for action in stopped.actions)  # the channel to start
+    assert any("ch-1" in action for action in _texts(stopped.actions))  # the channel to start
 
 
-def test_failover_switched_on_without_a_backup_is_warned_whatever_the_cause():
-    channel = _channel(
-        attached_inputs=[
-            {"id": "in-0", "failover": {"SecondaryInputId": "", "LossThreshold": 0}},
-            {"id": "in-1", "failover": None},
-        ]
-    )
-    diagnosis = _diagnose(channel, BOTH_RUNNING, ACTIVE)
-    assert rule_of(diagnosis) == "healthy" and diagnosis.warnings and not diagnosis.ok
-    paired = _channel(
-        attached_inputs=[
-            {"id": "in-0", "failover": {"SecondaryInputId": "in-1", "LossThreshold": 3000}},
-            {"id": "in-1", "failover": None},
-        ]
-    )
-    assert _diagnose(paired, BOTH_RUNNING, ACTIVE).warnings == []
+def test_no_input_protection_is_said_whatever_the_cause():
+    """Another cause comes first, but the diagnosis still asks for the protection."""
+    on_air = _diagnose(_channel(stale_since=NOW, input_protected=False), BOTH_RUNNING, ACTIVE)
+    assert rule_of(on_air) == "stale" and not on_air.ok
+    assert m.DO_PROTECT.code in [a.code for a in on_air.actions]
+    off_air = _diagnose(_channel("IDLE", (), Health.IDLE, input_protected=False), BOTH_IDLE, ACTIVE)
+    assert rule_of(off_air) == "off_air"
+    assert m.NOTE_PROTECT_BEFORE_AIR.code in [a.code for a in off_air.actions]
+    protected = _diagnose(_channel(input_protected=True), BOTH_RUNNING, ACTIVE)
+    assert rule_of(protected) == "healthy" and protected.actions == []
