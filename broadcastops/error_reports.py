@@ -9,25 +9,15 @@ secrets by *value* wherever they appear: the password of any URL with credential
 and any string holding the value of a secret setting (a local holding the Slack webhook).
 """
 
-import re
 from collections.abc import ItemsView
 from types import FrameType
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
-from broadcastops.masking import secrets_mask
-
-# Django's list, and this project's secret-bearing names.
-HIDDEN_NAMES = re.compile(
-    r"API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|WEBHOOK|DSN|CREDENTIAL"
-    r"|(DATABASE|REDIS|BROKER|CACHE)_URL|RESULT_BACKEND",
-    flags=re.IGNORECASE,
-)
-# Shorter values are not worth hiding by value (and would mask harmless text).
-_MIN_SECRET_CHARS = 8
+from broadcastops.masking import SECRET_SETTING_NAMES as HIDDEN_NAMES
+from broadcastops.masking import secret_setting_values, secrets_mask
 
 
 class SecretsReporterFilter(SafeExceptionReporterFilter):
@@ -38,13 +28,7 @@ class SecretsReporterFilter(SafeExceptionReporterFilter):
         return True
 
     def _secret_values(self) -> list[str]:
-        values = []
-        for name in dir(settings):
-            if name.isupper() and self.hidden_settings.search(name):
-                value = getattr(settings, name, None)
-                if isinstance(value, str) and len(value) >= _MIN_SECRET_CHARS:
-                    values.append(value)
-        return sorted(values, key=len, reverse=True)
+        return secret_setting_values(self.hidden_settings)
 
     def cleanse_text(self, text: str, secrets: list[str] | None = None) -> str:
         for secret in self._secret_values() if secrets is None else secrets:

@@ -7,6 +7,7 @@ edits it. A running action's block refreshes itself from ``/api/v1/actions/<id>/
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.actions.api import action_url
 from broadcastops.actions.models import OperatorAction
 from broadcastops.actions.selectors import action_list, action_outcome, action_progress_lines
+from broadcastops.masking import secrets_hide
 
 PROGRESS_JS = "actions/progress.js"
 
@@ -163,12 +165,12 @@ class OperatorActionAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         "target_type",
         "target_id",
         "target_name",
-        "params",
+        "params_shown",
         "status",
         "progress_lines",
         "outcome_text",
         "outcome_code",
-        "result",
+        "result_shown",
         "request_ids",
         "attempts",
     )
@@ -188,3 +190,12 @@ class OperatorActionAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("progress"))
     def progress_lines(self, obj: OperatorAction) -> SafeString:
         return action_block(obj)
+
+    # The parameters and the result as stored, with no secret in them (masking.secrets_hide).
+    @admin.display(description=gettext_lazy("parameters"))
+    def params_shown(self, obj: OperatorAction) -> str:
+        return json.dumps(secrets_hide(obj.params), ensure_ascii=False)
+
+    @admin.display(description=gettext_lazy("result"))
+    def result_shown(self, obj: OperatorAction) -> str:
+        return json.dumps(secrets_hide(obj.result), ensure_ascii=False)
