@@ -10,3 +10,18 @@ def until(page, expression: str, timeout_s: float = 15.0) -> None:
     while not page.evaluate(expression):
         assert time.monotonic() < deadline, f"not true in {timeout_s} s: {expression}"
         time.sleep(0.1)
+
+
+# Registered with ``page.add_init_script`` before any page script runs, on every navigation:
+# the browser reports each Content-Security-Policy violation here.
+CSP_LISTEN = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+"""
+
+
+def csp_violations(page) -> list[str]:
+    """What the policy refused on this page so far (``CSP_LISTEN`` must be registered)."""
+    return page.evaluate("window.__cspViolations")

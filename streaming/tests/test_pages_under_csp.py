@@ -5,7 +5,7 @@ violation reported by the browser."""
 import pytest
 import requests
 
-from broadcastops.tests.browser import until
+from broadcastops.tests.browser import CSP_LISTEN, csp_violations, until
 from broadcastops.tests.daphne_server import daphne_prepare
 from streaming.tests.conftest import clip_write
 
@@ -17,13 +17,6 @@ from broadcastops.accounts.roles import Role
 from broadcastops.accounts.services import user_set_role
 user = get_user_model().objects.create_user(username="boss", password="boss-password-1")
 user_set_role(user=user, role=Role.ADMIN)
-"""
-# Registered before any page script runs, on every navigation.
-_LISTEN = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
-});
 """
 
 
@@ -56,26 +49,26 @@ def test_every_page_works_under_the_policy_with_no_violation(server, chromium_pa
         )
         try:
             page = browser.new_page()
-            page.add_init_script(_LISTEN)
+            page.add_init_script(CSP_LISTEN)
             page.on("console", lambda message: console.append(message.text))
             seen: dict[str, list[str]] = {}
 
             def visit(path: str, ready: str) -> None:
                 page.goto(server.url + path)
                 until(page, ready)
-                seen[path] = page.evaluate("window.__cspViolations")
+                seen[path] = csp_violations(page)
 
             page.goto(f"{server.url}/admin/login/?next=/admin/")
             page.fill("#id_username", "boss")
             page.fill("#id_password", "boss-password-1")
             page.click("input[type=submit]")
             page.wait_for_url("**/admin/")
-            seen["login"] = page.evaluate("window.__cspViolations")
+            seen["login"] = csp_violations(page)
 
             # The dashboard: its script ran and its socket is live.
             until(page, "document.getElementById('bo-live-status').textContent.startsWith('Live')")
             until(page, "document.querySelectorAll('#bo-health-checks li').length > 0")
-            seen["/admin/"] = page.evaluate("window.__cspViolations")
+            seen["/admin/"] = csp_violations(page)
 
             # A list with the admin's action script: "select all" ticks every row.
             visit("/admin/streaming/upload/", "document.querySelector('#action-toggle') !== null")
@@ -83,7 +76,7 @@ def test_every_page_works_under_the_policy_with_no_violation(server, chromium_pa
             assert page.eval_on_selector_all(
                 ".action-select", "boxes => boxes.every(b => b.checked)"
             )
-            seen["/admin/streaming/upload/ (actions)"] = page.evaluate("window.__cspViolations")
+            seen["/admin/streaming/upload/ (actions)"] = csp_violations(page)
 
             # A form with widgets (the password fields' script) that saves.
             visit("/admin/auth/user/add/", "document.querySelector('#id_username') !== null")
@@ -92,7 +85,7 @@ def test_every_page_works_under_the_policy_with_no_violation(server, chromium_pa
             page.fill("#id_password2", "a-long-password-77")
             page.click("input[name=_save]")
             page.wait_for_url("**/change/")
-            seen["/admin/auth/user/add/ (saved)"] = page.evaluate("window.__cspViolations")
+            seen["/admin/auth/user/add/ (saved)"] = csp_violations(page)
 
             # The API docs: Swagger UI drew every operation from the schema.
             visit("/api/docs/", "document.querySelectorAll('.opblock').length > 10")
@@ -102,7 +95,7 @@ def test_every_page_works_under_the_policy_with_no_violation(server, chromium_pa
             page.fill("#lm-camera", "cam-csp")
             page.click("#lm-watch")
             until(page, "window.liveMonitoring.framesShown > 5")
-            seen["/live-monitoring/ (frames)"] = page.evaluate("window.__cspViolations")
+            seen["/live-monitoring/ (frames)"] = csp_violations(page)
         finally:
             browser.close()
 
