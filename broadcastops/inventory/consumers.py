@@ -158,7 +158,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             self._last = text
             await self.send(text_data=text)
 
-    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: object
+    ) -> None:
         """Clients need send nothing; what they send must be a JSON object (else closed)."""
         try:
             message = json_of(text_of({"text": text_data}))
