@@ -6,20 +6,22 @@ Every admin action declares the role it needs, with Django's own mechanism:
 answers True. ``RoleActions`` gives every model admin the three answers, one per role of
 ``broadcastops/accounts/roles.py``, so an action names a role, never a Django permission.
 
-django-axes's failed sign-in records are registered here (``AXES_ENABLE_ADMIN`` is off), so
-that their one action, *Unlock*, declares its role too.
+django-axes's sign-in records are registered here (``AXES_ENABLE_ADMIN`` is off), as the
+proxies of ``models.py``, so that they read in the operator's language and their one action,
+*Unlock*, declares its role too. Only Admins see them (``ADMIN_ONLY_CODENAMES``).
 """
 
 from typing import Any
 
 from axes.admin import AccessAttemptAdmin, AccessLogAdmin
-from axes.models import AccessAttempt, AccessLog
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from broadcastops.accounts.models import FailedSignIn, SignIn
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.accounts.services import login_unlock
 
@@ -37,10 +39,26 @@ class RoleActions:
         return user_has_role(request.user, Role.ADMIN)
 
 
+_REQUEST = _("Request")
+
+
+@admin.register(FailedSignIn)
 class LoginAttemptAdmin(RoleActions, AccessAttemptAdmin):
     """Failed sign-ins per user name and address, and the Admins' *Unlock*."""
 
     actions = ["unlock"]
+    fieldsets = (
+        (None, {"fields": ("username", "path_info", "failures_since_start", "expiration")}),
+        (_("Form data"), {"fields": ("get_data", "post_data")}),
+        (_REQUEST, {"fields": ("user_agent", "ip_address", "http_accept")}),
+    )
+
+    @admin.display(description=_("State"))
+    def status(self, obj: FailedSignIn) -> str:
+        left = settings.AXES_FAILURE_LIMIT - obj.failures_since_start
+        if left <= 0:
+            return str(_("Locked out"))
+        return ngettext("%(count)d attempt left", "%(count)d attempts left", left) % {"count": left}
 
     @admin.action(permissions=["admin"], description=_("Unlock the selected sign-ins"))
     def unlock(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -56,12 +74,14 @@ class LoginAttemptAdmin(RoleActions, AccessAttemptAdmin):
         )
 
 
+@admin.register(SignIn)
 class SignInLogAdmin(RoleActions, AccessLogAdmin):
     """Successful sign-ins and sign-outs, read-only."""
 
+    fieldsets = (
+        (None, {"fields": ("username", "path_info")}),
+        (_REQUEST, {"fields": ("user_agent", "ip_address", "http_accept")}),
+    )
+
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
-
-
-admin.site.register(AccessAttempt, LoginAttemptAdmin)
-admin.site.register(AccessLog, SignInLogAdmin)

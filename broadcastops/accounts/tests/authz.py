@@ -4,7 +4,7 @@ from broadcastops.tests.authz_levels import ADMIN, NO_ONE
 
 
 def _attempt():
-    from axes.models import AccessAttempt
+    from broadcastops.accounts.models import FailedSignIn as AccessAttempt
     from django.utils import timezone
 
     return AccessAttempt.objects.create(
@@ -21,7 +21,7 @@ def _attempt():
 
 
 def _sign_in():
-    from axes.models import AccessLog
+    from broadcastops.accounts.models import SignIn as AccessLog
     from django.utils import timezone
 
     return AccessLog.objects.create(
@@ -30,8 +30,8 @@ def _sign_in():
 
 
 ADMIN_MODELS = {
-    "axes.accessattempt": {"view": ADMIN, "add": NO_ONE, "change": ADMIN, "delete": ADMIN},
-    "axes.accesslog": {"view": ADMIN, "add": NO_ONE, "change": NO_ONE, "delete": ADMIN},
+    "accounts.failedsignin": {"view": ADMIN, "add": NO_ONE, "change": ADMIN, "delete": ADMIN},
+    "accounts.signin": {"view": ADMIN, "add": NO_ONE, "change": NO_ONE, "delete": ADMIN},
 }
-ADMIN_ACTIONS = {"axes.accessattempt.unlock": ADMIN}
-SAMPLES = {"axes.accessattempt": _attempt, "axes.accesslog": _sign_in}
+ADMIN_ACTIONS = {"accounts.failedsignin.unlock": ADMIN}
+SAMPLES = {"accounts.failedsignin": _attempt, "accounts.signin": _sign_in}

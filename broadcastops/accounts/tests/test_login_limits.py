@@ -103,7 +103,7 @@ def test_an_admin_unlocks_a_locked_sign_in_from_the_admin(operator, admin_user, 
         _admin_login("wrong")
     attempt = AccessAttempt.objects.get()
     done = _attempts_page(admin_user).post(
-        "/admin/axes/accessattempt/",
+        "/admin/accounts/failedsignin/",
         {"action": "unlock", "_selected_action": [attempt.pk]},
         follow=True,
     )
@@ -117,8 +117,8 @@ def test_operators_neither_see_nor_unlock_sign_ins(operator, viewer, settings):
         _admin_login("wrong")
     attempt = AccessAttempt.objects.get()
     client = _attempts_page(operator)
-    assert client.get("/admin/axes/accessattempt/").status_code == 403
+    assert client.get("/admin/accounts/failedsignin/").status_code == 403
     client.post(
-        "/admin/axes/accessattempt/", {"action": "unlock", "_selected_action": [attempt.pk]}
+        "/admin/accounts/failedsignin/", {"action": "unlock", "_selected_action": [attempt.pk]}
     )
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()
