@@ -16,7 +16,7 @@ def _when(moment: object) -> str:
     return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")  # type: ignore[arg-type]
 
 
-class FailedSignIn(AccessAttempt):
+class FailedSignIn(AccessAttempt):  # type: ignore[misc]  # axes ships no types
     """Failed sign-ins counted per user name and address (what a lockout is decided on)."""
 
     class Meta:
@@ -32,7 +32,7 @@ class FailedSignIn(AccessAttempt):
         }
 
 
-class SignIn(AccessLog):
+class SignIn(AccessLog):  # type: ignore[misc]  # axes ships no types
     """A successful sign-in and, once it ends, its sign-out."""
 
     class Meta:

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from broadcastops.accounts.roles import ROLE_ORDER, Role
-from broadcastops.accounts.types import Actor
+from broadcastops.accounts.types import RequestUser
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def admin_ensure(*, username: str = "admin") -> str | None:
     return password
 
 
-def login_unlock(*, attempts: QuerySet[Any], actor: Actor) -> int:
+def login_unlock(*, attempts: QuerySet[Any], actor: RequestUser) -> int:
     """Lift the sign-in lock of the selected failed-attempt records (django-axes, database).
 
     Each record is one user name and address; deleting it clears its failure count, so

@@ -4,8 +4,9 @@ from broadcastops.tests.authz_levels import ADMIN, NO_ONE
 
 
 def _attempt():
-    from broadcastops.accounts.models import FailedSignIn as AccessAttempt
     from django.utils import timezone
+
+    from broadcastops.accounts.models import FailedSignIn as AccessAttempt
 
     return AccessAttempt.objects.create(
         username="someone",
@@ -21,8 +22,9 @@ def _attempt():
 
 
 def _sign_in():
-    from broadcastops.accounts.models import SignIn as AccessLog
     from django.utils import timezone
+
+    from broadcastops.accounts.models import SignIn as AccessLog
 
     return AccessLog.objects.create(
         username="someone", ip_address="10.0.0.9", user_agent="", attempt_time=timezone.now()
