@@ -30,7 +30,12 @@ def news2(db):
 
 
 def _create(channel, **kw):
-    args = {"title": "KBO LG vs Doosan", "channel": channel, "starts_at": at(180), "ends_at": at(360)}
+    args = {
+        "title": "KBO LG vs Doosan",
+        "channel": channel,
+        "starts_at": at(180),
+        "ends_at": at(360),
+    }
     args.update(kw)
     return schedule_create(**args)
 
@@ -101,7 +106,9 @@ def test_an_overlap_on_the_same_channel_is_refused_naming_the_other(kbo3, news2)
     assert refused.value.code == "overlap"
     assert Schedule.objects.count() == 1
     # Back to back is not an overlap; another channel at the same time is fine.
-    _create(kbo3, title="After", starts_at=first.ends_at, ends_at=first.ends_at + timedelta(hours=1))
+    _create(
+        kbo3, title="After", starts_at=first.ends_at, ends_at=first.ends_at + timedelta(hours=1)
+    )
     _create(news2, title="News")
     # A cancelled schedule no longer blocks its slot.
     schedule_cancel(schedule=first)
