@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from broadcastops.errors import Conflict, ValidationFailed
+from broadcastops.inventory.models import LiveChannel
 from scheduling.models import Schedule, ScheduleStep
 from scheduling.services import WeeklyRule, schedule_cancel, schedule_create, schedule_update
-from broadcastops.inventory.models import LiveChannel
 from scheduling.tests.conftest import KBO3, NEWS2, at
 
 pytestmark = pytest.mark.django_db
