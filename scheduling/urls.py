@@ -1,3 +1,16 @@
 """HTTP routes of schedules, included at the site root by ``broadcastops.urls``."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from scheduling import api
+
+app_name = "scheduling"
+
+urlpatterns = [
+    path("api/v1/schedules/", api.ScheduleListApi.as_view(), name="schedule-list"),
+    path("api/v1/schedules/upcoming/", api.ScheduleUpcomingApi.as_view(), name="schedule-upcoming"),
+    path("api/v1/schedules/<int:pk>/", api.ScheduleDetailApi.as_view(), name="schedule-detail"),
+    path(
+        "api/v1/schedules/<int:pk>/cancel", api.ScheduleCancelApi.as_view(), name="schedule-cancel"
+    ),
+]
