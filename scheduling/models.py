@@ -9,6 +9,7 @@ compare-and-set on its state.
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from broadcastops.actions.models import OperatorAction
@@ -152,4 +153,4 @@ class ScheduleStep(models.Model):
         indexes = [models.Index(fields=["state", "due_at"])]
 
     def __str__(self) -> str:
-        return f"{self.schedule} {self.kind} @ {self.due_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} @ {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"

@@ -13,6 +13,7 @@ from scheduling.services.schedules import (
     schedule_cancel,
     schedule_create,
     schedule_update,
+    schedule_validate,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "schedule_step_run",
     "schedule_tick",
     "schedule_update",
+    "schedule_validate",
 ]

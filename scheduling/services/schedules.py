@@ -212,6 +212,39 @@ def _step_rows(schedule: Schedule, now: datetime) -> list[ScheduleStep]:
     return rows
 
 
+def schedule_validate(
+    *,
+    title: str,
+    channel: LiveChannel,
+    starts_at: datetime,
+    ends_at: datetime,
+    allow_past: bool = False,
+    repeat: WeeklyRule | None = None,
+    exclude: int | None = None,
+    now: datetime | None = None,
+) -> list[tuple[datetime, datetime]]:
+    """Every refusal of a create (or a move, with ``exclude``), writing nothing: the admin's
+    form shows them beside its fields. Returns the occurrences."""
+    now = now or timezone.now()
+    if not title.strip():
+        raise _refuse(_("Give the schedule a title."), "title")
+    if channel.removed_at is not None:
+        raise _refuse(
+            _("The channel %(name)s no longer exists in the cloud.") % {"name": channel.name},
+            "channel",
+        )
+    _times_check(starts_at=starts_at, ends_at=ends_at, allow_past=allow_past, now=now)
+    occurrences = _occurrences(starts_at=starts_at, ends_at=ends_at, repeat=repeat)
+    for (_s, earlier_end), (later_start, _e) in pairwise(occurrences):
+        if later_start < earlier_end:
+            raise _refuse(
+                _("The repeats overlap each other: a broadcast is longer than a day."), "repeat"
+            )
+    for start, end in occurrences:
+        _overlap_check(channel=channel, starts_at=start, ends_at=end, exclude=exclude)
+    return occurrences
+
+
 def schedule_create(
     *,
     title: str,
@@ -231,23 +264,19 @@ def schedule_create(
     """Create a schedule (or one per occurrence of ``repeat``) with its steps, or refuse."""
     now = now or timezone.now()
     title = title.strip()
-    if not title:
-        raise _refuse(_("Give the schedule a title."), "title")
-    if channel.removed_at is not None:
-        raise _refuse(
-            _("The channel %(name)s no longer exists in the cloud.") % {"name": channel.name},
-            "channel",
-        )
-    _times_check(starts_at=starts_at, ends_at=ends_at, allow_past=allow_past, now=now)
+    schedule_validate(
+        title=title,
+        channel=channel,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        allow_past=allow_past,
+        repeat=repeat,
+        now=now,
+    )
     occurrences = _occurrences(starts_at=starts_at, ends_at=ends_at, repeat=repeat)
     series = uuid.uuid4().hex if repeat is not None else ""
     warnings: list[str] = []
     created: list[Schedule] = []
-    for (_s, earlier_end), (later_start, _e) in pairwise(occurrences):
-        if later_start < earlier_end:
-            raise _refuse(
-                _("The repeats overlap each other: a broadcast is longer than a day."), "repeat"
-            )
     with transaction.atomic():
         # Creations on one channel take turns, so two at once cannot both miss the overlap.
         LiveChannel.objects.select_for_update().filter(pk=channel.pk).first()

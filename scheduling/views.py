@@ -1,0 +1,98 @@
+"""The week view: schedules by channel and day, with overlaps and gaps visible."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from scheduling.models import Schedule
+from scheduling.selectors import schedule_week
+
+
+@dataclass
+class Cell:
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _week_start(raw: str | None) -> date:
+    today = timezone.localdate()
+    day = parse_date(raw) if raw else None
+    day = day or today
+    return day - timedelta(days=day.weekday())
+
+
+def week_view(request: HttpRequest) -> HttpResponse:
+    """Seven local days from a Monday (``?start=YYYY-MM-DD``), one row per channel."""
+    first = _week_start(request.GET.get("start"))
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(first, time(0, 0), tzinfo=zone)
+    days = [first + timedelta(days=n) for n in range(7)]
+    schedules = schedule_week(start=start)
+    rows: dict[str, list[Cell]] = {}
+    by_channel: dict[str, list[Schedule]] = {}
+    for schedule in schedules:
+        by_channel.setdefault(schedule.channel.name, []).append(schedule)
+    for channel, items in by_channel.items():
+        cells = [Cell() for _ in days]
+        previous: Schedule | None = None
+        for schedule in items:
+            local_start = timezone.localtime(schedule.starts_at)
+            local_end = timezone.localtime(schedule.ends_at)
+            index = (local_start.date() - first).days
+            if not 0 <= index < 7:
+                index = 0 if index < 0 else 6
+            overlap = previous is not None and schedule.starts_at < previous.ends_at
+            if previous is not None and not overlap:
+                gap_start = timezone.localtime(previous.ends_at)
+                if gap_start.date() == local_start.date() and schedule.starts_at > previous.ends_at:
+                    cells[index].items.append(
+                        {
+                            "gap": True,
+                            "text": _("free %(start)s to %(end)s")
+                            % {
+                                "start": gap_start.strftime("%H:%M"),
+                                "end": local_start.strftime("%H:%M"),
+                            },
+                        }
+                    )
+            if overlap and previous is not None:
+                for cell in cells:
+                    for item in cell.items:
+                        if item.get("pk") == previous.pk:
+                            item["overlap"] = True
+            cells[index].items.append(
+                {
+                    "pk": schedule.pk,
+                    "url": reverse("admin:scheduling_schedule_change", args=[schedule.pk]),
+                    "title": schedule.title,
+                    "time": f"{local_start:%H:%M} - {local_end:%H:%M}",
+                    "status": schedule.status,
+                    "status_label": schedule.get_status_display(),
+                    "assignee": schedule.assignee.get_username() if schedule.assignee else "",
+                    "overlap": overlap,
+                }
+            )
+            if previous is None or schedule.ends_at > previous.ends_at:
+                previous = schedule
+        rows[channel] = cells
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Week of %(date)s") % {"date": date_format(first, "Y-m-d")},
+        "days": days,
+        "rows": rows,
+        "previous": (first - timedelta(days=7)).isoformat(),
+        "next": (first + timedelta(days=7)).isoformat(),
+        "today": _week_start(None).isoformat(),
+        "opts": Schedule._meta,
+    }
+    return TemplateResponse(request, "admin/scheduling/week.html", context)
