@@ -47,6 +47,8 @@ class Notification(models.Model):
     actions = models.JSONField(_("what to do"), default=list, blank=True)
     # The users it is for (ids): mentioned in Slack, e-mailed if they chose e-mail.
     recipients = models.JSONField(_("recipients"), default=list, blank=True)
+    # False for an event that happens once (a schedule's step): never held by the throttle.
+    throttled = models.BooleanField(_("throttled"), default=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
     destination = models.CharField(_("destination"), max_length=32, default="slack")
     status = models.CharField(

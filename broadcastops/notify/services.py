@@ -74,6 +74,7 @@ def notify(
     dedup_key: str | None = None,
     dedup_window_s: int | None = None,
     recipients: Iterable[Any] = (),
+    once: bool = False,
 ) -> Notification | None:
     """Record an alert and send it after commit, unless it repeats one sent recently.
 
@@ -85,6 +86,10 @@ def notify(
       counted on the first row instead of being sent again.
     - A subject with ``NOTIFY_FLAP_THRESHOLD`` alerts inside ``NOTIFY_FLAP_WINDOW_S`` is
       reported once as flapping; its further alerts are counted, not sent.
+
+    ``once``: an event that happens once by construction (a schedule's step, keyed by its
+    id): it is never folded into a subject's flapping report nor held by the throttle, so it
+    is sent at least once; its key still de-duplicates it (a step run twice tells once).
 
     ``recipients`` (users or their ids) are mentioned in Slack by their Slack id and
     e-mailed if they chose e-mail (``NotifyProfile``), each in their own language.
@@ -111,7 +116,7 @@ def notify(
             flapping = Notification.objects.filter(
                 dedup_key=flapping_key, created_at__gte=flap_since
             ).first()
-            if flapping is not None:
+            if flapping is not None and not once:
                 return _suppress(flapping)
             count = Notification.objects.filter(subject=subject, created_at__gte=flap_since).count()
             stored = {
@@ -119,7 +124,7 @@ def notify(
                 "facts": _facts_json(facts),
                 "actions": [_message(a).as_json() for a in actions],
             }
-            if count + 1 >= settings.NOTIFY_FLAP_THRESHOLD:
+            if not once and count + 1 >= settings.NOTIFY_FLAP_THRESHOLD:
                 minutes = settings.NOTIFY_FLAP_WINDOW_S // 60
                 row = Notification.objects.create(
                     event="flapping",
@@ -140,6 +145,7 @@ def notify(
                     severity=severity,
                     title=_message(title).as_json(),
                     text=_message(text).as_json(),
+                    throttled=not once,
                     **stored,
                 )
             transaction.on_commit(lambda: _enqueue(row.pk))
@@ -265,7 +271,7 @@ def _throttled(row: Notification, now: datetime) -> int | None:
     """``None`` if ``row`` may be posted; else the throttle holds it. At most
     ``NOTIFY_RATE_MAX`` non-critical posts per ``NOTIFY_RATE_WINDOW_S`` go to Slack; critical
     ones always go at once."""
-    if row.severity == Severity.CRITICAL:
+    if row.severity == Severity.CRITICAL or not row.throttled:
         return None
     since = now - timedelta(seconds=settings.NOTIFY_RATE_WINDOW_S)
     posted = (

@@ -117,6 +117,7 @@ def _step_notify(
         dedup_key=f"schedule.step:{step.pk}",
         dedup_window_s=STEP_DEDUP_WINDOW_S,
         recipients=[schedule.assignee] if schedule.assignee else [],
+        once=True,
     )
 
 
@@ -499,6 +500,7 @@ def _on_air_follow(now: datetime, report: TickReport) -> None:
             dedup_key=f"schedule.interrupted:{schedule.pk}",
             dedup_window_s=STEP_DEDUP_WINDOW_S,
             recipients=[schedule.assignee] if schedule.assignee else [],
+            once=True,
         )
 
 
