@@ -428,6 +428,26 @@ CELERY_BEAT_SCHEDULE["scheduling-tick"] = {
     "schedule": timedelta(seconds=SCHEDULING_TICK_INTERVAL_S),
     "options": {"expires": SCHEDULING_TICK_INTERVAL_S},
 }
+# The daily report of the day before is posted to Slack at this local time (HH:MM, in
+# TIME_ZONE; empty: not posted). Beat runs in UTC, so the local time is turned into UTC here.
+SCHEDULING_REPORT_AT = env.str("SCHEDULING_REPORT_AT", default="09:00")
+if SCHEDULING_REPORT_AT:
+    from datetime import datetime as _datetime
+    from zoneinfo import ZoneInfo as _ZoneInfo
+
+    from celery.schedules import crontab as _crontab
+
+    try:
+        _at = _datetime.strptime(SCHEDULING_REPORT_AT, "%H:%M").time()
+    except ValueError as _exc:
+        raise ImproperlyConfigured("SCHEDULING_REPORT_AT must be HH:MM, e.g. 09:00") from _exc
+    _local = _datetime.combine(_datetime.now(_ZoneInfo(TIME_ZONE)).date(), _at)
+    _utc = _local.replace(tzinfo=_ZoneInfo(TIME_ZONE)).astimezone(_ZoneInfo("UTC"))
+    CELERY_BEAT_SCHEDULE["scheduling-daily-report"] = {
+        "task": "scheduling.tasks.daily_report_post_task",
+        "schedule": _crontab(hour=_utc.hour, minute=_utc.minute),
+        "options": {"expires": 3600},
+    }
 
 # --- Live monitoring (streaming/) -----------------------------------------------------------
 STREAMING_DIR = DATA_DIR / "streaming"

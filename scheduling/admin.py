@@ -299,14 +299,23 @@ class ScheduleAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         from django.urls import path
 
-        from scheduling.views import week_view
+        from scheduling.views import daily_report_view, week_view
 
         urls = super().get_urls()
         week = path("week/", self.admin_site.admin_view(week_view), name="scheduling_schedule_week")
-        return [week, *urls]
+        report = path(
+            "report/",
+            self.admin_site.admin_view(daily_report_view),
+            name="scheduling_schedule_report",
+        )
+        return [week, report, *urls]
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> Any:
-        extra = {"week_url": reverse("admin:scheduling_schedule_week"), **(extra_context or {})}
+        extra = {
+            "week_url": reverse("admin:scheduling_schedule_week"),
+            "report_url": reverse("admin:scheduling_schedule_report"),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra)

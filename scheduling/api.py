@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -20,6 +23,7 @@ from broadcastops.inventory.selectors import channel_get
 from broadcastops.rest import IsOperator, IsViewer, ViewerReadsOperatorWrites
 from scheduling import selectors, services
 from scheduling.models import Schedule, ScheduleStep
+from scheduling.reports import daily_report_get, daily_report_json
 
 
 class StepOutput(serializers.ModelSerializer):
@@ -211,7 +215,7 @@ class ScheduleListApi(generics.ListAPIView):
             )
             if repeat
             else None,
-            created_by=request.user if request.user.is_authenticated else None,  # type: ignore[arg-type]
+            created_by=request.user if request.user.is_authenticated else None,
         )
         return _written(result, 201)
 
@@ -263,3 +267,30 @@ class ScheduleCancelApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         schedule = services.schedule_cancel(schedule=selectors.schedule_get(pk=pk))
         return Response(ScheduleOutput(selectors.schedule_get(pk=schedule.pk)).data)
+
+
+def _day(raw: str | None) -> date:
+    if not raw:
+        return timezone.localdate()
+    try:
+        day = parse_date(raw)
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationFailed(
+            _("date must be a day as YYYY-MM-DD, e.g. 2026-12-01."), detail={"field": "date"}
+        )
+    return day
+
+
+class DailyReportApi(APIView):
+    """One local day's report (``?date=YYYY-MM-DD``, default today): broadcasts, completed,
+    interrupted, failovers with channel and time, incidents with time down and time to
+    recover, total and average broadcast time (seconds)."""
+
+    permission_classes = [IsViewer]
+
+    @extend_schema(parameters=[OpenApiParameter("date", str)], responses=dict[str, Any])
+    def get(self, request: Request) -> Response:
+        report = daily_report_get(day=_day(request.query_params.get("date")))
+        return Response(daily_report_json(report))

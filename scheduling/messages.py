@@ -152,3 +152,8 @@ GUARD_ON_AIR = message_define(
     "scheduling.guard.on_air",
     gettext_noop("“%(title)s” is on air on %(channel)s until %(ends)s (schedule %(id)s)."),
 )
+
+# --- the daily report ---------------------------------------------------------------------
+DAILY_REPORT_TITLE = message_define(
+    "scheduling.daily_report.title", gettext_noop("Daily broadcast report %(day)s")
+)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from scheduling.services import schedule_step_run, schedule_tick
+from scheduling.services import daily_report_post, schedule_step_run, schedule_tick
 
 
 @shared_task(ignore_result=True)
@@ -15,3 +15,9 @@ def schedule_tick_task() -> None:
 def schedule_step_run_task(step_id: int) -> None:
     """Run one claimed step. A duplicate or redelivered message finds it taken: no-op."""
     schedule_step_run(step_id=step_id)
+
+
+@shared_task(ignore_result=True)
+def daily_report_post_task() -> None:
+    """Beat, daily at SCHEDULING_REPORT_AT: post yesterday's report to Slack (once)."""
+    daily_report_post()

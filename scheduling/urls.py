@@ -13,4 +13,5 @@ urlpatterns = [
     path(
         "api/v1/schedules/<int:pk>/cancel", api.ScheduleCancelApi.as_view(), name="schedule-cancel"
     ),
+    path("api/v1/reports/daily", api.DailyReportApi.as_view(), name="report-daily"),
 ]

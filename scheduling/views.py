@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from scheduling.models import Schedule
+from scheduling.reports import daily_report_get, report_lines
 from scheduling.selectors import schedule_week
 
 
@@ -96,3 +97,28 @@ def week_view(request: HttpRequest) -> HttpResponse:
         "opts": Schedule._meta,
     }
     return TemplateResponse(request, "admin/scheduling/week.html", context)
+
+
+def daily_report_view(request: HttpRequest) -> HttpResponse:
+    """One local day's report (``?date=YYYY-MM-DD``, default today), in the reader's language."""
+    raw = request.GET.get("date")
+    try:
+        day = parse_date(raw) if raw else None
+    except ValueError:
+        day = None
+    error = _("The date must be YYYY-MM-DD, e.g. 2026-12-01.") if raw and day is None else ""
+    day = day or timezone.localdate()
+    report = daily_report_get(day=day)
+    context = {
+        **admin.site.each_context(request),
+        **report_lines(report),
+        "report": report,
+        "error": error,
+        "day": day.isoformat(),
+        "previous": (day - timedelta(days=1)).isoformat(),
+        "next": (day + timedelta(days=1)).isoformat(),
+        "opts": Schedule._meta,
+    }
+    return TemplateResponse(
+        request, "admin/scheduling/daily_report.html", context, status=400 if error else 200
+    )

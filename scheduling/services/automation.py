@@ -83,15 +83,13 @@ def _late_s(step: ScheduleStep, now: datetime) -> int:
 
 
 # --- notifications -------------------------------------------------------------------------
-def _facts(schedule: Schedule, **extra: Any) -> dict[Message, Any]:
-    facts: dict[Message, Any] = {
+def _facts(schedule: Schedule) -> dict[Message, Any]:
+    return {
         m.FACT_SCHEDULE(): Text(schedule.title),
         notify_messages.FACT_CHANNEL(): Text(schedule.channel.name),
         m.FACT_STARTS(): Text(local_text(schedule.starts_at)),
         m.FACT_ENDS(): Text(local_text(schedule.ends_at)),
     }
-    facts.update(extra)
-    return facts
 
 
 def _step_notify(

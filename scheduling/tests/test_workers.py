@@ -86,7 +86,7 @@ def test_two_workers_and_two_beats_start_a_schedule_once(cloudsim, group, slack)
     for name in ("one", "two"):
         _beat(group, name)
         group.worker(name)
-    until(lambda: _said(slack, "is on air"), 90, "the on-air message")
+    until(lambda: _said(slack, "방송 중"), 90, "the on-air message")
     time.sleep(2)  # more ticks from both beats, on both workers
 
     assert len(cloudsim.requests("mdl", "StartStreamLiveChannel")) == 1
@@ -94,8 +94,8 @@ def test_two_workers_and_two_beats_start_a_schedule_once(cloudsim, group, slack)
     seen = _read(group, schedule)
     assert seen["status"] == "on_air" and seen["start"] == "done"
     assert seen["actions"] == [["channel.scheduled_start", "schedule", "succeeded"]]
-    assert len(_said(slack, "is on air")) == 1  # told once
-    assert len(_said(slack, "ready")) == 1 or len(_said(slack, "to fix")) == 1  # the check
+    assert len(_said(slack, "방송 중")) == 1  # told once
+    assert len(_said(slack, "준비 완료")) == 1 or len(_said(slack, "조치 필요")) == 1  # the check
 
 
 def test_a_worker_down_across_the_start_and_back_within_grace_starts_it_late_once(
@@ -108,13 +108,13 @@ def test_a_worker_down_across_the_start_and_back_within_grace_starts_it_late_onc
     time.sleep(max(0.0, (schedule.starts_at - timezone.now()).total_seconds() + 4))
     assert not cloudsim.requests("mdl", "StartStreamLiveChannel")
     group.worker("back")
-    until(lambda: _said(slack, "is on air"), 90, "the late start")
+    until(lambda: _said(slack, "방송 중"), 90, "the late start")
     time.sleep(1.5)
 
     assert len(cloudsim.requests("mdl", "StartStreamLiveChannel")) == 1
     seen = _read(group, schedule)
     assert seen["start"] == "done" and seen["late_s"] >= 4
-    (message,) = _said(slack, "is on air")
+    (message,) = _said(slack, "방송 중")
     assert "Late by" in str(message["blocks"])
 
 
@@ -125,7 +125,7 @@ def test_a_worker_back_after_the_grace_period_marks_the_start_missed(cloudsim, g
     _beat(group, "one")
     time.sleep(max(0.0, (schedule.starts_at - timezone.now()).total_seconds() + 5))
     group.worker("too-late")
-    until(lambda: _said(slack, "Start missed"), 90, "the missed message")
+    until(lambda: _said(slack, "시작 놓침"), 90, "the missed message")
     time.sleep(1.5)
 
     assert not cloudsim.requests("mdl", "StartStreamLiveChannel")
