@@ -299,7 +299,7 @@ class ScheduleAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         from django.urls import path
 
-        from scheduling.views import daily_report_view, week_view
+        from scheduling.views import daily_report_view, kpi_view, week_view
 
         urls = super().get_urls()
         week = path("week/", self.admin_site.admin_view(week_view), name="scheduling_schedule_week")
@@ -308,7 +308,8 @@ class ScheduleAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(daily_report_view),
             name="scheduling_schedule_report",
         )
-        return [week, report, *urls]
+        kpis = path("kpis/", self.admin_site.admin_view(kpi_view), name="scheduling_schedule_kpis")
+        return [week, report, kpis, *urls]
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -316,6 +317,7 @@ class ScheduleAdmin(admin.ModelAdmin):
         extra = {
             "week_url": reverse("admin:scheduling_schedule_week"),
             "report_url": reverse("admin:scheduling_schedule_report"),
+            "kpis_url": reverse("admin:scheduling_schedule_kpis"),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra)

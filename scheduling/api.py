@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_date
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,8 +22,9 @@ from broadcastops.i18n import Message
 from broadcastops.inventory.selectors import channel_get
 from broadcastops.rest import IsOperator, IsViewer, ViewerReadsOperatorWrites
 from scheduling import selectors, services
+from scheduling.kpis import MAX_KPI_DAYS, kpis_get, kpis_json
 from scheduling.models import Schedule, ScheduleStep
-from scheduling.reports import daily_report_get, daily_report_json
+from scheduling.reports import daily_report_get, daily_report_json, day_bounds
 
 
 class StepOutput(serializers.ModelSerializer):
@@ -269,7 +270,7 @@ class ScheduleCancelApi(APIView):
         return Response(ScheduleOutput(selectors.schedule_get(pk=schedule.pk)).data)
 
 
-def _day(raw: str | None) -> date:
+def _day(raw: str | None, field: str = "date") -> date:
     if not raw:
         return timezone.localdate()
     try:
@@ -278,7 +279,8 @@ def _day(raw: str | None) -> date:
         day = None
     if day is None:
         raise ValidationFailed(
-            _("date must be a day as YYYY-MM-DD, e.g. 2026-12-01."), detail={"field": "date"}
+            _("%(field)s must be a day as YYYY-MM-DD, e.g. 2026-12-01.") % {"field": field},
+            detail={"field": field},
         )
     return day
 
@@ -294,3 +296,43 @@ class DailyReportApi(APIView):
     def get(self, request: Request) -> Response:
         report = daily_report_get(day=_day(request.query_params.get("date")))
         return Response(daily_report_json(report))
+
+
+def _period(params: Any) -> tuple[datetime, datetime]:
+    """``from`` and ``to`` as local days (YYYY-MM-DD, ``to`` included) or instants; default
+    the last seven local days."""
+    today = timezone.localdate()
+    bounds = []
+    for name, default in (("from", today - timedelta(days=6)), ("to", today)):
+        raw = params.get(name)
+        moment = parse_datetime(raw) if raw and "T" in raw else None
+        if moment is not None and timezone.is_aware(moment):
+            bounds.append(moment)
+            continue
+        day = _day(raw, field=name) if raw else default
+        start, end = day_bounds(day)
+        bounds.append(start if name == "from" else end)
+    if bounds[1] <= bounds[0]:
+        raise ValidationFailed(_("“to” must be after “from”."), detail={"field": "to"})
+    if bounds[1] - bounds[0] > timedelta(days=MAX_KPI_DAYS):
+        raise ValidationFailed(
+            _("A period is at most %(days)s days.") % {"days": MAX_KPI_DAYS},
+            detail={"field": "to"},
+        )
+    return bounds[0], bounds[1]
+
+
+class KpiApi(APIView):
+    """KPIs over ``?from=&to=`` (local days, ``to`` included, or ISO instants with an
+    offset; default the last seven days), overall and per channel. Ratios are 0..1 (null
+    when there is nothing to divide by); durations in seconds. Definitions: the README."""
+
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("from", str), OpenApiParameter("to", str)],
+        responses=dict[str, Any],
+    )
+    def get(self, request: Request) -> Response:
+        starts, ends = _period(request.query_params)
+        return Response(kpis_json(kpis_get(starts=starts, ends=ends)))

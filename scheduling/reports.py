@@ -96,7 +96,8 @@ def status_rows(
     return list(rows.order_by("channel_id", "at").values_list(*fields))
 
 
-def _incidents(starts: datetime, ends: datetime, names: dict[int, str]) -> list[Incident]:
+def incidents_get(*, starts: datetime, ends: datetime, names: dict[int, str]) -> list[Incident]:
+    """The incidents (RED spans) that began before ``ends`` and were open at or after ``starts``."""
     incidents = []
     down: dict[int, datetime] = {}
     for channel_id, at, _state, _active, health in status_rows(starts=starts, ends=ends):
@@ -164,7 +165,7 @@ def daily_report_get(*, day: date, now: datetime | None = None) -> DailyReport:
         interrupted=statuses.count(Schedule.Status.INTERRUPTED),
         missed=statuses.count(Schedule.Status.MISSED),
         failovers=failovers,
-        incidents=_incidents(starts, ends, names),
+        incidents=incidents_get(starts=starts, ends=ends, names=names),
         total_on_air_s=sum(aired),
         average_on_air_s=sum(aired) // len(aired) if aired else 0,
     )

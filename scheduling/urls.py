@@ -13,5 +13,6 @@ urlpatterns = [
     path(
         "api/v1/schedules/<int:pk>/cancel", api.ScheduleCancelApi.as_view(), name="schedule-cancel"
     ),
+    path("api/v1/kpis", api.KpiApi.as_view(), name="kpis"),
     path("api/v1/reports/daily", api.DailyReportApi.as_view(), name="report-daily"),
 ]

@@ -15,8 +15,9 @@ from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from scheduling.kpis import MAX_KPI_DAYS, Kpi, kpis_get
 from scheduling.models import Schedule
-from scheduling.reports import daily_report_get, report_lines
+from scheduling.reports import daily_report_get, day_bounds, duration_text, report_lines
 from scheduling.selectors import schedule_week
 
 
@@ -121,4 +122,123 @@ def daily_report_view(request: HttpRequest) -> HttpResponse:
     }
     return TemplateResponse(
         request, "admin/scheduling/daily_report.html", context, status=400 if error else 200
+    )
+
+
+BAR_MAX_PX = 320
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _minutes(seconds: int | None) -> str:
+    return "-" if seconds is None else duration_text(seconds)
+
+
+def _chart(
+    title: str, definition: str, kpis: list[Kpi], attr: str, scale: float | None
+) -> dict[str, Any]:
+    values = [getattr(k, attr) for k in kpis]
+    top = scale or max([v for v in values if v] or [1])
+    show = _minutes if attr == "mttr_s" else _percent
+    if attr == "failover_rate":
+        show = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    rows = [
+        {
+            "label": k.channel or _("All channels"),
+            "text": show(v),
+            "width": int(BAR_MAX_PX * min(1.0, (v or 0) / top)),
+            "y": 24 * n,
+        }
+        for n, (k, v) in enumerate(zip(kpis, values, strict=True))
+    ]
+    return {"title": title, "definition": definition, "rows": rows, "height": 24 * len(rows)}
+
+
+def kpi_view(request: HttpRequest) -> HttpResponse:
+    """KPIs over ``?from=&to=`` (local days, ``to`` included; default the last 7 days) as
+    numbers and server-side SVG bars, with their definitions."""
+    today = timezone.localdate()
+    error = ""
+    try:
+        first = parse_date(request.GET.get("from") or "") or today - timedelta(days=6)
+        last = parse_date(request.GET.get("to") or "") or today
+    except ValueError:
+        first, last = today - timedelta(days=6), today
+        error = _("The date must be YYYY-MM-DD, e.g. 2026-12-01.")
+    if last < first or (last - first).days >= MAX_KPI_DAYS:
+        error = _("Give a period of 1 to %(days)s days, “to” not before “from”.") % {
+            "days": MAX_KPI_DAYS
+        }
+        first, last = today - timedelta(days=6), today
+    report = kpis_get(starts=day_bounds(first)[0], ends=day_bounds(last)[1])
+    rows = [report.overall, *report.channels]
+    charts = [
+        _chart(
+            _("Availability"),
+            _("Time on air (running, not off air) inside the scheduled windows / scheduled time."),
+            rows,
+            "availability",
+            1.0,
+        ),
+        _chart(
+            _("Failover rate"),
+            _("Failovers to BACKUP / broadcasts (schedules starting in the period)."),
+            rows,
+            "failover_rate",
+            None,
+        ),
+        _chart(
+            _("MTTR"),
+            _(
+                "Mean time to recover: from off air (health red) back to on air, over the "
+                "incidents that recovered in the period."
+            ),
+            rows,
+            "mttr_s",
+            None,
+        ),
+        _chart(
+            _("Automation rate"),
+            _("Starts and stops taken by a schedule / all starts and stops of the channel."),
+            rows,
+            "automation_rate",
+            1.0,
+        ),
+        _chart(
+            _("MAIN-input stability"),
+            _("Time running on the MAIN input / time running."),
+            rows,
+            "main_stability",
+            1.0,
+        ),
+    ]
+    context = {
+        **admin.site.each_context(request),
+        "title": _("KPIs %(first)s to %(last)s")
+        % {"first": first.isoformat(), "last": last.isoformat()},
+        "rows": [
+            {
+                "label": k.channel or _("All channels"),
+                "availability": _percent(k.availability),
+                "failover_rate": "-" if k.failover_rate is None else f"{k.failover_rate:.2f}",
+                "mttr": _minutes(k.mttr_s),
+                "automation_rate": _percent(k.automation_rate),
+                "main_stability": _percent(k.main_stability),
+                "broadcasts": k.broadcasts,
+                "failovers": k.failovers,
+                "incidents": k.incidents,
+            }
+            for k in rows
+        ],
+        "charts": charts,
+        "bar_max": BAR_MAX_PX,
+        "error": error,
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "opts": Schedule._meta,
+    }
+    return TemplateResponse(
+        request, "admin/scheduling/kpis.html", context, status=400 if error else 200
     )

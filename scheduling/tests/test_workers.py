@@ -115,7 +115,7 @@ def test_a_worker_down_across_the_start_and_back_within_grace_starts_it_late_onc
     seen = _read(group, schedule)
     assert seen["start"] == "done" and seen["late_s"] >= 4
     (message,) = _said(slack, "방송 중")
-    assert "Late by" in str(message["blocks"])
+    assert "지연" in str(message["blocks"])  # "Late by", in Korean
 
 
 def test_a_worker_back_after_the_grace_period_marks_the_start_missed(cloudsim, group, slack):
