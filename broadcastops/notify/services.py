@@ -282,17 +282,10 @@ def _throttled(row: Notification, now: datetime) -> int | None:
     return posted if posted >= settings.NOTIFY_RATE_MAX else None
 
 
-def _held_since_last_post(now: datetime) -> int:
-    last = (
-        Notification.objects.filter(status=Status.SENT, sent_at__isnull=False)
-        .order_by("-sent_at")
-        .values_list("sent_at", flat=True)
-        .first()
-    )
-    held = Notification.objects.filter(status=Status.HELD)
-    if last is not None:
-        held = held.filter(created_at__gte=last)
-    return held.count()
+def _held_recently(now: datetime) -> int:
+    """Alerts the throttle held back inside its window (said in the next post)."""
+    since = now - timedelta(seconds=settings.NOTIFY_RATE_WINDOW_S)
+    return Notification.objects.filter(status=Status.HELD, created_at__gte=since).count()
 
 
 def notification_deliver(*, notification_id: int) -> Notification:
@@ -327,15 +320,16 @@ def notification_deliver(*, notification_id: int) -> Notification:
     language = on_slack[0].language if on_slack else notification_language()
     rendered = notification_render(notification=row, language=language)
     mentions = " ".join(f"<@{r.slack_user_id}>" for r in on_slack if r.slack_user_id)
-    held = _held_since_last_post(now)
+    held = _held_recently(now)
+    minutes = settings.NOTIFY_RATE_WINDOW_S // 60
     with language_active(language):
         held_line = (
             ngettext(
-                "%(n)s other alert was held back by the throttle.",
-                "%(n)s other alerts were held back by the throttle.",
+                "%(n)s other alert was held back by the throttle in the last %(minutes)s min.",
+                "%(n)s other alerts were held back by the throttle in the last %(minutes)s min.",
                 held,
             )
-            % {"n": held}
+            % {"n": held, "minutes": minutes}
             if held
             else ""
         )
