@@ -299,7 +299,7 @@ class ScheduleAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         from django.urls import path
 
-        from scheduling.views import daily_report_view, kpi_view, week_view
+        from scheduling.views import calendar_links_view, daily_report_view, kpi_view, week_view
 
         urls = super().get_urls()
         week = path("week/", self.admin_site.admin_view(week_view), name="scheduling_schedule_week")
@@ -309,7 +309,12 @@ class ScheduleAdmin(admin.ModelAdmin):
             name="scheduling_schedule_report",
         )
         kpis = path("kpis/", self.admin_site.admin_view(kpi_view), name="scheduling_schedule_kpis")
-        return [week, report, kpis, *urls]
+        calendars = path(
+            "calendars/",
+            self.admin_site.admin_view(calendar_links_view),
+            name="scheduling_schedule_calendars",
+        )
+        return [week, report, kpis, calendars, *urls]
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -318,6 +323,7 @@ class ScheduleAdmin(admin.ModelAdmin):
             "week_url": reverse("admin:scheduling_schedule_week"),
             "report_url": reverse("admin:scheduling_schedule_report"),
             "kpis_url": reverse("admin:scheduling_schedule_kpis"),
+            "calendars_url": reverse("admin:scheduling_schedule_calendars"),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra)

@@ -148,7 +148,7 @@ def kpis_get(*, starts: datetime, ends: datetime) -> KpiReport:
         .annotate(n=Count("pk"))
     ):
         acc[row["channel_id"]]["failovers"] = row["n"]
-    for row in (
+    for action in (
         OperatorAction.objects.filter(
             Q(origin=Origin.SCHEDULE, action__in=AUTOMATIC)
             | (Q(action__in=BY_HAND) & ~Q(origin=Origin.SCHEDULE)),
@@ -159,12 +159,12 @@ def kpis_get(*, starts: datetime, ends: datetime) -> KpiReport:
         .values("target_id", "origin")
         .annotate(n=Count("pk"))
     ):
-        pk = cloud_ids.get(row["target_id"])
+        pk = cloud_ids.get(action["target_id"])
         if pk is None:
             continue
-        acc[pk]["starts_stops"] += row["n"]
-        if row["origin"] == Origin.SCHEDULE:
-            acc[pk]["automatic"] += row["n"]
+        acc[pk]["starts_stops"] += action["n"]
+        if action["origin"] == Origin.SCHEDULE:
+            acc[pk]["automatic"] += action["n"]
     recovered: dict[int, list[int]] = defaultdict(list)
     names_back = {name: pk for pk, name in channels.items()}
     for incident in incidents_get(starts=starts, ends=ends, names=channels):

@@ -154,3 +154,25 @@ class ScheduleStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"
+
+
+class CalendarKey(models.Model):
+    """The version of one user's secret calendar URLs: the secret itself is an HMAC of the
+    user and this version under ``SECRET_KEY`` (never stored); a new version revokes every
+    URL given before."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="calendar_key",
+        verbose_name=_("user"),
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    rotated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar key")
+        verbose_name_plural = _("calendar keys")
+
+    def __str__(self) -> str:
+        return f"{self.user} v{self.version}"

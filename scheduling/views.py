@@ -6,15 +6,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
+from broadcastops.errors import NotFound
+from scheduling.calendars import (
+    calendar_channel_ics,
+    calendar_key_rotate,
+    calendar_links,
+    calendar_operator_ics,
+    calendar_user,
+)
 from scheduling.kpis import MAX_KPI_DAYS, Kpi, kpis_get
 from scheduling.models import Schedule
 from scheduling.reports import daily_report_get, day_bounds, duration_text, report_lines
@@ -242,3 +251,43 @@ def kpi_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request, "admin/scheduling/kpis.html", context, status=400 if error else 200
     )
+
+
+@require_GET
+def calendar_feed_view(
+    request: HttpRequest, user_id: int, token: str, channel: str | None = None
+) -> HttpResponse:
+    """An iCalendar feed behind the user's secret URL (no login: calendar apps have none).
+    A wrong, revoked or inactive user's URL is a plain 404, whichever it is."""
+    try:
+        user = calendar_user(user_id=user_id, token=token)
+        body = (
+            calendar_channel_ics(key=channel)
+            if channel is not None
+            else calendar_operator_ics(user=user)
+        )
+    except NotFound as exc:
+        return HttpResponse(str(exc.message), status=404, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def calendar_links_view(request: HttpRequest) -> HttpResponse:
+    """The reader's own secret feed URLs; POST gives them a new secret (revoking the old)."""
+    if request.method == "POST":
+        calendar_key_rotate(user=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("New calendar URLs: the old ones no longer work."))
+        return HttpResponseRedirect(request.path)
+    links = calendar_links(user=request.user)  # type: ignore[arg-type]
+    context = {
+        **admin.site.each_context(request),
+        "title": _("My calendar feeds"),
+        "operator_url": request.build_absolute_uri(str(links["operator"])),
+        "channel_urls": [
+            (name, request.build_absolute_uri(path))
+            for name, path in links["channels"]  # type: ignore[attr-defined]
+        ],
+        "opts": Schedule._meta,
+    }
+    return TemplateResponse(request, "admin/scheduling/calendars.html", context)
