@@ -284,7 +284,7 @@ class ScheduleAdmin(admin.ModelAdmin):
         for formset in formsets:  # the read-only steps: nothing of theirs is saved here
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
-    @admin.action(description=_("Cancel the selected schedules"))
+    @admin.action(description=_("Cancel the selected schedules"), permissions=["change"])
     def cancel_schedules(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
         done = 0
         for schedule in queryset:
