@@ -407,13 +407,34 @@ INVENTORY_FAILOVER_LOG_TYPES = env.list(
     "INVENTORY_FAILOVER_LOG_TYPES", default=["PipelineFailover"]
 )
 INVENTORY_RECOVER_LOG_TYPES = env.list("INVENTORY_RECOVER_LOG_TYPES", default=["PipelineRecover"])
-NOTIFY_DEDUP_WINDOW_S = env.int("NOTIFY_DEDUP_WINDOW_S", default=900)
+# The same alert (its de-duplication key) is sent once per window; repeats are counted.
+NOTIFY_DEDUP_WINDOW_S = env.int("NOTIFY_DEDUP_WINDOW_S", default=300)
+# The throttle: at most RATE_MAX non-critical Slack posts per RATE_WINDOW_S (critical ones
+# always go at once); the next post says how many were held back.
+NOTIFY_RATE_MAX = env.int("NOTIFY_RATE_MAX", default=5)
+NOTIFY_RATE_WINDOW_S = env.int("NOTIFY_RATE_WINDOW_S", default=600)
 NOTIFY_FLAP_WINDOW_S = env.int("NOTIFY_FLAP_WINDOW_S", default=600)
 NOTIFY_FLAP_THRESHOLD = env.int("NOTIFY_FLAP_THRESHOLD", default=4)
 NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=5.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=2.0)
-# The language Slack (and e-mail) notifications are written in: the team reads Korean.
+# E-mail through Django's mail backend (console in the embedded mode; SMTP when EMAIL_HOST
+# is set). Tests use the locmem backend.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="broadcastops@localhost")
+# The language of Slack posts and e-mails for nobody in particular (a user's own settings
+# choose theirs): the team reads Korean.
 NOTIFY_LANGUAGE = env.str("NOTIFY_LANGUAGE", default="ko")
 
 # --- Failover audit (failover/) -------------------------------------------------------------
@@ -426,6 +447,46 @@ FAILOVER_PENDING_MAX_S = env.int("FAILOVER_PENDING_MAX_S", default=1800)
 FAILOVER_STOP_START_TIMEOUT_S = env.float("FAILOVER_STOP_START_TIMEOUT_S", default=300.0)
 
 # --- Schedules (scheduling/) ----------------------------------------------------------------
+# The beat tick over the schedules table; each tick reads a fixed number of queries.
+SCHEDULING_TICK_INTERVAL_S = env.float("SCHEDULING_TICK_INTERVAL_S", default=15.0)
+# A step found later than this after its time (the workers were away) is marked missed and
+# notified, never run late; within it, it runs once, late.
+SCHEDULING_GRACE_S = env.int("SCHEDULING_GRACE_S", default=300)
+# A step claimed (or begun) this long ago by a worker that never finished it goes back to
+# pending (its task was lost or its worker died).
+SCHEDULING_CLAIM_TIMEOUT_S = env.int("SCHEDULING_CLAIM_TIMEOUT_S", default=120)
+SCHEDULING_TICK_BATCH = env.int("SCHEDULING_TICK_BATCH", default=200)
+# A start this late (or later) says so in its notification.
+SCHEDULING_LATE_REPORT_S = env.int("SCHEDULING_LATE_REPORT_S", default=30)
+# A start this far in the past still counts as now (the form took a minute to fill in).
+SCHEDULING_PAST_TOLERANCE_S = env.int("SCHEDULING_PAST_TOLERANCE_S", default=120)
+SCHEDULING_MAX_HOURS = env.int("SCHEDULING_MAX_HOURS", default=24)
+SCHEDULING_MAX_OCCURRENCES = env.int("SCHEDULING_MAX_OCCURRENCES", default=400)
+CELERY_BEAT_SCHEDULE["scheduling-tick"] = {
+    "task": "scheduling.tasks.schedule_tick_task",
+    "schedule": timedelta(seconds=SCHEDULING_TICK_INTERVAL_S),
+    "options": {"expires": SCHEDULING_TICK_INTERVAL_S},
+}
+# The daily report of the day before is posted to Slack at this local time (HH:MM, in
+# TIME_ZONE; empty: not posted). Beat runs in UTC, so the local time is turned into UTC here.
+SCHEDULING_REPORT_AT = env.str("SCHEDULING_REPORT_AT", default="09:00")
+if SCHEDULING_REPORT_AT:
+    from datetime import datetime as _datetime
+    from zoneinfo import ZoneInfo as _ZoneInfo
+
+    from celery.schedules import crontab as _crontab
+
+    try:
+        _at = _datetime.strptime(SCHEDULING_REPORT_AT, "%H:%M").time()
+    except ValueError as _exc:
+        raise ImproperlyConfigured("SCHEDULING_REPORT_AT must be HH:MM, e.g. 09:00") from _exc
+    _local = _datetime.combine(_datetime.now(_ZoneInfo(TIME_ZONE)).date(), _at)
+    _utc = _local.replace(tzinfo=_ZoneInfo(TIME_ZONE)).astimezone(_ZoneInfo("UTC"))
+    CELERY_BEAT_SCHEDULE["scheduling-daily-report"] = {
+        "task": "scheduling.tasks.daily_report_post_task",
+        "schedule": _crontab(hour=_utc.hour, minute=_utc.minute),
+        "options": {"expires": 3600},
+    }
 
 # --- Live monitoring (streaming/) -----------------------------------------------------------
 STREAMING_DIR = DATA_DIR / "streaming"

@@ -35,6 +35,10 @@ URL_ARGS = {
     "url": "authz-nope/",
     "rest": "v1/authz-nope/",
     "id": "999999",
+    # The schedules' calendar feeds: a secret URL per user (a wrong one is a 404).
+    "user_id": "999999",
+    "token": "authz-wrong-key",
+    "channel": "authz-missing",
 }
 _OTHER_METHODS = ("get", "post", "put", "patch", "delete")
 # What each admin view of a model asks of the user's role, by method. Django's own views,
