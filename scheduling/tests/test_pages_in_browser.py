@@ -7,9 +7,8 @@ import os
 
 import pytest
 
-from broadcastops.cloud.simulator.server import SIM_SECRET_ID, SIM_SECRET_KEY, load_scenario
 from broadcastops.tests.browser import CSP_LISTEN, csp_violations
-from broadcastops.tests.daphne_server import daphne_prepare
+from broadcastops.tests.daphne_server import daphne_simulated
 
 pytestmark = pytest.mark.browser
 
@@ -83,14 +82,7 @@ ENGLISH = ("Schedule", "Week", "Daily report", "Availability", "Calendar", "Pend
 
 @pytest.fixture
 def server(cloudsim, tmp_path):
-    cloudsim.load(load_scenario(None))
-    server = daphne_prepare(
-        tmp_path / "data",
-        TENCENTCLOUD_ENDPOINT=cloudsim.url,
-        TENCENTCLOUD_SECRET_ID=SIM_SECRET_ID,
-        TENCENTCLOUD_SECRET_KEY=SIM_SECRET_KEY,
-    )
-    server.manage("sync_cloud", "--once")
+    server = daphne_simulated(cloudsim, tmp_path / "data")
     server.schedule_id = int(server.manage("shell", "-c", SEED).split()[-1])
     server.start()
     yield server
