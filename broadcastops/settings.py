@@ -249,6 +249,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="3000/min"),
+        # The players' anonymous stage join and leave (ivs_scaling), per client address.
+        "ivs_join": env.str("IVS_JOIN_THROTTLE", default="30/min"),
+        "ivs_leave": env.str("IVS_LEAVE_THROTTLE", default="60/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "broadcastops.rest.exception_handler",
@@ -406,6 +409,36 @@ CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
 }
 
 # --- IVS stages (ivs_scaling/) --------------------------------------------------------------
+# The watch (beat): the broadcaster's publishing state, pending replications, empty secondaries.
+# Each tick costs 2 IVS calls per show with a broadcaster (GetStage, ListParticipantEvents).
+IVS_WATCH_INTERVAL_S = env.float("IVS_WATCH_INTERVAL_S", default=2.0)
+# The reconcile (beat): the database against ListStages, ListParticipantReplicas and
+# ListParticipants (5 calls/s each), within the rate limits.
+IVS_RECONCILE_INTERVAL_S = env.float("IVS_RECONCILE_INTERVAL_S", default=30.0)
+# A viewer's seat is freed when its participant is not seen connected within this time.
+IVS_SEAT_CONNECT_S = env.int("IVS_SEAT_CONNECT_S", default=120)
+IVS_VIEWER_TOKEN_MINUTES = env.int("IVS_VIEWER_TOKEN_MINUTES", default=240)
+IVS_PUBLISHER_TOKEN_MINUTES = env.int("IVS_PUBLISHER_TOKEN_MINUTES", default=720)
+# A join waits at most this long for a slot of IVS's 50 tokens/s, then answers 503.
+IVS_TOKEN_MAX_WAIT_S = env.float("IVS_TOKEN_MAX_WAIT_S", default=2.0)
+# A pending replication is tried again at most this often while the broadcaster publishes.
+IVS_REPLICATION_RETRY_S = env.float("IVS_REPLICATION_RETRY_S", default=10.0)
+# CreateStage refused by throttling is sent again (it was not executed) this many times.
+IVS_CREATE_THROTTLE_RETRIES = env.int("IVS_CREATE_THROTTLE_RETRIES", default=3)
+IVS_CREATE_BACKOFF_S = env.float("IVS_CREATE_BACKOFF_S", default=1.0)
+# A stage still being created after this long with no action running is created again (the
+# create looks for its tag first, so a create whose answer was lost is adopted, not doubled).
+IVS_CREATING_STALE_S = env.int("IVS_CREATING_STALE_S", default=60)
+CELERY_BEAT_SCHEDULE["ivs-watch"] = {
+    "task": "ivs_scaling.tasks.show_watch_task",
+    "schedule": timedelta(seconds=IVS_WATCH_INTERVAL_S),
+    "options": {"expires": IVS_WATCH_INTERVAL_S},
+}
+CELERY_BEAT_SCHEDULE["ivs-reconcile"] = {
+    "task": "ivs_scaling.tasks.show_reconcile_task",
+    "schedule": timedelta(seconds=IVS_RECONCILE_INTERVAL_S),
+    "options": {"expires": IVS_RECONCILE_INTERVAL_S},
+}
 
 # --- Player error reports (errorlogs/) ------------------------------------------------------
 

@@ -296,6 +296,8 @@ class Handler(BaseHTTPRequestHandler):
                 result = sim.ivs.control(verb[len("ivs/") :], data)
             else:
                 result = sim.tencent.control(verb, data)
+                if verb == "clock":  # one simulated clock for the whole cloud
+                    sim.ivs.clock_advance(float(data["advance_s"]))
         except (KeyError, TypeError, ValueError) as exc:
             return self._json(400, {"error": f"{exc.__class__.__name__}: {exc}"})
         return self._json(200, result)

@@ -1,0 +1,40 @@
+"""What the scaling services share: the action kinds, targets and the scaler's identity."""
+
+from __future__ import annotations
+
+from broadcastops.actions.models import Origin
+from broadcastops.actions.types import Actor, Target
+from broadcastops.cloud.ivs import IvsGateway, ivs_gateway
+from ivs_scaling.models import Show, Stage
+
+# The action kinds this app registers runners for (ivs_scaling.apps).
+CREATE = "ivs_stage.create"
+REPLICATION_START = "ivs_stage.replication_start"
+REPLICATION_STOP = "ivs_stage.replication_stop"
+DELETE = "ivs_stage.delete"
+DRAIN = "ivs_stage.drain"
+ORPHAN_DELETE = "ivs_stage.orphan_delete"
+SHOW_END = "ivs_show.end"
+
+# Tags on every stage the console creates, beside the gateway's managed and create-id tags.
+SHOW_TAG = "broadcastops:show"
+ROLE_TAG = "broadcastops:role"
+
+
+def gateway() -> IvsGateway:
+    return ivs_gateway()
+
+
+def scaler(show: Show) -> Actor:
+    """The automatic scaler, as the audit trail names it ("scaler:<show>")."""
+    return Actor(user=None, origin=Origin.SCALER, ref=show.name)
+
+
+def stage_target(stage: Stage) -> Target:
+    # The create id, not the ARN: it exists before the stage does and never changes, so one
+    # running action per stage holds from the create to the delete.
+    return Target(type="ivs_stage", id=stage.create_id, name=stage.name)
+
+
+def show_target(show: Show) -> Target:
+    return Target(type="ivs_show", id=show.name, name=show.name)

@@ -1,0 +1,99 @@
+"""Fixtures of the IVS scaling tests: the real gateway against the simulator, shows, the
+broadcaster as a client of the web broadcast SDK would be (the simulator's control verbs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from broadcastops.actions.types import Actor
+from broadcastops.cloud.tests.ivs_support import settings_gateway
+from broadcastops.tests.helpers import actions_run_pending
+from ivs_scaling.models import Show, Stage
+
+
+@pytest.fixture
+def ivs(cloudsim, settings, monkeypatch):
+    """The settings-built gateway on the simulator, with quick retries for the tests."""
+    settings.IVS_CREATE_BACKOFF_S = 0.01
+    settings.IVS_TOKEN_MAX_WAIT_S = 5
+    yield from settings_gateway(settings, monkeypatch)
+
+
+class ShowKit:
+    """A show on the simulator and the hands that move it: the broadcaster, viewers, the
+    worker (the begun actions run as the Celery task would run them) and the watch."""
+
+    def __init__(self, cloudsim, gateway, show: Show):
+        self.sim = cloudsim
+        self.gateway = gateway
+        self.show = show
+        self.broadcaster_id = ""
+
+    def refresh(self) -> Show:
+        self.show.refresh_from_db()
+        return self.show
+
+    def stages(self, *states: str) -> list[Stage]:
+        stages = Stage.objects.filter(show=self.show).order_by("created_at")
+        return list(stages.filter(state__in=states) if states else stages)
+
+    @property
+    def master(self) -> Stage:
+        return Stage.objects.get(show=self.show, role="master", state="active")
+
+    def run_actions(self) -> list[int]:
+        """Run every begun action until none is left (a create begins a replication...)."""
+        done: list[int] = []
+        while pending := actions_run_pending():
+            done += pending
+        return done
+
+    def broadcaster_joins(self, *, publish: bool = True, user_id: str = "host-1") -> str:
+        from ivs_scaling.services.shows import publisher_token_create
+
+        token = publisher_token_create(show=self.show, user_id=user_id, actor=Actor())
+        self.sim.control("ivs/join", {"token": token.token, "publish": publish})
+        self.broadcaster_id = token.participant_id
+        return token.participant_id
+
+    def publish(self, publishing: bool) -> None:
+        self.sim.control(
+            "ivs/publish", {"participant_id": self.broadcaster_id, "publishing": publishing}
+        )
+
+    def watch(self, **kwargs) -> None:
+        from ivs_scaling.services.scaling import show_watch_all
+
+        show_watch_all(**kwargs)
+
+    def replicas(self) -> dict[str, str]:
+        """Destination ARN -> state, as IVS lists them for the broadcaster."""
+        return {
+            r.destination_stage_arn: r.replication_state
+            for r in self.gateway.replica_list(
+                source_stage_arn=self.master.arn, participant_id=self.broadcaster_id
+            )
+        }
+
+    def active_replicas(self) -> set[str]:
+        return {arn for arn, state in self.replicas().items() if state == "ACTIVE"}
+
+    def kinds(self) -> list[str]:
+        return list(self.show.events.order_by("at", "pk").values_list("kind", flat=True))
+
+
+def show_make(cloudsim, gateway, **spec) -> ShowKit:
+    from ivs_scaling.services.shows import ShowSpec, show_create
+
+    show, _action = show_create(spec=ShowSpec(**{"name": "quiz", **spec}), actor=Actor())
+    kit = ShowKit(cloudsim, gateway, show)
+    kit.run_actions()  # the master stage
+    return kit
+
+
+@pytest.fixture
+def show_kit(ivs, cloudsim, db):
+    """A show of 4 viewers a stage, scaling up at 3, with its master created."""
+    return show_make(
+        cloudsim, ivs, capacity=4, scale_up_threshold=3, grace_period_s=30, reconnect_window_s=10
+    )
