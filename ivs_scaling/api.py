@@ -20,6 +20,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
@@ -55,6 +56,11 @@ class RetryAfter(APIView):
 
 class AddressThrottle(SimpleRateThrottle):
     """Per client address, signed in or not (a player's audience shares no account)."""
+
+    def get_rate(self) -> str | None:
+        # Read when asked (DRF's class attribute is frozen at import, settings are not).
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(str(self.scope))
+        return str(rate) if rate else None
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
+
 from broadcastops.actions.models import Origin
 from broadcastops.actions.types import Actor, Target
 from broadcastops.cloud.ivs import IvsGateway, ivs_gateway
@@ -38,3 +40,16 @@ def stage_target(stage: Stage) -> Target:
 
 def show_target(show: Show) -> Target:
     return Target(type="ivs_show", id=show.name, name=show.name)
+
+
+HOLD_KEY = "ivs:scale-up-hold:%s"
+HOLD_S = 60
+
+
+def scale_up_hold(*, show_id: int) -> None:
+    """IVS refused a stage (the region's quota): no new one for a minute, not one a join."""
+    cache.set(HOLD_KEY % show_id, 1, timeout=HOLD_S)
+
+
+def scale_up_held(*, show_id: int) -> bool:
+    return bool(cache.get(HOLD_KEY % show_id))

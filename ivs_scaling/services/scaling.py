@@ -33,7 +33,7 @@ from broadcastops.errors import Conflict
 from ivs_scaling import mirror
 from ivs_scaling.models import Publisher, Show, ShowEvent, Stage
 from ivs_scaling.selectors import master_stage, publisher_as_state
-from ivs_scaling.services.common import gateway, scaler, stage_target
+from ivs_scaling.services.common import gateway, scale_up_held, scaler, stage_target
 from ivs_scaling.services.events import event_record
 from ivs_scaling.services.replication import active_replicas, replication_mark
 from ivs_scaling.services.stages import (
@@ -55,6 +55,8 @@ WATCH_LOCK = "ivs:watch:lock"
 def scale_up_check(*, show_id: int) -> Stage | None:
     """Begin one new stage if the show's free seats fell to the trigger; the new stage's row
     (``creating``), or None when no stage is needed (or one is already being created)."""
+    if scale_up_held(show_id=show_id):
+        return None
     try:
         with transaction.atomic():
             show = Show.objects.select_for_update().get(pk=show_id)
@@ -242,6 +244,23 @@ def replications_resume(*, show: Show, publisher: Publisher, verify: bool) -> li
     return begun
 
 
+def empty_stage_drain_claim(*, stage_id: int, cutoff: datetime) -> bool:
+    """Take a secondary empty since ``cutoff`` out of the assignment (``draining``), only if
+    it is still empty: a join's conditional update and this one settle on the same row, so
+    either the viewer sits there (and the stage stays) or the stage drains with nobody on it.
+    """
+    return (
+        Stage.objects.filter(
+            pk=stage_id,
+            role=Role.SECONDARY,
+            state=State.ACTIVE,
+            viewer_count=0,
+            empty_since__lte=cutoff,
+        ).update(state=State.DRAINING)
+        == 1
+    )
+
+
 def scale_down_check(*, show: Show, now: datetime | None = None) -> list[int]:
     """Drain and delete the secondaries that stayed empty for the grace period, and the
     drained ones whose last viewer has left. A viewer arriving meanwhile clears
@@ -265,9 +284,7 @@ def scale_down_check(*, show: Show, now: datetime | None = None) -> list[int]:
             # Without it the free seats would be at the scale-up trigger: it would be created
             # again at once. It stays, empty, as the show's headroom.
             continue
-        if Stage.objects.filter(
-            pk=stage.pk, state=State.ACTIVE, viewer_count=0, empty_since__lte=cutoff
-        ).update(state=State.DRAINING):
+        if empty_stage_drain_claim(stage_id=stage.pk, cutoff=cutoff):
             event_record(
                 show=show,
                 stage=stage,

@@ -35,7 +35,7 @@ from broadcastops.cloud.errors import CloudError, CloudRateLimited
 from broadcastops.cloud.ivs import ParticipantToken
 from broadcastops.errors import ApplicationError, Conflict, NotFound, UpstreamUnavailable
 from ivs_scaling.models import Seat, Show, ShowEvent, Stage
-from ivs_scaling.services.common import gateway
+from ivs_scaling.services.common import gateway, scale_up_held
 from ivs_scaling.services.events import event_record
 from ivs_scaling.services.scaling import scale_up_check
 
@@ -155,11 +155,17 @@ def seat_take(*, show: Show, user_id: str, now: datetime | None = None) -> SeatT
                 stage_name=stage.name,
                 expires_at=expires_at,
             )
-    # Every stage is full (or none is active yet).
-    creating = scale_up_check(show_id=show.pk) is not None or any(
-        s.state == State.CREATING for s in stages
+    # Every stage is full (or none is active yet): full for good only at the most stages
+    # the show may have, none of them still being created (read again: the snapshot above
+    # may predate the stage another join just asked for).
+    asked = scale_up_check(show_id=show.pk) is not None
+    live = list(
+        Stage.objects.filter(show_id=show.pk, state__in=(State.ACTIVE, State.CREATING)).values_list(
+            "state", flat=True
+        )
     )
-    if creating:
+    more = len(live) < show.max_stages and not scale_up_held(show_id=show.pk)
+    if asked or State.CREATING in live or more:
         raise NoRoom(
             _("Every stage of this show is full; another one is being added. Try again."),
             detail={"retry_after_s": 1},

@@ -50,6 +50,7 @@ from ivs_scaling.services.common import (
     ROLE_TAG,
     SHOW_TAG,
     gateway,
+    scale_up_hold,
     scaler,
     stage_target,
 )
@@ -173,6 +174,7 @@ def stage_create_step(run: ActionRun, stage: Stage) -> Stage:
         try:
             cloud = _create_once(run, gw, stage)
         except CloudQuotaExceeded as exc:
+            scale_up_hold(show_id=stage.show_id)
             with transaction.atomic():
                 Stage.objects.filter(pk=stage.pk, state=State.CREATING).update(
                     state=State.DELETED, deleted_at=timezone.now()

@@ -97,3 +97,19 @@ def show_kit(ivs, cloudsim, db):
     return show_make(
         cloudsim, ivs, capacity=4, scale_up_threshold=3, grace_period_s=30, reconnect_window_s=10
     )
+
+
+@pytest.fixture
+def player(settings):
+    """An anonymous client, as the players of the audience are, without the throttle."""
+    from rest_framework.test import APIClient
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "ivs_join": "100000/min",
+            "ivs_leave": "100000/min",
+        },
+    }
+    return APIClient()

@@ -18,19 +18,6 @@ def join(client: APIClient, user: str):
     return client.post("/api/stage/join", {"userId": user}, format="json")
 
 
-@pytest.fixture
-def player(settings):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "ivs_join": "1000/min",
-            "ivs_leave": "1000/min",
-        },
-    }
-    return APIClient()  # anonymous: the audience has no console account
-
-
 def test_the_whole_show(show_kit, player, operator_client):
     kit = show_kit
     master = kit.master
