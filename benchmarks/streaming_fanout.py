@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The web process module the Procfile runs (daphne with streamed request bodies).
+WEB = "broadcastops.webserver"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadcastops.settings")
 
@@ -282,7 +284,8 @@ def run_cell(server, design: str, viewers: int, args, source: Path) -> dict:
 
 
 def _web_start(port: int, app: str, env: dict, count: int, log) -> list[subprocess.Popen]:
-    """One daphne pinned to CPU 0, or ``count`` unpinned ones sharing the port.
+    """One web process (daphne, ``broadcastops.webserver`` as ``make run`` starts it) pinned to
+    CPU 0, or ``count`` unpinned ones sharing the port.
 
     Several processes each get their own listening socket bound with ``SO_REUSEPORT``
     (passed with daphne's ``--fd``), so the kernel spreads the viewers over them as a load
@@ -290,7 +293,7 @@ def _web_start(port: int, app: str, env: dict, count: int, log) -> list[subproce
     """
     popen = {"cwd": ROOT, "env": env, "stdout": log, "stderr": log}
     if count == 1:
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+        command = [sys.executable, "-m", WEB, "-b", "127.0.0.1", "-p", str(port), app]
         return [subprocess.Popen(_pinned(0, command), **popen)]
     processes = []
     for _ in range(count):
@@ -301,7 +304,7 @@ def _web_start(port: int, app: str, env: dict, count: int, log) -> list[subproce
         listener.listen(1024)
         with listener:
             fd = listener.fileno()
-            command = [sys.executable, "-m", "daphne", "--fd", str(fd), app]
+            command = [sys.executable, "-m", WEB, "--fd", str(fd), app]
             processes.append(subprocess.Popen(command, pass_fds=(fd,), **popen))
     return processes
 

@@ -1,5 +1,10 @@
 """ASGI entry point: HTTP through Django, WebSocket through Channels.
 
+HTTP goes through ``GuardedASGIHandler`` (``broadcastops.request_guard``): Django's handler
+with each request body judged by the request's headers (the route's size limit, the login the
+route needs) before it is read. The web process serves this with ``broadcastops.webserver``
+(daphne that reads a body only as the application asks for it).
+
 WebSocket connections are authenticated with the Django session (resolved once at the
 handshake, ``broadcastops.websocket_auth``) and refused unless their Origin is one of
 ``ALLOWED_HOSTS``. Each app contributes its socket routes in
@@ -9,10 +14,15 @@ handshake, ``broadcastops.websocket_auth``) and refused unless their Origin is o
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadcastops.settings")
-django_asgi_app = get_asgi_application()
+# What django.core.asgi.get_asgi_application() does, with the guarded handler.
+django.setup(set_prefix=False)
+
+from broadcastops.request_guard import GuardedASGIHandler  # noqa: E402
+
+django_asgi_app = GuardedASGIHandler()
 
 import autobahn.util  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -3,8 +3,11 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -34,10 +37,35 @@ def _drf_message(exc: exceptions.APIException) -> tuple[StrOrPromise, object]:
     return str(detail), {}
 
 
+def _request_body_error(exc: Exception) -> Response | None:
+    """Django's refusals of a request body, which it would answer with an HTML page."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = _("The form data is larger than the %(limit)s this address accepts.") % {
+            "limit": filesizeformat(limit)
+        }
+        return Response(
+            error_body("payload_too_large", message, {"limit_bytes": limit}),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        message = _("The request has more form fields or files than this address accepts.")
+        return Response(error_body("too_many_fields", message), status=400)
+    if isinstance(exc, UnreadablePostError):
+        # The client went away mid-body (or past its route's limit): one line, no traceback.
+        logger.warning("Request body unreadable: %s", exc)
+        message = _("The request body could not be read to its end; send it again.")
+        return Response(error_body("body_unreadable", message), status=400)
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every error as ``{"code", "message", "detail"}`` with the right status."""
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code)
+    refusal = _request_body_error(exc)
+    if refusal is not None:
+        return refusal
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

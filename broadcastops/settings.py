@@ -268,6 +268,25 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"InputRoleEnum": "broadcastops.inventory.models.InputRole"},
 }
 
+# --- Request bodies (broadcastops/request_guard.py) -------------------------------------------
+# A body is judged by the request's headers before it is read: over its route's limit -> 413,
+# an anonymous caller of a route that needs a login -> 401, neither with a byte of it read.
+# The default limit, also Django's for the form data it keeps in memory (2.5 MiB).
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# Bodies sent before signing in are small.
+REQUEST_BODY_SIGN_IN_MAX_BYTES = env.int("REQUEST_BODY_SIGN_IN_MAX_BYTES", default=16 * 1024)
+# Routes with a limit of their own, by URL name ("app:name"), or by path ("/api/...") for a
+# route that has none yet. Each app's section below adds its routes. Keys: "max_bytes";
+# "stream": True when the view reads a multipart body chunk by chunk (an upload handler), so
+# it goes from the socket to the view without a temporary copy (other content types keep the
+# default limit); "message": dotted path of a function giving the 413's message.
+REQUEST_BODY_ROUTES: dict[str, dict[str, int | bool | str]] = {
+    "auth-token": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
+    "admin:login": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
+    "set_language": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
+}
+
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
@@ -373,6 +392,14 @@ FAILOVER_STOP_START_TIMEOUT_S = env.float("FAILOVER_STOP_START_TIMEOUT_S", defau
 # --- Live monitoring (streaming/) -----------------------------------------------------------
 STREAMING_DIR = DATA_DIR / "streaming"
 STREAMING_UPLOAD_MAX_BYTES = env.int("STREAMING_UPLOAD_MAX_BYTES", default=2 * 1024**3)
+# Multipart framing and the small form fields around the video.
+STREAMING_UPLOAD_ENVELOPE_BYTES = 1024 * 1024
+for _route in ("streaming:legacy-upload", "streaming:upload-create"):
+    REQUEST_BODY_ROUTES[_route] = {
+        "max_bytes": STREAMING_UPLOAD_MAX_BYTES + STREAMING_UPLOAD_ENVELOPE_BYTES,
+        "stream": True,
+        "message": "streaming.uploads.size_limit_message",
+    }
 STREAMING_UPLOAD_EXTENSIONS = env.list(
     "STREAMING_UPLOAD_EXTENSIONS", default=["mp4", "mov", "avi", "mkv", "webm"]
 )
@@ -441,6 +468,9 @@ CELERY_BEAT_SCHEDULE["ivs-reconcile"] = {
 }
 
 # --- Player error reports (errorlogs/) ------------------------------------------------------
+# A player's report is a small JSON document, posted without signing in.
+ERRORLOGS_REPORT_MAX_BYTES = env.int("ERRORLOGS_REPORT_MAX_BYTES", default=64 * 1024)
+REQUEST_BODY_ROUTES["/api/v1/error-logs/mediamtx"] = {"max_bytes": ERRORLOGS_REPORT_MAX_BYTES}
 
 # --- Security -------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -100,6 +101,9 @@ class UploadCreateApi(APIView):
     """
 
     permission_classes = [IsOperator]
+    # Multipart only: the video streams through the upload handler. A JSON or form body would
+    # be read into memory whole.
+    parser_classes = [MultiPartParser]
 
     class InputSerializer(serializers.Serializer):
         camera_id = serializers.RegexField(**CAMERA_ID_FIELD)

@@ -12,7 +12,7 @@ from typing import IO, Any, BinaryIO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers
+from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 from django.http import HttpRequest
 from django.utils.translation import gettext
 
@@ -21,8 +21,6 @@ from broadcastops.errors import PayloadTooLarge, ValidationFailed
 logger = logging.getLogger(__name__)
 
 FIELD = "video"
-# Multipart framing and the small form fields around the file.
-_ENVELOPE_BYTES = 1024 * 1024
 
 
 def size_limit_message() -> str:
@@ -62,7 +60,8 @@ class VideoUploadHandler(FileUploadHandler):
     ) -> None:
         if (
             content_length
-            and content_length > settings.STREAMING_UPLOAD_MAX_BYTES + _ENVELOPE_BYTES
+            and content_length
+            > settings.STREAMING_UPLOAD_MAX_BYTES + settings.STREAMING_UPLOAD_ENVELOPE_BYTES
         ):
             raise PayloadTooLarge(
                 size_limit_message(), detail={"limit_bytes": settings.STREAMING_UPLOAD_MAX_BYTES}
@@ -70,7 +69,18 @@ class VideoUploadHandler(FileUploadHandler):
 
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
         if field_name != FIELD or self.path is not None:
-            raise SkipFile()
+            # One file per request. Skipping the part instead left Django's parser thinking the
+            # upload was cut short (its last part kept nothing), so it called
+            # upload_interrupted(): the finished video was deleted and the answer blamed it.
+            raise ValidationFailed(
+                gettext(
+                    "Upload one video per request, in the form field “%(field)s”: "
+                    "“%(name)s” is one file too many."
+                )
+                % {"field": FIELD, "name": file_name},
+                code="one_video_only",
+                detail={"field": FIELD},
+            )
         super().new_file(field_name, file_name, *args, **kwargs)
         extension = Path(file_name).suffix.lower().lstrip(".")
         allowed = [e.lower() for e in settings.STREAMING_UPLOAD_EXTENSIONS]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from streaming import runtime
+from streaming.tests.daphne_server import daphne_prepare
 
 
 def clip_write(path, *, frames=60, fps=30.0, size=(320, 240), fourcc="mp4v"):
@@ -18,6 +19,27 @@ def clip_write(path, *, frames=60, fps=30.0, size=(320, 240), fourcc="mp4v"):
         image[:, x : x + 20] = (0, 0, 255)
         writer.write(image)
     writer.release()
+    return path
+
+
+def clip_pad(path, *, size_bytes: int):
+    """Grow an AVI to ``size_bytes`` with a ``JUNK`` chunk, the padding RIFF readers skip.
+
+    A real video of any size in the time it takes to write it, for tests of the transport.
+    """
+    payload = size_bytes - path.stat().st_size - 8
+    assert payload > 0 and path.suffix == ".avi"
+    payload -= payload % 2  # RIFF chunks are word-aligned
+    with path.open("r+b") as handle:
+        assert handle.read(4) == b"RIFF"
+        riff_size = int.from_bytes(handle.read(4), "little")
+        handle.seek(4)
+        handle.write((riff_size + 8 + payload).to_bytes(4, "little"))
+        handle.seek(0, 2)
+        handle.write(b"JUNK" + payload.to_bytes(4, "little"))
+        block = bytes(1 << 20)
+        for start in range(0, payload, len(block)):
+            handle.write(block[: payload - start])
     return path
 
 
@@ -39,6 +61,15 @@ def _streaming_settings(settings, tmp_path):
     manager = runtime._manager
     if manager is not None:
         manager.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real web process (as ``make run`` starts it), shared by a module's tests."""
+    server = daphne_prepare(tmp_path_factory.mktemp("web"))
+    server.start()
+    yield server
+    server.stop()
 
 
 def files_under(path):

@@ -1,10 +1,12 @@
-"""A real daphne process on a free loopback port, with its own data folder and database.
+"""A real web process (daphne, as ``make run`` starts it: ``broadcastops.webserver``) on a free
+loopback port, with its own data folder and database.
 
 pytest-django's live server speaks WSGI only; WebSockets, MJPEG and the browser tests need
 the ASGI server the console runs in production.
 """
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -34,6 +36,21 @@ print(session.session_key, Token.objects.create(user=user).key)
 """
 
 
+def web_command(port: int, code_dir: Path = BASE_DIR) -> list[str]:
+    """The Procfile's ``web`` command (what ``make run`` starts), on ``port``, run by this
+    Python: ``.venv/bin/python ...`` as is, ``.venv/bin/<tool> ...`` as ``python -m <tool>``.
+    """
+    procfile = (code_dir / "Procfile").read_text()
+    line = next(line for line in procfile.splitlines() if line.startswith("web:"))
+    program, *args = shlex.split(line.removeprefix("web:"))
+    tool = Path(program).name
+    command = [sys.executable] if tool.startswith("python") else [sys.executable, "-m", tool]
+    for index, arg in enumerate(args):
+        if arg in ("-p", "--port"):
+            args[index + 1] = str(port)
+    return command + args
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,6 +62,7 @@ class DaphneServer:
     data_dir: Path
     env: dict
     port: int
+    code_dir: Path = BASE_DIR
     session_key: str = ""
     token: str = ""
     process: subprocess.Popen | None = None
@@ -64,7 +82,7 @@ class DaphneServer:
     def manage(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=BASE_DIR,
+            cwd=self.code_dir,
             env=self.env,
             capture_output=True,
             text=True,
@@ -76,17 +94,8 @@ class DaphneServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "broadcastops.asgi:application",
-            ],
-            cwd=BASE_DIR,
+            web_command(self.port, self.code_dir),
+            cwd=self.code_dir,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -95,10 +104,12 @@ class DaphneServer:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "daphne exited at start"
             try:
-                requests.get(self.url + "/api/v1/me/", timeout=1)
+                requests.get(self.url + "/api/v1/me/", timeout=5)
                 return
             except requests.ConnectionError:
                 time.sleep(0.2)
+            except requests.Timeout:
+                pass  # listening, but its first request is slow on a busy machine
         raise AssertionError("daphne did not start in 30 s")
 
     def stop(self) -> None:
@@ -110,15 +121,26 @@ class DaphneServer:
                 self.process.kill()
                 self.process.wait(5)
 
-    def rss_mb(self) -> float:
+    def _status_mb(self, field: str) -> float:
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
-        raise AssertionError("no VmRSS")
+        raise AssertionError(f"no {field}")
+
+    def rss_mb(self) -> float:
+        return self._status_mb("VmRSS")
+
+    def rss_peak_reset(self) -> None:
+        """Start the peak (VmHWM) again from the current size (Linux ``clear_refs``)."""
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+
+    def rss_peak_mb(self) -> float:
+        """The largest size since the start or the last ``rss_peak_reset``."""
+        return self._status_mb("VmHWM")
 
 
-def daphne_prepare(data_dir: Path, **extra_env: str) -> DaphneServer:
+def daphne_prepare(data_dir: Path, code_dir: Path = BASE_DIR, **extra_env: str) -> DaphneServer:
     env = {
         **os.environ,
         "BROADCASTOPS_DATA_DIR": str(data_dir),
@@ -129,7 +151,7 @@ def daphne_prepare(data_dir: Path, **extra_env: str) -> DaphneServer:
         "LOG_LEVEL": "WARNING",
         **extra_env,
     }
-    server = DaphneServer(data_dir=data_dir, env=env, port=free_port())
+    server = DaphneServer(data_dir=data_dir, env=env, port=free_port(), code_dir=code_dir)
     server.manage("migrate", "--noinput")
     server.session_key, server.token = server.manage("shell", "-c", _SETUP).split()[-2:]
     return server

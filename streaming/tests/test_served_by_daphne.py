@@ -7,20 +7,10 @@ import time
 
 import cv2
 import numpy as np
-import pytest
 import requests
 
 from benchmarks.streaming_wsclient import WsClient
 from streaming.frames import frame_unpack
-from streaming.tests.daphne_server import daphne_prepare
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = daphne_prepare(tmp_path_factory.mktemp("daphne"))
-    server.start()
-    yield server
-    server.stop()
 
 
 def _noisy_clip(path, *, frames=150, fps=30.0, size=(640, 360)):

@@ -168,3 +168,31 @@ def test_truncated_multipart_body_leaves_no_row_and_no_file(operator_client, mak
     assert response.status_code == 400
     assert Upload.objects.count() == 0
     assert files_under(settings.STREAMING_DIR) == []
+
+
+@pytest.mark.parametrize("second_field", ["video", "thumbnail"])
+def test_a_second_file_is_refused_clearly_and_nothing_is_kept(
+    operator_client, make_clip, settings, second_field
+):
+    clip = make_clip(frames=10)
+    first = SimpleUploadedFile("first.mp4", clip.read_bytes())
+    second = SimpleUploadedFile("second.mp4", clip.read_bytes())
+    files = {"video": [first, second]} if second_field == "video" else {"video": first}
+    if second_field != "video":
+        files[second_field] = second
+
+    response = operator_client.post(URL, files, format="multipart")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "one_video_only"
+    assert "one video per request" in body["message"] and "second.mp4" in body["message"]
+    assert Upload.objects.count() == 0
+    assert files_under(settings.STREAMING_DIR) == []
+
+
+def test_a_json_body_is_refused_without_being_read(operator_client):
+    response = operator_client.post(URL, {"video": "x"}, format="json")
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"

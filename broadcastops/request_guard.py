@@ -1,0 +1,407 @@
+"""What a request may send, decided from its headers before its body is read.
+
+Django's ``ASGIHandler`` reads the whole body (into a temporary file) before any middleware or
+view runs, so the route's size limit, the login it needs and CSRF all used to come after the
+body. ``GuardedASGIHandler`` is Django's handler with these decisions in front of it, for every
+request that has a body:
+
+1. **The route's limit**: ``REQUEST_BODY_MAX_BYTES``, or the route's own in
+   ``REQUEST_BODY_ROUTES`` (settings; keyed by URL name, or by path for a route that has no
+   name yet). A ``Content-Length`` over it is answered 413 at once; a chunked body is counted
+   and cut off at the limit with the same 413.
+2. **The login the route needs**: a DRF view (or ViewSet action) whose permissions refuse an
+   anonymous caller, or an admin page. The caller is authenticated from the headers alone (the
+   session cookie, or ``Authorization: Token``); an anonymous one gets the 401 that DRF would
+   give (the admin: its login redirect), and one whom the view's permissions refuse DRF's 403,
+   before a byte of the body is read. A view whose permissions or authentication need the body
+   itself (a signature over it) decides later, as before, within its route's limit.
+3. **Streamed routes** (``"stream": True``: the video upload, a multipart body only) skip the
+   temporary file: the body goes from the socket to the view's upload handler, in the view's
+   thread, as the handler asks for it.
+
+With ``broadcastops.webserver`` (the web process) the body is not read from the socket at all
+until step 3, or Django, asks for it. Under another ASGI server the same rules hold, but that
+server may have buffered the body already.
+"""
+
+import asyncio
+import io
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.defaultfilters import filesizeformat
+from django.urls import Resolver404, ResolverMatch, resolve, reverse
+from django.utils import translation
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext
+from rest_framework import exceptions
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    TokenAuthentication,
+)
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from broadcastops.rest import error_body
+
+logger = logging.getLogger(__name__)
+
+# The ASGI types as django-stubs spells them for ASGIHandler.
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+# Admin pages an anonymous caller may post to.
+_ADMIN_OPEN = {"login"}
+
+
+@dataclass(frozen=True)
+class BodyRule:
+    """What one route takes: at most ``max_bytes``; ``stream``: read by the view chunk by chunk."""
+
+    max_bytes: int
+    stream: bool = False
+    message: str = ""  # dotted path of a function giving the 413's message
+
+    def refusal_message(self) -> str:
+        if self.message:
+            return import_string(self.message)()
+        return gettext("The request body is larger than the %(limit)s this address accepts.") % {
+            "limit": filesizeformat(self.max_bytes)
+        }
+
+
+def body_rule(request: HttpRequest, match: ResolverMatch | None) -> BodyRule:
+    routes = settings.REQUEST_BODY_ROUTES
+    row = (match is not None and routes.get(match.view_name)) or routes.get(request.path_info)
+    if not row:
+        return BodyRule(max_bytes=settings.REQUEST_BODY_MAX_BYTES)
+    stream = row.get("stream", False)
+    if stream and request.content_type != "multipart/form-data":
+        # Only an upload handler reads a body chunk by chunk; anything else keeps the default.
+        return BodyRule(max_bytes=settings.REQUEST_BODY_MAX_BYTES)
+    return BodyRule(
+        max_bytes=int(row["max_bytes"]), stream=bool(stream), message=str(row.get("message", ""))
+    )
+
+
+def body_too_large(rule: BodyRule) -> JsonResponse:
+    body = error_body("payload_too_large", rule.refusal_message(), {"limit_bytes": rule.max_bytes})
+    return JsonResponse(body, status=413, json_dumps_params={"ensure_ascii": False})
+
+
+class BodyNotRead(Exception):
+    """Something asked for the body while the request was judged by its headers."""
+
+
+class _HeadersOnly(io.RawIOBase):
+    def read(self, size: int | None = -1) -> bytes:
+        raise BodyNotRead()
+
+
+def _with_session_user(request: HttpRequest) -> HttpRequest:
+    """The user of the request's session cookie (AnonymousUser if none), as Django finds it."""
+    engine = import_module(settings.SESSION_ENGINE)
+    request.session = engine.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    request.user = get_user(request)
+    return request
+
+
+def _drf_view(match: ResolverMatch, request: HttpRequest) -> APIView | None:
+    """The DRF view (an APIView or a ViewSet's action) the request is for, set up as DRF does."""
+    func = match.func
+    view_class = getattr(func, "cls", None)  # what DRF's as_view() leaves, ViewSets' too
+    if view_class is None or not issubclass(view_class, APIView):
+        return None
+    view = view_class(**getattr(func, "initkwargs", {}))
+    actions = getattr(func, "actions", None)
+    if actions:
+        view.action_map = actions
+        view.action = actions.get((request.method or "").lower())
+    view.args, view.kwargs, view.format_kwarg = match.args, match.kwargs, None
+    return view
+
+
+def _refusing_permission(view: APIView, drf_request: Request) -> Any:
+    """The first of the view's permissions that refuses the request's user, or None."""
+    refusing = (p for p in view.get_permissions() if not p.has_permission(drf_request, view))
+    return next(refusing, None)
+
+
+def _header_user(
+    authenticators: list[BaseAuthentication], request: HttpRequest, drf_request: Request
+) -> Any:
+    """The caller as the view's authenticators find them from the headers; None if anonymous.
+
+    Raises AuthenticationFailed for a token that is wrong, as DRF does.
+    """
+    for authenticator in authenticators:
+        if isinstance(authenticator, TokenAuthentication):
+            found = authenticator.authenticate(drf_request)
+            if found is not None:
+                return found[0]
+        elif (user := _with_session_user(request).user).is_active:
+            return user
+    return None
+
+
+def _drf_refusal(view: APIView, request: HttpRequest) -> HttpResponse | None:
+    """DRF's own answer to a caller this view refuses (401, 403), or None to let the body in."""
+    # No authenticators: its user is anonymous until set. The view's parsers, so that a
+    # permission that reads the body reaches _HeadersOnly.
+    drf_request = Request(request, parsers=view.get_parsers())
+    view.request = drf_request
+    authenticators = view.get_authenticators()
+    exc: exceptions.APIException
+    try:
+        if _refusing_permission(view, drf_request) is None:
+            return None  # open to anonymous callers
+        if not authenticators or not all(
+            isinstance(a, SessionAuthentication | TokenAuthentication) for a in authenticators
+        ):
+            return None  # an authentication we cannot run from the headers alone
+        try:
+            user = _header_user(authenticators, request, drf_request)
+        except exceptions.AuthenticationFailed as failed:
+            exc = failed
+        else:
+            if user is None:
+                exc = exceptions.NotAuthenticated()
+            else:
+                drf_request.user = user
+                refusing = _refusing_permission(view, drf_request)
+                if refusing is None:
+                    return None
+                # A Viewer's upload, say: DRF's 403, before the body rather than after it.
+                exc = exceptions.PermissionDenied(
+                    detail=getattr(refusing, "message", None), code=getattr(refusing, "code", None)
+                )
+    except (BodyNotRead, exceptions.APIException):
+        return None  # a permission needs the body, or answers itself: it decides later
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # What APIView.handle_exception does: 401 with the first authenticator's challenge,
+        # or 403 when it has none.
+        auth_header = view.get_authenticate_header(drf_request)
+        if auth_header:
+            exc.auth_header = auth_header  # type: ignore[union-attr]
+        else:
+            exc.status_code = 403
+    response = view.get_exception_handler()(exc, {"view": view, "request": drf_request})
+    refusal = JsonResponse(
+        response.data, status=response.status_code, json_dumps_params={"ensure_ascii": False}
+    )
+    for name, value in response.items():
+        if name.lower() == "www-authenticate":
+            refusal[name] = value
+    return refusal
+
+
+def login_refusal(request: HttpRequest, match: ResolverMatch | None) -> HttpResponse | None:
+    """The answer to a caller the route refuses (not signed in, or without the role), else None."""
+    if match is None:
+        return None
+    view = _drf_view(match, request)
+    if view is not None:
+        return _drf_refusal(view, request)
+    if match.app_name == "admin" and match.url_name not in _ADMIN_OPEN:
+        if admin.site.has_permission(_with_session_user(request)):
+            return None
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    return None
+
+
+def _declared_length(scope: Scope) -> tuple[int | None, bool]:
+    """(Content-Length or None, whether a body may follow)."""
+    length, chunked = None, False
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked or bool(length)
+
+
+def body_judge(scope: Scope, length: int | None) -> tuple[BodyRule, str, HttpResponse | None]:
+    """The route's rule, the caller's language and the refusal if refused (run in a thread)."""
+    request = ASGIRequest(scope, _HeadersOnly())  # type: ignore[arg-type]
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            match = None
+        rule = body_rule(request, match)
+        if length is not None and length > rule.max_bytes:
+            logger.info(
+                "Refused a body path=%s length=%s limit=%s", request.path, length, rule.max_bytes
+            )
+            return rule, language, body_too_large(rule)
+        refusal = login_refusal(request, match)
+        if refusal is not None:
+            logger.info("Refused an anonymous body path=%s length=%s", request.path, length)
+        return rule, language, refusal
+
+
+class GuardedBody:
+    """The request's ``receive`` for Django: counted against the route's limit.
+
+    A body over the limit (chunked, so without a length to refuse it by) is answered 413 here;
+    the application then sees a disconnect and anything it sends is dropped. For a streamed
+    route, ``StreamedBody`` reads it from the view's thread while Django's handler waits for a
+    disconnect (``disconnected``) instead of calling ``receive`` itself.
+    """
+
+    def __init__(
+        self,
+        receive: Receive,
+        send: Send,
+        *,
+        rule: BodyRule,
+        language: str,
+        refuse: Callable[[HttpResponse, Send], Awaitable[None]],
+    ):
+        self._receive = receive
+        self._language = language
+        self._send = send
+        self._refuse = refuse
+        self.rule = rule
+        self._received = 0
+        self._complete = False
+        self._gone = False
+        self._changed = asyncio.Event()
+        self._answered = False  # the guard sent its own answer
+        self._started = False  # the application started one
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._received += len(message.get("body", b""))
+            if self._received > self.rule.max_bytes:
+                logger.info("Cut off a chunked body past limit=%s", self.rule.max_bytes)
+                if not self._started:
+                    self._answered = True
+                    with translation.override(self._language):
+                        refusal = body_too_large(self.rule)
+                    await self._refuse(refusal, self._send)
+                message = {"type": "http.disconnect"}
+            elif not message.get("more_body", False):
+                self._complete = True
+        if message["type"] == "http.disconnect":
+            self._gone = True
+        self._changed.set()
+        return message
+
+    async def send(self, message: Message) -> None:
+        if self._answered:
+            return
+        self._started = True
+        await self._send(message)
+
+    async def next_chunk(self) -> bytes:
+        """The next part of a streamed body, b"" at its end."""
+        if self._complete:
+            return b""
+        message = await self()
+        if message["type"] == "http.disconnect":
+            raise OSError("the connection closed before the whole request body came")
+        return message.get("body", b"")
+
+    async def disconnected(self) -> None:
+        while not (self._complete or self._gone):
+            self._changed.clear()
+            await self._changed.wait()
+        if not self._gone:
+            # The body is all read: only a disconnect can come now.
+            while (await self())["type"] != "http.disconnect":
+                pass
+
+
+class StreamedBody(io.RawIOBase):
+    """A streamed request's body as the file Django reads, pulled from the event loop.
+
+    Read from the view's thread (``async_to_sync`` runs each pull on the event loop); a read
+    returns at most what one pull brought, as a socket does.
+    """
+
+    def __init__(self, body: GuardedBody):
+        self._next_chunk = async_to_sync(body.next_chunk)
+        self._chunk = b""
+        self._offset = 0
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _pull(self) -> bool:
+        """Make the current chunk non-empty; False at the end of the body."""
+        while self._offset >= len(self._chunk):
+            if self._eof:
+                return False
+            self._chunk, self._offset = self._next_chunk(), 0
+            self._eof = not self._chunk
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            parts = []
+            while self._pull():
+                parts.append(self._chunk[self._offset :])
+                self._offset = len(self._chunk)
+            return b"".join(parts)
+        if size == 0 or not self._pull():
+            return b""
+        data = self._chunk[self._offset : self._offset + size]
+        self._offset += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class GuardedASGIHandler(ASGIHandler):
+    """Django's ASGI handler, judging each body by the request's headers first."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length, has_body = _declared_length(scope)
+        if not has_body:
+            await super().handle(scope, receive, send)
+            return
+        rule, language, refusal = await sync_to_async(body_judge)(scope, length)
+        if refusal is not None:
+            await self._refuse(refusal, send)
+            return
+        body = GuardedBody(receive, send, rule=rule, language=language, refuse=self._refuse)
+        await super().handle(scope, body, body.send)
+
+    async def _refuse(self, response: HttpResponse, send: Send) -> None:
+        response["Content-Length"] = str(len(response.content))
+        await self.send_response(response, send)
+
+    async def read_body(self, receive: Receive) -> Any:
+        if isinstance(receive, GuardedBody) and receive.rule.stream:
+            return StreamedBody(receive)
+        return await super().read_body(receive)
+
+    async def listen_for_disconnect(self, receive: Receive) -> None:
+        if isinstance(receive, GuardedBody) and receive.rule.stream:
+            await receive.disconnected()
+            raise RequestAborted()
+        return await super().listen_for_disconnect(receive)

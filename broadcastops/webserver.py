@@ -1,0 +1,455 @@
+"""The web process: daphne, with each request body streamed to the application on demand.
+
+Run it as daphne (same options): ``python -m broadcastops.webserver -b 127.0.0.1 -p 8000
+broadcastops.asgi:application``.
+
+daphne starts the application only once Twisted has received the whole request body: Twisted
+keeps the body in a file and, for a multipart POST, parses all of it in memory inside the event
+loop (``Request.requestReceived``: the body read whole, then ``email.message_from_bytes``;
+twisted/twisted#5511; the opt-out of twisted/twisted#12412 drops the parse but still waits for
+the whole body), and daphne then copies the whole body into the application's queue as 8 KiB
+messages (django/daphne#483). Authentication and size limits therefore came
+after the body: an anonymous 300 MB upload took daphne from 167 MB to 4.4 GB and froze every
+other request for seconds. Here, for a request that has a body:
+
+- the application starts as soon as the headers are in (``gotLength``), so it can answer 401
+  or 413 (``broadcastops.request_guard``) before the body is read;
+- the socket is paused at once: nothing past the first read is taken until the application
+  calls ``receive()``; ``Expect: 100-continue`` is answered then, not at once as Twisted does;
+- then at most ``READ_AHEAD_BYTES`` wait in memory; past that the socket stays paused, and
+  TCP slows the client down to the pace the application reads at;
+- Twisted's form parsing is skipped: the application parses the body as it reads it;
+- an answer sent before the whole body came closes the connection (what is left of the body
+  is never parsed as another request), after a short linger so the client can read it.
+
+WebSocket handshakes and requests without a body take daphne's own path, unchanged (the
+live-monitoring fan-out writes to daphne's WebSocket sockets: broadcastops/websocket_broadcast).
+The server's own error answers (a too-long request line or header section, a malformed
+request, daphne's 500 and 503) are JSON ``{"code", "message", "detail"}`` like every answer
+of the console.
+"""
+
+import daphne.server  # isort: skip  (installs Twisted's asyncio reactor before anything else)
+
+import asyncio
+import contextvars
+import json
+import logging
+from collections import deque
+from functools import partial
+from typing import Any
+
+from daphne import cli
+from daphne.http_protocol import HTTPFactory, WebRequest
+from django.utils.translation import gettext
+from twisted.internet.protocol import connectionDone
+from twisted.python.failure import Failure
+from twisted.web import http
+
+logger = logging.getLogger(__name__)
+
+# Body bytes read ahead of the application (past one socket read of up to 64 KiB): enough for
+# the reading thread never to wait for the network on a fast link, little enough per upload.
+READ_AHEAD_BYTES = 1024 * 1024
+# After answering a request whose body was not read, how long the connection stays half-closed
+# (the answer and a FIN sent, nothing more read) before it is dropped. Closing at once, with
+# unread data waiting, makes the kernel reset the connection, which can destroy the answer
+# still on its way to a client that is busy sending.
+LINGER_S = 2.0
+
+
+def _error_response(
+    status: int, reason: bytes, code: str, message: str, detail: Any = None
+) -> bytes:
+    """A whole HTTP/1.1 answer with the console's error body, for the connection's last words."""
+    body = json.dumps(
+        {"code": code, "message": message, "detail": detail or {}}, ensure_ascii=False
+    ).encode()
+    head = (
+        b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n" % (status, reason, len(body))
+    )
+    return head + body
+
+
+class _ReadGate:
+    """The transport's reading, paused while Twisted or a request body wants it paused.
+
+    Twisted pauses and resumes reading for its own reasons (a full send buffer, pipelined
+    requests); the body holds it paused until the application asks for more. Reading resumes
+    only when neither does.
+    """
+
+    def __init__(self, producer: Any):
+        self._producer = producer
+        self._twisted_paused = False
+        self._body_held = False
+        self._reading = True
+
+    def pauseProducing(self) -> None:
+        self._twisted_paused = True
+        self._apply()
+
+    def resumeProducing(self) -> None:
+        self._twisted_paused = False
+        self._apply()
+
+    def hold_body(self, held: bool) -> None:
+        self._body_held = held
+        self._apply()
+
+    def _apply(self) -> None:
+        reading = not (self._twisted_paused or self._body_held)
+        if reading != self._reading:
+            self._reading = reading
+            if reading:
+                # asyncio runs a reader callback in the context current when it was added. The
+                # application resumes reading from its own context (an upload's view thread
+                # reaches here through async_to_sync, whose executor lives in it): every later
+                # read of the connection, and the next request started from one, would run in
+                # that context and find the finished upload's executor.
+                contextvars.Context().run(self._producer.resumeProducing)
+            else:
+                self._producer.pauseProducing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._producer, name)
+
+
+class RequestBody:
+    """One request's body, handed to the application as it asks for it (its ASGI ``receive``).
+
+    Fed by Twisted and read by the application on the same event loop. daphne puts
+    ``http.disconnect`` here when the connection ends (``put_nowait``, as on its own queue).
+    """
+
+    def __init__(self, request: "BodyStreamingRequest", *, expects_continue: bool):
+        self._request = request
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._asked = False
+        self._expects_continue = expects_continue
+        self._end_delivered = False
+        self._disconnected = False
+        self._waiters: list[asyncio.Future[None]] = []
+        self.complete = False
+
+    # Twisted's side.
+
+    def feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered >= READ_AHEAD_BYTES:
+            self._hold(True)
+        self._wake()
+
+    def end(self) -> None:
+        self.complete = True
+        # Nothing more of this body to read: whatever follows is Twisted's (pipelining).
+        self._hold(False)
+        self._wake()
+
+    def put_nowait(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "http.disconnect":
+            self._disconnected = True
+            self._wake()
+
+    # The application's side.
+
+    async def receive(self) -> dict[str, Any]:
+        if not self._asked:
+            self._asked = True
+            channel = self._request.channel
+            if self._expects_continue and not self.complete and channel is not None:
+                channel.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        while True:
+            if self._chunks:
+                data = b"".join(self._chunks)
+                self._chunks.clear()
+                self._buffered = 0
+                more = not self.complete
+                self._end_delivered = not more
+                if more:
+                    self._hold(False)
+                return {"type": "http.request", "body": data, "more_body": more}
+            if self.complete and not self._end_delivered:
+                self._end_delivered = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            if self._disconnected:
+                return {"type": "http.disconnect"}
+            if not self.complete:
+                self._hold(False)
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
+
+    def _hold(self, held: bool) -> None:
+        channel = self._request.channel
+        if channel is not None and not self._disconnected:
+            channel.hold_body(held)
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class _NoContent:
+    """``Request.content`` of a streamed request: its body went to the application instead.
+
+    daphne's ``process()`` seeks it, then stops before copying it to the application because
+    it is ``closed``: what is left of ``process()`` (validation and the ASGI scope) stays daphne's.
+    """
+
+    closed = True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return 0
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+_NO_CONTENT = _NoContent()
+
+
+class BodyStreamingRequest(WebRequest):
+    """daphne's request, started at its headers when it has a body (see the module docstring)."""
+
+    body: RequestBody | None = None
+
+    def gotLength(self, length: int | None) -> None:
+        upgrade = (self.requestHeaders.getRawHeaders(b"upgrade") or [b""])[0].lower()
+        if length == 0 or upgrade == b"websocket":
+            if length != 0:
+                # A WebSocket handshake has no body; Twisted would store this one on disk.
+                self.channel.refuse(
+                    400,
+                    b"Bad Request",
+                    "bad_request",
+                    gettext("A WebSocket handshake cannot carry a body."),
+                )
+                return
+            super().gotLength(length)
+            return
+        channel = self.channel
+        # What requestReceived() sets once the body is in; daphne's process() reads them.
+        self.method, self.uri, self.clientproto = channel._command, channel._path, channel._version
+        self.path = self.uri.split(b"?", 1)[0]
+        self.args: dict[bytes, list[bytes]] = {}
+        self.content = _NO_CONTENT
+        expect = (self.requestHeaders.getRawHeaders(b"expect") or [b""])[0].lower()
+        expects_continue = expect == b"100-continue" and self.clientproto == b"HTTP/1.1"
+        if expects_continue:
+            # Twisted answers 100 Continue right after this call; the body answers it when the
+            # application first asks for the body, so a refused request never gets the body.
+            self.requestHeaders.removeHeader(b"expect")
+        self.body = RequestBody(self, expects_continue=expects_continue)
+        channel.hold_body(True)
+        self.process()
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self.body is None:
+            super().handleContentChunk(data)
+        elif not self.finished:
+            self.body.feed(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self.body is None:
+            super().requestReceived(command, path, version)
+            return
+        # The whole body has been received and handed on; the application is already running
+        # (Twisted would parse a form body here, all of it in memory, and then start it).
+        self.body.end()
+
+    def handle_reply(self, message: dict[str, Any]) -> None:
+        super().handle_reply(message)
+        if (
+            message.get("type") == "http.response.start"
+            and self.body is not None
+            and not self.body.complete
+            and not self.finished
+            and self.channel is not None
+        ):
+            # Answered before the body was all read: the rest of the body will not be read, so
+            # this connection cannot carry another request.
+            self.channel.persistent = False
+            self.responseHeaders.setRawHeaders(b"connection", [b"close"])
+
+    def basic_error(self, status: int, status_text: bytes, body: str) -> None:
+        codes = {400: "bad_request", 500: "server_error", 503: "server_timeout"}
+        messages = {
+            400: gettext("The request is malformed: %(reason)s.") % {"reason": body},
+            500: gettext("Something went wrong on our side; it was logged."),
+            503: gettext("The server took too long to answer; try again."),
+        }
+        payload = json.dumps(
+            {
+                "code": codes.get(status, "error"),
+                "message": messages.get(status, body),
+                "detail": {},
+            },
+            ensure_ascii=False,
+        ).encode()
+        self.handle_reply(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"Content-Type", b"application/json"),
+                    (b"Content-Length", b"%d" % len(payload)),
+                ],
+            }
+        )
+        self.handle_reply({"type": "http.response.body", "body": payload})
+
+
+class BodyStreamingChannel(http.HTTPChannel):
+    """Twisted's HTTP/1.1 connection, with reading paused for the body and JSON refusals."""
+
+    _left_unread = False
+    _linger = None
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        # Stands in for the transport as Twisted's producer (it forwards everything else).
+        self._networkProducer = _ReadGate(self._networkProducer)  # type: ignore[assignment]
+
+    def hold_body(self, held: bool) -> None:
+        self._networkProducer.hold_body(held)
+
+    def lineReceived(self, line: bytes) -> None:
+        if self._left_unread:
+            return None
+        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+            self._refuse_head_too_long()
+            return None
+        super().lineReceived(line)
+        return None
+
+    def rawDataReceived(self, data: bytes) -> None:
+        if self._left_unread:
+            return  # the end of a body answered without it: never a next request
+        super().rawDataReceived(data)
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        if not self._left_unread:
+            self._refuse_head_too_long()
+
+    def _refuse_head_too_long(self) -> None:
+        limit = {"limit_bytes": self.totalHeadersSize}
+        # ``_command`` is set once the request line has been parsed.
+        if not hasattr(self, "_command"):
+            self.refuse(
+                414,
+                b"URI Too Long",
+                "uri_too_long",
+                gettext("The address is too long: this server takes at most %(limit)s bytes.")
+                % {"limit": self.totalHeadersSize},
+                limit,
+            )
+        else:
+            self.refuse(
+                431,
+                b"Request Header Fields Too Large",
+                "headers_too_large",
+                gettext("The request's headers are too large: at most %(limit)s bytes in all.")
+                % {"limit": self.totalHeadersSize},
+                limit,
+            )
+
+    def _respondToBadRequestAndDisconnect(self) -> None:
+        self.refuse(400, b"Bad Request", "bad_request", gettext("The request is not valid HTTP."))
+
+    def refuse(
+        self, status: int, reason: bytes, code: str, message: str, detail: Any = None
+    ) -> None:
+        """Answer with a JSON error and close, reading nothing more."""
+        if self._left_unread:
+            return
+        logger.info("Refused a request status=%s code=%s peer=%s", status, code, self.getPeer())
+        transport: Any = self.transport
+        transport.write(_error_response(status, reason, code, message, detail))
+        self._left_unread = True
+        self.loseConnection()
+
+    def requestDone(self, request: Any) -> None:
+        body = getattr(request, "body", None)
+        if body is not None and not body.complete:
+            self.persistent = False
+            self._left_unread = True
+        super().requestDone(request)
+
+    def loseConnection(self) -> None:
+        if not self._left_unread or self.transport is None:
+            super().loseConnection()
+            return
+        if self._linger is None:
+            transport: Any = self.transport
+            self.hold_body(True)
+            self._networkProducer.unregisterProducer()
+            transport.loseWriteConnection()
+            self._linger = self.callLater(LINGER_S, transport.abortConnection)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self._linger is not None and self._linger.active():
+            self._linger.cancel()
+        super().connectionLost(reason)
+
+
+class BodyStreamingFactory(HTTPFactory):
+    def protocol(self) -> BodyStreamingChannel:
+        return BodyStreamingChannel()
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = BodyStreamingRequest
+        return protocol
+
+    def acceptableProtocols(self) -> list[bytes]:
+        # HTTP/1.1 only: the body streaming lives in the HTTP/1.1 channel.
+        return [b"http/1.1"]
+
+
+class BodyStreamingServer(daphne.server.Server):
+    """daphne's server listening with ``BodyStreamingFactory``."""
+
+    @property
+    def http_factory(self) -> BodyStreamingFactory:
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: Any) -> None:
+        # daphne's run() builds its own factory and listens with whatever this attribute holds.
+        self._http_factory = BodyStreamingFactory(self)
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
+        body = getattr(protocol, "body", None)
+        if body is None:
+            return super().create_application(protocol, scope)
+        # daphne's create_application, with the body as the application's receive.
+        assert "application_instance" not in self.connections[protocol]
+        scope.setdefault("asgi", {"version": "3.0"})
+        instance = self.application(
+            scope=scope, receive=body.receive, send=partial(self.handle_reply, protocol)
+        )
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(
+            instance, loop=asyncio.get_event_loop()
+        )
+        return body
+
+
+class CommandLineInterface(cli.CommandLineInterface):
+    description = "BroadcastOps web process: daphne with request bodies streamed on demand"
+    server_class = BodyStreamingServer
+
+
+if __name__ == "__main__":
+    CommandLineInterface.entrypoint()
