@@ -442,6 +442,10 @@ IVS_WATCH_INTERVAL_S = env.float("IVS_WATCH_INTERVAL_S", default=2.0)
 # The reconcile (beat): the database against ListStages, ListParticipantReplicas and
 # ListParticipants (5 calls/s each), within the rate limits.
 IVS_RECONCILE_INTERVAL_S = env.float("IVS_RECONCILE_INTERVAL_S", default=30.0)
+# A join whose view of the free seats is within this many of the scale-up trigger asks the
+# scaler, which decides from fresh counts under the show's lock: at least the joins that may
+# commit between one join's read and its write (the requests in flight across web processes).
+IVS_SCALE_CHECK_MARGIN = env.int("IVS_SCALE_CHECK_MARGIN", default=32)
 # A viewer's seat is freed when its participant is not seen connected within this time.
 IVS_SEAT_CONNECT_S = env.int("IVS_SEAT_CONNECT_S", default=120)
 IVS_VIEWER_TOKEN_MINUTES = env.int("IVS_VIEWER_TOKEN_MINUTES", default=240)
@@ -456,6 +460,9 @@ IVS_CREATE_BACKOFF_S = env.float("IVS_CREATE_BACKOFF_S", default=1.0)
 # A stage still being created after this long with no action running is created again (the
 # create looks for its tag first, so a create whose answer was lost is adopted, not doubled).
 IVS_CREATING_STALE_S = env.int("IVS_CREATING_STALE_S", default=60)
+# The audience's join and leave are anonymous: a few hundred bytes of JSON, no more.
+for _route in ("ivs:join", "ivs:leave"):
+    REQUEST_BODY_ROUTES[_route] = {"max_bytes": env.int("IVS_JOIN_MAX_BYTES", default=4096)}
 CELERY_BEAT_SCHEDULE["ivs-watch"] = {
     "task": "ivs_scaling.tasks.show_watch_task",
     "schedule": timedelta(seconds=IVS_WATCH_INTERVAL_S),

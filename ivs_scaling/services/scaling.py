@@ -150,6 +150,7 @@ def publisher_check(*, show: Show) -> bool | None:
     if publishing:
         replications_resume(show=show, publisher=publisher, verify=bool(changed))
     show.refresh_from_db(fields=["doors_opened_at"])
+    publisher.show = show  # the doors may have opened just now
     mirror.mirror_write(show.pk, publisher_as_state(publisher))
     return publishing
 

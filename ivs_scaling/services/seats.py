@@ -8,7 +8,9 @@ the same short transaction as the seat's row. Whatever the number of joins at on
 never passes its capacity: the update settles every race (PostgreSQL re-checks the condition
 on the row it locked; SQLite runs one writer at a time), and a check constraint refuses an
 overfilled row anyway. A join that takes one of the last free seats asks the scaler, which
-decides under the show's lock (``scaling.scale_up_check``).
+decides under the show's lock with fresh counts (``scaling.scale_up_check``); "the last"
+includes a margin (``IVS_SCALE_CHECK_MARGIN``) for the joins that committed after this one
+read the stages, so the join that really crosses the threshold always asks.
 
 The IVS token is asked for after the commit (no cloud call inside a transaction); if IVS
 cannot give one, the seat is freed again, so a failed join holds nothing.
@@ -143,7 +145,10 @@ def seat_take(*, show: Show, user_id: str, now: datetime | None = None) -> SeatT
                 continue  # a constraint refused it (a stage changing state): the next stage
             if stage.empty_since is not None:
                 _removal_cancelled(show, stage.pk, stage.name)
-            if _free_after(stages, 1) <= show.headroom_trigger:
+            # The snapshot may miss joins that committed since it was read (at most the
+            # joins in flight): near the trigger, the scaler decides from fresh counts.
+            margin = settings.IVS_SCALE_CHECK_MARGIN
+            if _free_after(stages, 1) <= show.headroom_trigger + margin:
                 scale_up_check(show_id=show.pk)
             return SeatTaken(
                 seat_id=seat.pk,
