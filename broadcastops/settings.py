@@ -106,7 +106,12 @@ TEMPLATES = [
 # one of them writes. Scaled: DATABASE_URL (PostgreSQL is the one we test).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # No persistent connections by default: under ASGI every request runs in a thread of its
+    # own (Django's ThreadSensitiveContext), so a kept connection is never reused and stays
+    # open until its thread is collected. With 60 s, 300 joins through one web process held
+    # 96 PostgreSQL connections and PostgreSQL's 100 ran out (500s); with 0, at most 17
+    # (benchmarks/ivs_joins.py). A pool (psycopg_pool, or pgbouncer) is the next step.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
