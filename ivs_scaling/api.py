@@ -14,6 +14,7 @@ Who may call what (the authorisation table is ``ivs_scaling/tests/authz.py``):
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -169,12 +170,15 @@ class UserInput(ShowNameInput):
 
     def validate_userId(self, value: str) -> str:
         if not value.isprintable():
-            raise serializers.ValidationError("userId must be printable text.")
+            raise serializers.ValidationError(_("userId must be printable text."))
         return value
 
 
 class LeaveInput(serializers.Serializer):
-    seat = serializers.RegexField(r"^[0-9a-f]{32}$", error_messages={"invalid": "Not a seat key."})
+    seat = serializers.RegexField(
+        r"^[0-9a-f]{32}$",
+        error_messages={"invalid": _('Not a seat key (the "seat" the join answered).')},
+    )
 
 
 class StageCreateInput(ShowNameInput):

@@ -146,7 +146,9 @@ class Stage(models.Model):
         STOPPED = "stopped", _("Stopped")
         FAILED = "failed", _("Failed")
 
-    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="stages")
+    show = models.ForeignKey(
+        Show, on_delete=models.CASCADE, related_name="stages", verbose_name=_("show")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.CREATING
@@ -167,7 +169,7 @@ class Stage(models.Model):
         _("replicated participant"), max_length=64, blank=True
     )
     replication_note = models.CharField(_("replication note"), max_length=300, blank=True)
-    replication_changed_at = models.DateTimeField(null=True, blank=True)
+    replication_changed_at = models.DateTimeField(_("replication changed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     activated_at = models.DateTimeField(_("active since"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
@@ -210,12 +212,16 @@ class Publisher(models.Model):
     Mirrored in Redis in the scaled mode (``ivs_scaling.mirror``) for fast reads.
     """
 
-    show = models.OneToOneField(Show, on_delete=models.CASCADE, related_name="publisher")
-    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    show = models.OneToOneField(
+        Show, on_delete=models.CASCADE, related_name="publisher", verbose_name=_("show")
+    )
+    stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="+", verbose_name=_("stage")
+    )
     participant_id = models.CharField(_("participant id"), max_length=64)
     user_id = models.CharField(_("user id"), max_length=128)
     publishing = models.BooleanField(_("publishing"), default=False)
-    publishing_changed_at = models.DateTimeField(null=True, blank=True)
+    publishing_changed_at = models.DateTimeField(_("publishing changed"), null=True, blank=True)
     token_issued_at = models.DateTimeField(_("token issued"))
     checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
 
@@ -235,9 +241,13 @@ class Seat(models.Model):
     sees the participant connected it is cleared, and a disconnect frees the seat.
     """
 
-    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="seats")
-    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="seats")
-    key = models.CharField(max_length=32, unique=True)
+    show = models.ForeignKey(
+        Show, on_delete=models.CASCADE, related_name="seats", verbose_name=_("show")
+    )
+    stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="seats", verbose_name=_("stage")
+    )
+    key = models.CharField(_("seat key"), max_length=32, unique=True)
     user_id = models.CharField(_("user id"), max_length=128)
     participant_id = models.CharField(_("participant id"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("joined"))
@@ -261,15 +271,22 @@ class ShowEvent(models.Model):
         WARNING = "warning", _("warning")
         ERROR = "error", _("error")
 
-    show = models.ForeignKey(Show, on_delete=models.CASCADE, related_name="events")
+    show = models.ForeignKey(
+        Show, on_delete=models.CASCADE, related_name="events", verbose_name=_("show")
+    )
     stage = models.ForeignKey(
-        Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Stage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        verbose_name=_("stage"),
     )
     at = models.DateTimeField(_("at"), db_index=True)
     kind = models.CharField(_("kind"), max_length=40, db_index=True)
     level = models.CharField(_("level"), max_length=8, choices=Level.choices, default=Level.INFO)
     text = models.TextField(_("what happened"))  # English, for logs and search
-    text_msg = models.JSONField(default=dict)  # {"id", "params"}: rendered when read
+    text_msg = models.JSONField(_("sentence"), default=dict)  # {"id", "params"}: read later
     action_id = models.BigIntegerField(_("action"), null=True, blank=True)
 
     class Meta:

@@ -202,7 +202,10 @@ class Migration(migrations.Migration):
                     "replication_note",
                     models.CharField(blank=True, max_length=300, verbose_name="replication note"),
                 ),
-                ("replication_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "replication_changed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="replication changed"),
+                ),
                 ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
                 (
                     "activated_at",
@@ -215,6 +218,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="stages",
                         to="ivs_scaling.show",
+                        verbose_name="show",
                     ),
                 ),
             ],
@@ -245,7 +249,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("text", models.TextField(verbose_name="what happened")),
-                ("text_msg", models.JSONField(default=dict)),
+                ("text_msg", models.JSONField(default=dict, verbose_name="sentence")),
                 ("action_id", models.BigIntegerField(blank=True, null=True, verbose_name="action")),
                 (
                     "show",
@@ -253,6 +257,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="events",
                         to="ivs_scaling.show",
+                        verbose_name="show",
                     ),
                 ),
                 (
@@ -263,6 +268,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="events",
                         to="ivs_scaling.stage",
+                        verbose_name="stage",
                     ),
                 ),
             ],
@@ -281,7 +287,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("key", models.CharField(max_length=32, unique=True)),
+                ("key", models.CharField(max_length=32, unique=True, verbose_name="seat key")),
                 ("user_id", models.CharField(max_length=128, verbose_name="user id")),
                 (
                     "participant_id",
@@ -304,6 +310,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="seats",
                         to="ivs_scaling.show",
+                        verbose_name="show",
                     ),
                 ),
                 (
@@ -312,6 +319,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="seats",
                         to="ivs_scaling.stage",
+                        verbose_name="stage",
                     ),
                 ),
             ],
@@ -333,7 +341,10 @@ class Migration(migrations.Migration):
                 ("participant_id", models.CharField(max_length=64, verbose_name="participant id")),
                 ("user_id", models.CharField(max_length=128, verbose_name="user id")),
                 ("publishing", models.BooleanField(default=False, verbose_name="publishing")),
-                ("publishing_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "publishing_changed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="publishing changed"),
+                ),
                 ("token_issued_at", models.DateTimeField(verbose_name="token issued")),
                 (
                     "checked_at",
@@ -345,6 +356,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="publisher",
                         to="ivs_scaling.show",
+                        verbose_name="show",
                     ),
                 ),
                 (
@@ -353,6 +365,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="ivs_scaling.stage",
+                        verbose_name="stage",
                     ),
                 ),
             ],

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.utils.translation import gettext_noop
 
 from broadcastops.actions.models import Origin
+from broadcastops.actions.text import Text, text
 from broadcastops.actions.types import Actor, Target
 from broadcastops.cloud.ivs import IvsGateway, ivs_gateway
 from ivs_scaling.models import Show, Stage
@@ -53,3 +55,24 @@ def scale_up_hold(*, show_id: int) -> None:
 
 def scale_up_held(*, show_id: int) -> bool:
     return bool(cache.get(HOLD_KEY % show_id))
+
+
+# The choices' labels as stored sentences (the same message ids as the models' labels), for a
+# progress line or an event written now and read later in the reader's language.
+_LABELS: dict[str, str] = {
+    Stage.Replication.NONE: gettext_noop("None (master)"),
+    Stage.Replication.PENDING: gettext_noop("Pending: waits for the broadcaster"),
+    Stage.Replication.ACTIVE: gettext_noop("Active"),
+    Stage.Replication.STOPPED: gettext_noop("Stopped"),
+    Stage.Replication.FAILED: gettext_noop("Failed"),
+    Stage.Role.MASTER: gettext_noop("master"),
+    Stage.Role.SECONDARY: gettext_noop("secondary"),
+    Stage.State.CREATING: gettext_noop("Creating"),
+    Stage.State.DRAINING: gettext_noop("Draining"),
+    Stage.State.DELETED: gettext_noop("Deleted"),
+}
+
+
+def label(value: str) -> Text:
+    """A stage's state, role or replication state as a stored, translatable sentence."""
+    return text(_LABELS.get(value, value))

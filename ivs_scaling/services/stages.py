@@ -50,6 +50,7 @@ from ivs_scaling.services.common import (
     ROLE_TAG,
     SHOW_TAG,
     gateway,
+    label,
     scale_up_hold,
     scaler,
     stage_target,
@@ -204,7 +205,7 @@ def stage_create_step(run: ActionRun, stage: Stage) -> Stage:
             line=text(
                 gettext_noop("Stage %(stage)s (%(role)s) created: %(arn)s."),
                 stage=stage.name,
-                role=stage.role,
+                role=label(stage.role),
                 arn=cloud.arn,
             ),
             action_id=run.action.pk,
@@ -234,7 +235,7 @@ def stage_create_run(run: ActionRun) -> Outcome:
             text=text(
                 gettext_noop("%(stage)s is active; replication: %(state)s."),
                 stage=stage.name,
-                state=result.state,
+                state=label(result.state),
             ),
             result={"arn": stage.arn, "replication": result.state},
         )
@@ -254,7 +255,7 @@ def replication_start_run(run: ActionRun) -> Outcome:
             text=text(
                 gettext_noop("%(stage)s is %(state)s: no replication to start."),
                 stage=stage.name,
-                state=stage.state,
+                state=label(stage.state),
             ),
             code="skipped",
         )
@@ -266,7 +267,7 @@ def replication_start_run(run: ActionRun) -> Outcome:
         text=text(
             gettext_noop("Replication into %(stage)s: %(state)s."),
             stage=stage.name,
-            state=result.state,
+            state=label(result.state),
         ),
         code="" if result.started else result.state,
         result={"replication": result.state, "message": result.message},
