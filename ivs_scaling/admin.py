@@ -21,6 +21,7 @@ from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.actions.admin import (
     ActionHistoryMixin,
     ReadOnlyAdmin,
+    action_block,
     action_history,
     action_started_message,
 )
@@ -47,7 +48,9 @@ def _local(when: datetime | None) -> str:
 
 
 def _badge(colour: str, label: Any) -> SafeString:
-    return format_html('<span class="bo-badge" style="background:{}">{}</span>', colour, label)
+    return format_html(
+        '<span class="bo-badge" style="background:{};white-space:nowrap">{}</span>', colour, label
+    )
 
 
 class OperatorActions:
@@ -218,8 +221,10 @@ class ShowAdmin(OperatorActions, ActionHistoryMixin, admin.ModelAdmin):
         )
         body = format_html_join(
             "",
-            "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-            "<td>{}</td><td><code>{}</code></td></tr>",
+            "<tr><td style='white-space:nowrap'><a href='{}'>{}</a></td>"
+            "<td style='white-space:nowrap'>{}</td><td style='white-space:nowrap'>{}</td>"
+            "<td style='white-space:nowrap'>{}</td><td>{}</td><td>{}</td>"
+            "<td><code style='word-break:break-all'>{}</code></td></tr>",
             rows,
         )
         seats_url = reverse("admin:ivs_scaling_seat_changelist") + f"?show__id__exact={obj.pk}"
@@ -237,7 +242,13 @@ class ShowAdmin(OperatorActions, ActionHistoryMixin, admin.ModelAdmin):
 
     @admin.display(description=_("recent actions"))
     def recent_actions(self, obj: Show) -> SafeString | str:
-        return action_history(target_type="ivs_show", target_id=obj.name)
+        # The show's own (ending it) and its stages' (create, replicate, drain, delete).
+        return (
+            format_html_join(
+                "", "{}", ((action_block(a),) for a in selectors.show_actions(show=obj)[:8])
+            )
+            or "-"
+        )
 
     @admin.action(permissions=["operator"], description=_("End the selected shows"))
     def end_shows(self, request: HttpRequest, queryset: QuerySet[Show]) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from broadcastops.actions.models import OperatorAction
+from broadcastops.actions.selectors import action_list
 from broadcastops.actions.text import text_render
 from broadcastops.errors import NotFound, ValidationFailed
 from ivs_scaling import mirror
@@ -132,3 +134,12 @@ def event_text(event: ShowEvent) -> str:
 
 def show_viewer_count(*, show: Show) -> int:
     return sum(s.viewer_count for s in stage_list(show=show) if s.state != Stage.State.CREATING)
+
+
+def show_actions(*, show: Show) -> QuerySet[OperatorAction]:
+    """The audit trail of a show: its own actions and its stages', newest first."""
+    stages = Stage.objects.filter(show=show).values_list("create_id", flat=True)
+    return action_list().filter(
+        Q(target_type="ivs_show", target_id=show.name)
+        | Q(target_type="ivs_stage", target_id__in=list(stages))
+    )
