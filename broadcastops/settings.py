@@ -192,6 +192,9 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How often a worker looks for new tasks (kombu's default 1 s: an action, such as a
+        # scale-up's CreateStage, waited up to a second before a worker took it).
+        "polling_interval": env.float("CELERY_FILESYSTEM_POLL_S", default=0.1),
     }
     CELERY_RESULT_BACKEND = None
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -33,14 +34,16 @@ from ivs_scaling.models import Seat, Show, ShowEvent, Stage
 from ivs_scaling.services import shows, stages
 from ivs_scaling.services.common import stage_target
 
-LEVEL_COLOURS = {"info": "#546e7a", "warning": "#ef6c00", "error": "#c62828"}
+# The console's badge colours (broadcastops/static/broadcastops/console.css).
+LEVEL_COLOURS = {"info": "", "warning": "bo-amber", "error": "bo-red"}
 REPLICATION_COLOURS = {
-    "active": "#2e7d32",
-    "pending": "#ef6c00",
-    "failed": "#c62828",
-    "stopped": "#757575",
-    "none": "#9e9e9e",
+    "active": "bo-green",
+    "pending": "bo-amber",
+    "failed": "bo-red",
+    "stopped": "bo-idle",
+    "none": "",
 }
+STYLES = forms.Media(css={"all": ["ivs_scaling/admin.css"]})
 
 
 def _local(when: datetime | None) -> str:
@@ -48,12 +51,18 @@ def _local(when: datetime | None) -> str:
 
 
 def _badge(colour: str, label: Any) -> SafeString:
-    return format_html(
-        '<span class="bo-badge" style="background:{};white-space:nowrap">{}</span>', colour, label
-    )
+    return format_html('<span class="bo-badge bo-ivs-badge {}">{}</span>', colour, label)
 
 
-class OperatorActions:
+class Styled(admin.ModelAdmin):
+    """The app's pages take its stylesheet (tables, badges, the event log's column)."""
+
+    @property
+    def media(self) -> forms.Media:
+        return super().media + STYLES
+
+
+class OperatorActions(Styled):
     """Admin actions declare ``permissions=["operator"]``: Operators and Admins run them."""
 
     def has_operator_permission(self, request: HttpRequest) -> bool:
@@ -72,7 +81,7 @@ def _events_html(events: QuerySet[ShowEvent], limit: int = 60) -> SafeString | s
     rows = [
         (
             _local(e.at),
-            _badge(LEVEL_COLOURS.get(e.level, "#546e7a"), e.get_level_display()),
+            _badge(LEVEL_COLOURS.get(e.level, ""), e.get_level_display()),
             e.stage.name if e.stage else "",
             selectors.event_text(e),
         )
@@ -81,13 +90,15 @@ def _events_html(events: QuerySet[ShowEvent], limit: int = 60) -> SafeString | s
     if not rows:
         return "-"
     return format_html(
-        "<table class='bo-events'><tbody>{}</tbody></table>",
-        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+        "<table class='bo-ivs-events'><tbody>{}</tbody></table>",
+        format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td class='bo-ivs-wrap'>{}</td></tr>", rows
+        ),
     )
 
 
 @admin.register(Show)
-class ShowAdmin(OperatorActions, ActionHistoryMixin, admin.ModelAdmin):
+class ShowAdmin(OperatorActions, ActionHistoryMixin):
     """Shows: created here or with ``POST /api/v1/shows/`` (which creates the master)."""
 
     list_display = (
@@ -196,7 +207,7 @@ class ShowAdmin(OperatorActions, ActionHistoryMixin, admin.ModelAdmin):
                 s.get_state_display(),
                 f"{s.viewer_count} / {s.capacity}",
                 _badge(
-                    REPLICATION_COLOURS.get(s.replication_state, "#9e9e9e"),
+                    REPLICATION_COLOURS.get(s.replication_state, ""),
                     s.get_replication_state_display(),
                 ),
                 s.replication_note,
@@ -221,15 +232,14 @@ class ShowAdmin(OperatorActions, ActionHistoryMixin, admin.ModelAdmin):
         )
         body = format_html_join(
             "",
-            "<tr><td style='white-space:nowrap'><a href='{}'>{}</a></td>"
-            "<td style='white-space:nowrap'>{}</td><td style='white-space:nowrap'>{}</td>"
-            "<td style='white-space:nowrap'>{}</td><td>{}</td><td>{}</td>"
-            "<td><code style='word-break:break-all'>{}</code></td></tr>",
+            "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td class='bo-ivs-wrap'>{}</td><td class='bo-ivs-wrap'><code>{}</code></td></tr>",
             rows,
         )
         seats_url = reverse("admin:ivs_scaling_seat_changelist") + f"?show__id__exact={obj.pk}"
         return format_html(
-            "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table><p><a href='{}'>{}</a></p>",
+            "<table class='bo-ivs-stages'><thead><tr>{}</tr></thead><tbody>{}</tbody></table>"
+            "<p><a href='{}'>{}</a></p>",
             head,
             body,
             seats_url,
@@ -305,7 +315,7 @@ class StageAdmin(OperatorActions, ActionHistoryMixin, ReadOnlyAdmin):
     @admin.display(description=_("replication"), ordering="replication_state")
     def replication(self, obj: Stage) -> SafeString:
         return _badge(
-            REPLICATION_COLOURS.get(obj.replication_state, "#9e9e9e"),
+            REPLICATION_COLOURS.get(obj.replication_state, ""),
             obj.get_replication_state_display(),
         )
 
@@ -378,10 +388,11 @@ class SeatAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ShowEvent)
-class ShowEventAdmin(ReadOnlyAdmin):
-    """Every show's event log, in the reader's language."""
+class ShowEventAdmin(Styled, ReadOnlyAdmin):
+    """Every show's event log, in the reader's language (the kind, a code for searching and
+    filtering, is on each event's page; the sentence says what happened)."""
 
-    list_display = ("at", "show", "stage", "level", "kind", "what_happened")
+    list_display = ("at", "show", "stage", "level", "what_happened")
     list_filter = ("level", "kind", "show")
     search_fields = ("text", "kind")
     fields = ("at", "show", "stage", "level", "kind", "what_happened", "action_id")

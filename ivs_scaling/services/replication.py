@@ -144,9 +144,10 @@ def replication_ensure(
         )
         return ReplicationResult(Replication.ACTIVE)
     old = stage.replication_participant_id
-    if old and old != pid and stage.replication_state == Replication.ACTIVE:
-        # The broadcaster took a new token (a new participant id): the old copy goes first.
-        _stop(gw, master_arn=master.arn, stage=stage, participant_id=old)
+    # Another participant's copy (the broadcaster before a new token, or the one a manual
+    # start replaces) is stopped once the new copy runs, not before: a refused start keeps
+    # the viewers' picture (5 replicas per participant, so both fit for a moment).
+    replaced = old if old and old != pid and stage.replication_state == Replication.ACTIVE else ""
     try:
         gw.replication_start(
             source_stage_arn=master.arn,
@@ -156,6 +157,30 @@ def replication_ensure(
             attributes={"show": show.name},
         )
     except NotPublishingError as exc:
+        if replaced and stage.arn in active_replicas(
+            gw, master_arn=master.arn, participant_id=replaced
+        ):
+            refused = text(
+                gettext_noop(
+                    "Replication of %(participant)s into %(stage)s refused: IVS says "
+                    "%(message)s. The copy of %(current)s keeps running."
+                ),
+                participant=pid,
+                stage=stage.name,
+                message=plain(exc.message),
+                current=replaced,
+            )
+            event_record(
+                show=stage.show_id,
+                stage=stage,
+                kind="replication_refused",
+                level=Level.WARNING,
+                line=refused,
+                action_id=run.action.pk if run is not None else None,
+            )
+            if run is not None:
+                run.progress(refused)
+            return ReplicationResult(Replication.PENDING, exc.message, exc.request_id)
         replication_mark(
             stage,
             state=Replication.PENDING,
@@ -198,6 +223,8 @@ def replication_ensure(
         # lost). Decide from the list, not from the refusal.
         if stage.arn not in active_replicas(gw, master_arn=master.arn, participant_id=pid):
             raise
+    if replaced:
+        _stop(gw, master_arn=master.arn, stage=stage, participant_id=replaced)
     replication_mark(
         stage,
         state=Replication.ACTIVE,

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -52,10 +54,42 @@ Level = ShowEvent.Level
 WATCH_LOCK = "ivs:watch:lock"
 
 
+def _may_need_stage(show_id: int) -> bool:
+    """The committed counts, read without the show's lock: whether they call for a stage.
+
+    Only then does the check take the lock and read again. The joins near the trigger all
+    ask (``seats._may_scale_up``); under the lock they took turns (on SQLite, each the
+    database's write lock) behind the asks that found nothing to do, and the crossing's own
+    ask waited its turn: seconds in a burst on a busy machine. Skipping here misses no
+    crossing: a join asks after its seat is committed, so the join whose seat crosses, or
+    a later one, reads counts that include it.
+    """
+    row = (
+        Show.objects.filter(pk=show_id, state=Show.State.ACTIVE)
+        .annotate(
+            free=Coalesce(
+                Sum(
+                    F("stages__capacity") - F("stages__viewer_count"),
+                    filter=Q(stages__state__in=(State.ACTIVE, State.CREATING)),
+                ),
+                0,
+            ),
+            live=Count("stages", filter=Q(stages__state__in=(State.ACTIVE, State.CREATING))),
+            creating=Count("stages", filter=Q(stages__state=State.CREATING)),
+        )
+        .values_list("free", "live", "creating", "capacity", "scale_up_threshold", "max_stages")
+        .first()
+    )
+    if row is None:
+        return False
+    free, live, creating, capacity, threshold, max_stages = row
+    return not creating and live < max_stages and free <= capacity - threshold
+
+
 def scale_up_check(*, show_id: int) -> Stage | None:
     """Begin one new stage if the show's free seats fell to the trigger; the new stage's row
     (``creating``), or None when no stage is needed (or one is already being created)."""
-    if scale_up_held(show_id=show_id):
+    if scale_up_held(show_id=show_id) or not _may_need_stage(show_id):
         return None
     try:
         with transaction.atomic():

@@ -3,9 +3,16 @@ broadcaster as a client of the web broadcast SDK would be (the simulator's contr
 
 from __future__ import annotations
 
-import pytest
+import contextlib
+import os
+import socket
 
+import pytest
+import requests
+
+from broadcastops.actions.tests.workers import Workers, until
 from broadcastops.actions.types import Actor
+from broadcastops.cloud.simulator.server import SIM_SECRET_ID, SIM_SECRET_KEY
 from broadcastops.cloud.tests.ivs_support import settings_gateway
 from broadcastops.tests.helpers import actions_run_pending
 from ivs_scaling.models import Show, Stage
@@ -113,3 +120,52 @@ def player(settings):
         },
     }
     return APIClient()
+
+
+# --- real processes on the test's database ----------------------------------------------
+def _port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def web(ivs, cloudsim, tmp_path):
+    group = Workers(tmp_path, cloudsim.url)
+    group.env.update(
+        AWS_ENDPOINT_URL_IVS_REALTIME=cloudsim.url,
+        AWS_REGION="ap-northeast-2",
+        AWS_ACCESS_KEY_ID=SIM_SECRET_ID,
+        AWS_SECRET_ACCESS_KEY=SIM_SECRET_KEY,
+        IVS_JOIN_THROTTLE="100000/min",
+        IVS_WATCH_INTERVAL_S="3600",
+        IVS_RECONCILE_INTERVAL_S="3600",
+        LOG_LEVEL="WARNING",
+    )
+    if os.environ.get("REDIS_URL"):  # the scaled run: Redis for the broker, cache, mirror
+        group.env["REDIS_URL"] = os.environ["REDIS_URL"]
+    yield group
+    group.close()
+
+
+def start_web(group: Workers) -> str:
+    port = _port()
+    group.start(
+        "-m",
+        "broadcastops.webserver",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "broadcastops.asgi:application",
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"{url}/admin/login/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    until(answers, 60, "the web process")
+    return url

@@ -187,6 +187,31 @@ def test_replication_into_the_master_or_from_a_secondary_is_refused(show_kit, op
         error(operator_client.post("/api/stage/replication/start", body, format="json"), 400)
 
 
+def test_replicating_a_participant_who_is_not_there_is_refused_in_korean(show_kit, operator_client):
+    """The broadcaster publishes, but the id given is nobody on the master: a 4xx saying
+    so, in the caller's language, and no replica."""
+    show_kit.broadcaster_joins()
+    secondary = operator_client.post("/api/stage", {}, format="json").json()["stage"]
+    show_kit.run_actions()
+    body = {
+        "sourceStageArn": show_kit.master.arn,
+        "destinationStageArn": secondary["stageArn"],
+        "participantId": "pNoSuchOne12",
+    }
+    answer = operator_client.post(
+        "/api/stage/replication/start", body, format="json", headers={"accept-language": "ko"}
+    )
+    assert 400 <= answer.status_code < 500, answer.content
+    assert answer.json()["success"] is False and answer.json()["message"]
+    assert answer.json()["code"] and "detail" in answer.json()
+    assert show_kit.active_replicas() == {secondary["stageArn"]}  # the broadcaster's only
+    bad = operator_client.post(
+        "/api/stage/join", {"userId": "a\nb"}, format="json", headers={"accept-language": "ko"}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["detail"]["userId"] == ["userId는 표시할 수 있는 문자여야 합니다."]
+
+
 def test_replication_start_without_a_body_is_a_400(operator_client):
     body = error(operator_client.post("/api/stage/replication/start", {}, format="json"), 400)
     assert set(body["detail"]) == {"sourceStageArn", "destinationStageArn", "participantId"}

@@ -6,9 +6,6 @@ and the anonymous join's limits enforced by the real web process."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -17,61 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from broadcastops.actions.tests.workers import Workers, until
-from broadcastops.cloud.simulator.server import SIM_SECRET_ID, SIM_SECRET_KEY
-from ivs_scaling.tests.conftest import show_make
+from broadcastops.actions.tests.workers import until
+from ivs_scaling.tests.conftest import show_make, start_web
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 VIEWERS = 100
-
-
-def _port() -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def web(ivs, cloudsim, tmp_path):
-    group = Workers(tmp_path, cloudsim.url)
-    group.env.update(
-        AWS_ENDPOINT_URL_IVS_REALTIME=cloudsim.url,
-        AWS_REGION="ap-northeast-2",
-        AWS_ACCESS_KEY_ID=SIM_SECRET_ID,
-        AWS_SECRET_ACCESS_KEY=SIM_SECRET_KEY,
-        IVS_JOIN_THROTTLE="100000/min",
-        IVS_WATCH_INTERVAL_S="3600",
-        IVS_RECONCILE_INTERVAL_S="3600",
-        LOG_LEVEL="WARNING",
-    )
-    if os.environ.get("REDIS_URL"):  # the scaled run: Redis for the broker, cache, mirror
-        group.env["REDIS_URL"] = os.environ["REDIS_URL"]
-    yield group
-    group.close()
-
-
-def start_web(group: Workers) -> str:
-    port = _port()
-    group.start(
-        "-m",
-        "broadcastops.webserver",
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "broadcastops.asgi:application",
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return requests.get(f"{url}/admin/login/", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    until(answers, 60, "the web process")
-    return url
 
 
 def test_joins_through_two_web_processes_overfill_no_stage(web, show_kit_20):
