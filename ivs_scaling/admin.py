@@ -387,16 +387,45 @@ class SeatAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
 
+class EventGroupFilter(admin.SimpleListFilter):
+    """The events by what they are about (their kinds are codes, shown on each event's page)."""
+
+    title = _("about")
+    parameter_name = "about"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        labels = {
+            "broadcaster": _("the broadcaster"),
+            "scaling": _("stages and seats"),
+            "replication": _("replication"),
+            "reconcile": _("the reconcile"),
+            "show": _("the show"),
+        }
+        return [(group, labels[group]) for group in selectors.EVENT_GROUPS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value not in selectors.EVENT_GROUPS:
+            return queryset
+        return selectors.events_in_group(queryset, value)
+
+
 @admin.register(ShowEvent)
 class ShowEventAdmin(Styled, ReadOnlyAdmin):
-    """Every show's event log, in the reader's language (the kind, a code for searching and
-    filtering, is on each event's page; the sentence says what happened)."""
+    """Every show's event log, in the reader's language (the kind, a code for searching, is
+    on each event's page; the sentence says what happened)."""
 
-    list_display = ("at", "show", "stage", "level", "what_happened")
-    list_filter = ("level", "kind", "show")
+    list_display = ("when", "show", "stage", "level", "what_happened")
+    list_display_links = ("when",)
+    list_filter = ("level", EventGroupFilter, "show")
     search_fields = ("text", "kind")
     fields = ("at", "show", "stage", "level", "kind", "what_happened", "action_id")
     readonly_fields = fields
+
+    @admin.display(description=_("time"), ordering="at")
+    def when(self, obj: ShowEvent) -> str:
+        # To the second: a show's steps come seconds apart, the default format stops at minutes.
+        return _local(obj.at)
 
     @admin.display(description=_("what happened"))
     def what_happened(self, obj: ShowEvent) -> str:

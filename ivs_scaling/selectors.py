@@ -127,6 +127,24 @@ def event_list(*, show: Show | None = None, stage: Stage | None = None) -> Query
     return events
 
 
+# The event log's kinds, in groups an operator filters by (the kinds themselves are codes).
+EVENT_GROUPS: dict[str, tuple[str, ...]] = {
+    "broadcaster": ("publisher_", "doors_"),
+    "scaling": ("scale_", "stage_", "seats_", "show_full"),
+    "replication": ("replication_",),
+    "reconcile": ("drift_", "master_recreated"),
+    "show": ("show_created", "show_settings", "show_ending", "show_ended"),
+}
+
+
+def events_in_group(events: QuerySet[ShowEvent], group: str) -> QuerySet[ShowEvent]:
+    """The events whose kind belongs to ``group`` (one of ``EVENT_GROUPS``)."""
+    match = Q(pk__in=[])
+    for prefix in EVENT_GROUPS.get(group, ()):
+        match |= Q(kind__startswith=prefix)
+    return events.filter(match)
+
+
 def event_text(event: ShowEvent) -> str:
     """The event's sentence in the reader's language."""
     return text_render(event.text_msg, event.text)

@@ -3,6 +3,7 @@ and event log on one page, and the actions (Operators only) begun through the se
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from broadcastops.actions.models import OperatorAction
 from ivs_scaling.models import Show, Stage
@@ -130,3 +131,22 @@ def test_the_show_page_lists_its_stages_actions_in_korean(show_kit, console):
     assert html.count("ivs_stage.create — 실행") == 2  # the master's and the secondary's
     assert "(보조)" in html  # the secondary's role, stored as a sentence, read in Korean
     assert "(secondary)" not in html
+
+
+def test_the_event_log_filters_by_subject_and_shows_seconds(show_kit, client, viewer):
+    """The log's filter speaks of subjects (the kinds are codes); its times go to the second."""
+    show_kit.broadcaster_joins()
+    show_kit.watch()
+    for i in range(3):
+        seats.seat_take(show=show_kit.refresh(), user_id=f"v{i}")
+    show_kit.run_actions()
+    client.force_login(viewer)
+    url = reverse("admin:ivs_scaling_showevent_changelist")
+    whole = client.get(url, headers={"accept-language": "ko"}).content.decode()
+    assert "복제" in whole and ">scale_up<" not in whole  # a subject, not a code
+    replication = client.get(url, {"about": "replication"}).content.decode()
+    assert "Replication of" in replication and "Scale up:" not in replication
+    scaling = client.get(url, {"about": "scaling"}).content.decode()
+    assert "Scale up:" in scaling and "Replication of" not in scaling
+    first = show_kit.show.events.order_by("-at").first()
+    assert timezone.localtime(first.at).strftime("%H:%M:%S") in whole
