@@ -539,6 +539,70 @@ def run_phase(name: str, args: argparse.Namespace, sim_url: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def summary(results: list[dict], implied: int) -> list[str]:
+    """The issue's figures, one row each: measured, and whether the target is met."""
+    rows = [
+        "| phase | figure | measured | target | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+
+    def row(phase: str, figure: str, measured: str, target: str, met: bool) -> None:
+        rows.append(f"| {phase} | {figure} | {measured} | {target} | {'yes' if met else 'NO'} |")
+
+    for result in results:
+        phase = result["phase"]
+        for key in ("growing_books", "books", "ready_books"):
+            if key in result:
+                stages = len(result[key]["stages"])
+                over = result[key]["over_capacity"] + result[key]["count_mismatch"]
+                row(phase, f"{key}: stages over capacity or miscounted", str(over), "0", not over)
+                if key != "ready_books":
+                    row(phase, f"{key}: stages", str(stages), str(implied), stages == implied)
+        for key in ("growing", "ready", "one_thread"):
+            if key in result:
+                r = result[key]
+                measured = (
+                    f"{r['decisions_per_s']:,.0f}/s wall ({r['decisions_per_cpu_s']:,.0f} per "
+                    f"CPU-second), p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.1f} ms"
+                )
+                wanted = key != "growing"  # a growing show's viewers also wait for stages
+                row(
+                    phase,
+                    f"{key} ({r['threads']} threads): decisions",
+                    measured,
+                    ">= 1,000/s" if wanted else "(waits for CreateStage)",
+                    r["decisions_per_s"] >= 1000 or not wanted,
+                )
+        if "http" in result:
+            r = result["http"]
+            row(
+                phase,
+                f"HTTP joins ({len(r['per_process'])} web processes, {r['clients']} clients)",
+                f"{r['joins_per_s']:,.0f}/s, statuses {r['statuses']}",
+                "(token calls paced at 50/s)",
+                True,
+            )
+        ups = result.get("scale_ups") or []
+        if ups:
+            begun = max(u["crossing_to_begun_ms"] for u in ups)
+            sent = max(u.get("crossing_to_create_stage_ms", float("inf")) for u in ups)
+            row(
+                phase,
+                "scale-up begun after the crossing (worst)",
+                f"{begun:,.0f} ms",
+                "<= 1 s",
+                begun <= 1000,
+            )
+            row(
+                phase,
+                "CreateStage sent after the crossing (worst)",
+                f"{sent:,.0f} ms",
+                "(the worker's turn)",
+                True,
+            )
+    return [*rows, ""]
+
+
 def report(args: argparse.Namespace, results: list[dict], before: str, after: str) -> str:
     implied = stages_implied(args.viewers, args.capacity, args.threshold)
     lines = [
@@ -549,6 +613,7 @@ def report(args: argparse.Namespace, results: list[dict], before: str, after: st
         f"Load average before {before}, after {after} (2 cores, shared).",
         "",
     ]
+    lines += summary(results, implied)
     for result in results:
         lines.append(
             f"## {result['phase']} (load {result['load_before']} -> {result['load_after']})"
