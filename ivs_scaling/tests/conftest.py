@@ -85,6 +85,17 @@ class ShowKit:
     def active_replicas(self) -> set[str]:
         return {arn for arn, state in self.replicas().items() if state == "ACTIVE"}
 
+    def live_with_a_secondary(self, *, viewers: int = 3) -> None:
+        """The broadcaster publishes, ``viewers`` take seats (3 of 4 cross the trigger), and
+        the secondary they call for is created and replicated."""
+        from ivs_scaling.services.seats import seat_take
+
+        self.broadcaster_joins()
+        self.watch()
+        for i in range(viewers):
+            seat_take(show=self.refresh(), user_id=f"viewer-{i}")
+        self.run_actions()
+
     def kinds(self) -> list[str]:
         return list(self.show.events.order_by("at", "pk").values_list("kind", flat=True))
 

@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from broadcastops.actions.models import OperatorAction
 from ivs_scaling.models import Show, Stage
-from ivs_scaling.services import seats
 
 pytestmark = pytest.mark.django_db
 
@@ -55,11 +54,7 @@ def test_the_admin_refuses_a_threshold_above_the_capacity(console):
 
 
 def test_the_show_page_has_stages_replication_and_the_event_log(show_kit, client, viewer):
-    show_kit.broadcaster_joins()
-    show_kit.watch()
-    for i in range(3):
-        seats.seat_take(show=show_kit.refresh(), user_id=f"v{i}")
-    show_kit.run_actions()
+    show_kit.live_with_a_secondary()
     client.force_login(viewer)
     page = client.get(reverse("admin:ivs_scaling_show_change", args=[show_kit.show.pk]))
     html = page.content.decode()
@@ -73,11 +68,7 @@ def test_the_show_page_has_stages_replication_and_the_event_log(show_kit, client
 
 
 def test_operators_start_stop_replication_and_drain_from_the_stage_list(show_kit, console):
-    show_kit.broadcaster_joins()
-    show_kit.watch()
-    for i in range(3):
-        seats.seat_take(show=show_kit.refresh(), user_id=f"v{i}")
-    show_kit.run_actions()
+    show_kit.live_with_a_secondary()
     secondary = Stage.objects.get(role="secondary")
     url = reverse("admin:ivs_scaling_stage_changelist")
     assert 'value="drain"' in console.get(url).content.decode()
@@ -118,11 +109,7 @@ def test_ending_a_show_from_the_admin(show_kit, console):
 def test_the_show_page_lists_its_stages_actions_in_korean(show_kit, console):
     """Operators see the show's audit trail: its stages' actions (not only the show's own),
     their progress read in Korean."""
-    show_kit.broadcaster_joins()
-    show_kit.watch()
-    for i in range(3):
-        seats.seat_take(show=show_kit.refresh(), user_id=f"v{i}")
-    show_kit.run_actions()
+    show_kit.live_with_a_secondary()
     page = console.get(
         reverse("admin:ivs_scaling_show_change", args=[show_kit.show.pk]),
         headers={"accept-language": "ko"},
@@ -135,11 +122,7 @@ def test_the_show_page_lists_its_stages_actions_in_korean(show_kit, console):
 
 def test_the_event_log_filters_by_subject_and_shows_seconds(show_kit, client, viewer):
     """The log's filter speaks of subjects (the kinds are codes); its times go to the second."""
-    show_kit.broadcaster_joins()
-    show_kit.watch()
-    for i in range(3):
-        seats.seat_take(show=show_kit.refresh(), user_id=f"v{i}")
-    show_kit.run_actions()
+    show_kit.live_with_a_secondary()
     client.force_login(viewer)
     url = reverse("admin:ivs_scaling_showevent_changelist")
     whole = client.get(url, headers={"accept-language": "ko"}).content.decode()

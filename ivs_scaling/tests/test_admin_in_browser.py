@@ -25,11 +25,7 @@ def _shot(page, name: str) -> None:
 def test_an_operator_follows_a_show_and_drains_a_stage(web, show_kit, operator, chromium_path):
     from playwright.sync_api import sync_playwright
 
-    show_kit.broadcaster_joins()
-    show_kit.watch()
-    for i in range(3):
-        seats.seat_take(show=show_kit.refresh(), user_id=f"viewer-{i}")
-    show_kit.run_actions()  # the secondary, replicated
+    show_kit.live_with_a_secondary()
     for i in (3, 4):  # the master first, then the secondary
         seats.seat_take(show=show_kit.refresh(), user_id=f"viewer-{i}")
     secondary = Stage.objects.get(role="secondary")
