@@ -253,6 +253,8 @@ class ShowEventListApi(generics.ListAPIView):
     serializer_class = EventOutput
 
     def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # the schema's look at the view
+            return ShowEvent.objects.none()
         return selectors.event_list(show=_show(self.kwargs["name"]))
 
 
