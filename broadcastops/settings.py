@@ -461,6 +461,8 @@ ERRORLOGS_FSYNC = env.bool("ERRORLOGS_FSYNC", default=True)
 # The web process's writer (errorlogs/writer.py): reports per batch at most, reports that may
 # wait at most (past it: 503 and Retry-After), and how long a request waits for its batch.
 ERRORLOGS_BATCH_MAX = env.int("ERRORLOGS_BATCH_MAX", default=2000)
+# How long a batch waits for more reports before it is written (the group-commit window).
+ERRORLOGS_BATCH_LINGER_MS = env.float("ERRORLOGS_BATCH_LINGER_MS", default=10.0)
 ERRORLOGS_QUEUE_MAX = env.int("ERRORLOGS_QUEUE_MAX", default=50_000)
 ERRORLOGS_WRITE_TIMEOUT_S = env.float("ERRORLOGS_WRITE_TIMEOUT_S", default=10.0)
 # An incident opens when this many distinct viewers fail on one MediaMTX server (or stream)

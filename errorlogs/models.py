@@ -105,7 +105,6 @@ class ErrorGroupClient(models.Model):
 
     group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="clients")
     client_key = models.CharField(max_length=32)
-    last_seen_at = models.DateTimeField()
 
     class Meta:
         constraints = [

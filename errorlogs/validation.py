@@ -13,6 +13,7 @@ import ipaddress
 import json
 import re
 import uuid
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -146,6 +147,7 @@ def _report_id(item: dict[str, Any], fields: _Fields) -> uuid.UUID:
     return uuid.uuid4()
 
 
+@lru_cache(maxsize=4096)
 def whep_parts(url: str) -> tuple[str, str]:
     """(the URL to keep, its ``host[:port]``): credentials and query values masked."""
     try:
@@ -183,7 +185,12 @@ def kept_address(address: str) -> str:
 def client_key(*, client_id: str, address: str, user_agent: str, screen: str) -> str:
     """A keyed hash of the viewer: its reporter's ``clientId``, else what the request shows."""
     identity = f"id:{client_id}" if client_id else f"{address}|{user_agent}|{screen}"
-    return salted_hmac("errorlogs.client", identity, algorithm="sha256").hexdigest()[:32]
+    return _client_key(identity, settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=8192)
+def _client_key(identity: str, secret: str) -> str:
+    return salted_hmac("errorlogs.client", identity, secret=secret, algorithm="sha256").hexdigest()[:32]
 
 
 def fingerprint(*, stream_id: str, error_type: str, status_code: int | None, whep_host: str) -> str:

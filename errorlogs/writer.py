@@ -14,6 +14,7 @@ the others'. ``ERRORLOGS_QUEUE_MAX`` bounds what may wait (past it: 503, send ag
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,7 +74,8 @@ class GroupCommitWriter:
                     target=self._run, name="errorlogs-writer", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if len(self._waiting) == 1 or self._waiting_reports >= settings.ERRORLOGS_BATCH_MAX:
+                self._cond.notify()
 
     def submit_async(self, reports: Sequence[Report]) -> "asyncio.Future[int]":
         """From the event loop: a future of how many were new, set once they are on disk."""
@@ -101,8 +103,17 @@ class GroupCommitWriter:
                 self._cond.wait()
             if not self._waiting:
                 return None  # closed and drained
-            batch, count = [], 0
             limit = settings.ERRORLOGS_BATCH_MAX
+            # Let a batch gather for a moment: each batch costs its queries and an fsync,
+            # and each costs the event loop the interpreter while this thread runs Python.
+            linger_until = time.monotonic() + settings.ERRORLOGS_BATCH_LINGER_MS / 1000
+            while (
+                not self._closed
+                and self._waiting_reports < limit
+                and (left := linger_until - time.monotonic()) > 0
+            ):
+                self._cond.wait(left)
+            batch, count = [], 0
             while self._waiting and (not batch or count + len(self._waiting[0].reports) <= limit):
                 submission = self._waiting.popleft()
                 batch.append(submission)

@@ -11,10 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
-from errorlogs.models import ErrorGroup, ErrorGroupClient, ErrorReport, Incident, ProbeResult
+from errorlogs.models import ErrorGroup, ErrorReport, Incident, ProbeResult
 
 logger = logging.getLogger(__name__)
 
@@ -91,15 +90,8 @@ def errorlogs_prune(*, days: int, now: datetime | None = None) -> PruneResult:
     now = now or timezone.now()
     before = now - timedelta(days=days)
     reports = _delete_reports(before)
-    ErrorGroupClient.objects.filter(last_seen_at__lt=before).delete()
+    # A group goes with its viewers once it has not been seen for the retention period.
     groups = ErrorGroup.objects.filter(last_seen_at__lt=before).delete()[0]
-    viewers = (
-        ErrorGroupClient.objects.filter(group=OuterRef("pk"))
-        .values("group")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
-    ErrorGroup.objects.update(client_count=Subquery(viewers))
     incidents = Incident.objects.filter(
         state=Incident.State.RESOLVED, resolved_at__lt=before
     ).delete()[0]
