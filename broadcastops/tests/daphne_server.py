@@ -1,0 +1,157 @@
+"""A real web process (daphne, as ``make run`` starts it: ``broadcastops.webserver``) on a free
+loopback port, with its own data folder and database.
+
+pytest-django's live server speaks WSGI only; WebSockets, MJPEG and the browser tests need
+the ASGI server the console runs in production.
+"""
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+_SETUP = """
+from django.contrib.auth import get_user_model, SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from rest_framework.authtoken.models import Token
+from broadcastops.accounts.roles import Role
+from broadcastops.accounts.services import user_set_role
+user = get_user_model().objects.create_user(username="op", password="op-password-1")
+user_set_role(user=user, role=Role.OPERATOR)
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+print(session.session_key, Token.objects.create(user=user).key)
+"""
+
+
+def web_command(port: int, code_dir: Path = BASE_DIR) -> list[str]:
+    """The Procfile's ``web`` command (what ``make run`` starts), on ``port``, run by this
+    Python: ``.venv/bin/python ...`` as is, ``.venv/bin/<tool> ...`` as ``python -m <tool>``.
+    """
+    procfile = (code_dir / "Procfile").read_text()
+    line = next(line for line in procfile.splitlines() if line.startswith("web:"))
+    program, *args = shlex.split(line.removeprefix("web:"))
+    tool = Path(program).name
+    command = [sys.executable] if tool.startswith("python") else [sys.executable, "-m", tool]
+    for index, arg in enumerate(args):
+        if arg in ("-p", "--port"):
+            args[index + 1] = str(port)
+    return command + args
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class DaphneServer:
+    data_dir: Path
+    env: dict
+    port: int
+    code_dir: Path = BASE_DIR
+    session_key: str = ""
+    token: str = ""
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def cookie(self) -> str:
+        return f"sessionid={self.session_key}"
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Token {self.token}"}
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=self.code_dir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            web_command(self.port, self.code_dir),
+            cwd=self.code_dir,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "daphne exited at start"
+            try:
+                requests.get(self.url + "/api/v1/me/", timeout=5)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+            except requests.Timeout:
+                pass  # listening, but its first request is slow on a busy machine
+        raise AssertionError("daphne did not start in 30 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def _status_mb(self, field: str) -> float:
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+        raise AssertionError(f"no {field}")
+
+    def rss_mb(self) -> float:
+        return self._status_mb("VmRSS")
+
+    def rss_peak_reset(self) -> None:
+        """Start the peak (VmHWM) again from the current size (Linux ``clear_refs``)."""
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+
+    def rss_peak_mb(self) -> float:
+        """The largest size since the start or the last ``rss_peak_reset``."""
+        return self._status_mb("VmHWM")
+
+
+def daphne_prepare(data_dir: Path, code_dir: Path = BASE_DIR, **extra_env: str) -> DaphneServer:
+    env = {
+        **os.environ,
+        "BROADCASTOPS_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "broadcastops.settings",
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "STREAMING_REDIS_URL": "",
+        "LOG_LEVEL": "WARNING",
+        **extra_env,
+    }
+    server = DaphneServer(data_dir=data_dir, env=env, port=free_port(), code_dir=code_dir)
+    server.manage("migrate", "--noinput")
+    server.session_key, server.token = server.manage("shell", "-c", _SETUP).split()[-2:]
+    return server
