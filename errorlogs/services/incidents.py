@@ -247,7 +247,7 @@ def incident_scope_label(incident: Incident) -> str:
 
 def _open_alert(incident: Incident) -> None:
     scope = incident_scope_label(incident)
-    verdict = Incident.Verdict(incident.verdict).label
+    verdict = str(Incident.Verdict(incident.verdict).label)
     shows = ", ".join(f"{s['title']} ({s['streamId']})" for s in incident.on_air) or _("none known")
     if incident.trigger == Incident.Trigger.PROBE:
         title = _("Players' server %(scope)s failing: %(verdict)s") % {
