@@ -113,6 +113,9 @@ class ErrorGroupClient(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return self.client_key
+
 
 class Incident(models.Model):
     """An outage: several viewers failing on one MediaMTX server (or stream) at once, or the

@@ -13,8 +13,8 @@ import ipaddress
 import json
 import re
 import uuid
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -66,7 +66,8 @@ def media_type_check(content_type: str) -> None:
     if media not in MEDIA_TYPES:
         raise UnsupportedMediaType(
             _(
-                "Send the report as JSON (Content-Type application/json or text/plain), not %(type)s."
+                "Send the report as JSON (Content-Type application/json or text/plain), "
+                "not %(type)s."
             )
             % {"type": media or _("no Content-Type")}
         )
@@ -190,7 +191,9 @@ def client_key(*, client_id: str, address: str, user_agent: str, screen: str) ->
 
 @lru_cache(maxsize=8192)
 def _client_key(identity: str, secret: str) -> str:
-    return salted_hmac("errorlogs.client", identity, secret=secret, algorithm="sha256").hexdigest()[:32]
+    return salted_hmac("errorlogs.client", identity, secret=secret, algorithm="sha256").hexdigest()[
+        :32
+    ]
 
 
 def fingerprint(*, stream_id: str, error_type: str, status_code: int | None, whep_host: str) -> str:

@@ -12,6 +12,7 @@ the others'. ``ERRORLOGS_QUEUE_MAX`` bounds what may wait (past it: 503, send ag
 """
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -158,10 +159,8 @@ class GroupCommitWriter:
             else:
                 by_loop.setdefault(submission.loop, []).append(submission)
         for loop, submissions in by_loop.items():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop is gone (the process is stopping)
                 loop.call_soon_threadsafe(_settle, submissions)
-            except RuntimeError:  # the loop is gone (the process is stopping)
-                pass
 
     # --- stopping ------------------------------------------------------------------------
 

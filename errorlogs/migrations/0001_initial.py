@@ -5,122 +5,326 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ErrorGroup',
+            name="ErrorGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fingerprint', models.CharField(max_length=40, unique=True, verbose_name='fingerprint')),
-                ('stream_id', models.CharField(max_length=200, verbose_name='stream')),
-                ('error_type', models.CharField(choices=[('fetch_error', 'Network failure'), ('whep_post_failed', 'WHEP request refused'), ('connection_closed', 'Connection closed'), ('connection_failed', 'Connection failed'), ('unknown', 'Other failure'), ('probe_failed', 'Server-side probe failed')], max_length=20, verbose_name='error type')),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='HTTP status')),
-                ('whep_host', models.CharField(blank=True, max_length=255, verbose_name='WHEP server')),
-                ('first_seen_at', models.DateTimeField(verbose_name='first seen')),
-                ('last_seen_at', models.DateTimeField(db_index=True, verbose_name='last seen')),
-                ('report_count', models.PositiveBigIntegerField(default=0, verbose_name='reports')),
-                ('client_count', models.PositiveIntegerField(default=0, verbose_name='distinct viewers')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "fingerprint",
+                    models.CharField(max_length=40, unique=True, verbose_name="fingerprint"),
+                ),
+                ("stream_id", models.CharField(max_length=200, verbose_name="stream")),
+                (
+                    "error_type",
+                    models.CharField(
+                        choices=[
+                            ("fetch_error", "Network failure"),
+                            ("whep_post_failed", "WHEP request refused"),
+                            ("connection_closed", "Connection closed"),
+                            ("connection_failed", "Connection failed"),
+                            ("unknown", "Other failure"),
+                            ("probe_failed", "Server-side probe failed"),
+                        ],
+                        max_length=20,
+                        verbose_name="error type",
+                    ),
+                ),
+                (
+                    "status_code",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="HTTP status"
+                    ),
+                ),
+                (
+                    "whep_host",
+                    models.CharField(blank=True, max_length=255, verbose_name="WHEP server"),
+                ),
+                ("first_seen_at", models.DateTimeField(verbose_name="first seen")),
+                ("last_seen_at", models.DateTimeField(db_index=True, verbose_name="last seen")),
+                ("report_count", models.PositiveBigIntegerField(default=0, verbose_name="reports")),
+                (
+                    "client_count",
+                    models.PositiveIntegerField(default=0, verbose_name="distinct viewers"),
+                ),
             ],
             options={
-                'verbose_name': 'error group',
-                'verbose_name_plural': 'error groups',
-                'ordering': ['-last_seen_at'],
+                "verbose_name": "error group",
+                "verbose_name_plural": "error groups",
+                "ordering": ["-last_seen_at"],
             },
         ),
         migrations.CreateModel(
-            name='ErrorReport',
+            name="ErrorReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('report_id', models.UUIDField(unique=True, verbose_name='report id')),
-                ('received_at', models.DateTimeField(verbose_name='received')),
-                ('client_timestamp', models.DateTimeField(blank=True, null=True, verbose_name="player's time")),
-                ('stream_id', models.CharField(max_length=200, verbose_name='stream')),
-                ('error_type', models.CharField(choices=[('fetch_error', 'Network failure'), ('whep_post_failed', 'WHEP request refused'), ('connection_closed', 'Connection closed'), ('connection_failed', 'Connection failed'), ('unknown', 'Other failure'), ('probe_failed', 'Server-side probe failed')], max_length=20, verbose_name='error type')),
-                ('error_type_sent', models.CharField(blank=True, max_length=64, verbose_name='error type sent')),
-                ('error_message', models.TextField(blank=True, max_length=2000, verbose_name='message')),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='HTTP status')),
-                ('whep_url', models.TextField(blank=True, max_length=2000, verbose_name='WHEP URL')),
-                ('whep_host', models.CharField(blank=True, max_length=255, verbose_name='WHEP server')),
-                ('user_agent', models.CharField(blank=True, max_length=512, verbose_name='user agent')),
-                ('browser_name', models.CharField(blank=True, max_length=64, verbose_name='browser')),
-                ('browser_version', models.CharField(blank=True, max_length=64, verbose_name='browser version')),
-                ('os', models.CharField(blank=True, max_length=128, verbose_name='operating system')),
-                ('screen_resolution', models.CharField(blank=True, max_length=32, verbose_name='screen')),
-                ('client_address', models.CharField(blank=True, max_length=45, verbose_name='client address')),
-                ('client_key', models.CharField(max_length=32, verbose_name='viewer')),
-                ('fingerprint', models.CharField(max_length=40, verbose_name='group')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("report_id", models.UUIDField(unique=True, verbose_name="report id")),
+                ("received_at", models.DateTimeField(verbose_name="received")),
+                (
+                    "client_timestamp",
+                    models.DateTimeField(blank=True, null=True, verbose_name="player's time"),
+                ),
+                ("stream_id", models.CharField(max_length=200, verbose_name="stream")),
+                (
+                    "error_type",
+                    models.CharField(
+                        choices=[
+                            ("fetch_error", "Network failure"),
+                            ("whep_post_failed", "WHEP request refused"),
+                            ("connection_closed", "Connection closed"),
+                            ("connection_failed", "Connection failed"),
+                            ("unknown", "Other failure"),
+                            ("probe_failed", "Server-side probe failed"),
+                        ],
+                        max_length=20,
+                        verbose_name="error type",
+                    ),
+                ),
+                (
+                    "error_type_sent",
+                    models.CharField(blank=True, max_length=64, verbose_name="error type sent"),
+                ),
+                (
+                    "error_message",
+                    models.TextField(blank=True, max_length=2000, verbose_name="message"),
+                ),
+                (
+                    "status_code",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="HTTP status"
+                    ),
+                ),
+                (
+                    "whep_url",
+                    models.TextField(blank=True, max_length=2000, verbose_name="WHEP URL"),
+                ),
+                (
+                    "whep_host",
+                    models.CharField(blank=True, max_length=255, verbose_name="WHEP server"),
+                ),
+                (
+                    "user_agent",
+                    models.CharField(blank=True, max_length=512, verbose_name="user agent"),
+                ),
+                (
+                    "browser_name",
+                    models.CharField(blank=True, max_length=64, verbose_name="browser"),
+                ),
+                (
+                    "browser_version",
+                    models.CharField(blank=True, max_length=64, verbose_name="browser version"),
+                ),
+                (
+                    "os",
+                    models.CharField(blank=True, max_length=128, verbose_name="operating system"),
+                ),
+                (
+                    "screen_resolution",
+                    models.CharField(blank=True, max_length=32, verbose_name="screen"),
+                ),
+                (
+                    "client_address",
+                    models.CharField(blank=True, max_length=45, verbose_name="client address"),
+                ),
+                ("client_key", models.CharField(max_length=32, verbose_name="viewer")),
+                ("fingerprint", models.CharField(max_length=40, verbose_name="group")),
             ],
             options={
-                'verbose_name': 'error report',
-                'verbose_name_plural': 'error reports',
-                'ordering': ['-received_at', '-id'],
-                'indexes': [models.Index(fields=['-received_at', '-id'], name='errorlogs_report_latest'), models.Index(fields=['stream_id', '-received_at'], name='errorlogs_report_stream'), models.Index(fields=['error_type', '-received_at'], name='errorlogs_report_type'), models.Index(fields=['whep_host', '-received_at'], name='errorlogs_report_host')],
+                "verbose_name": "error report",
+                "verbose_name_plural": "error reports",
+                "ordering": ["-received_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-received_at", "-id"], name="errorlogs_report_latest"),
+                    models.Index(
+                        fields=["stream_id", "-received_at"], name="errorlogs_report_stream"
+                    ),
+                    models.Index(
+                        fields=["error_type", "-received_at"], name="errorlogs_report_type"
+                    ),
+                    models.Index(
+                        fields=["whep_host", "-received_at"], name="errorlogs_report_host"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope_key', models.CharField(max_length=271, verbose_name='scope')),
-                ('whep_host', models.CharField(blank=True, max_length=255, verbose_name='WHEP server')),
-                ('server_name', models.CharField(blank=True, max_length=64, verbose_name='MediaMTX server')),
-                ('stream_ids', models.JSONField(default=list, verbose_name='streams')),
-                ('state', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved')], default='open', max_length=10, verbose_name='state')),
-                ('trigger', models.CharField(choices=[('viewers', "Viewers' reports"), ('probe', 'Server-side probe')], max_length=10, verbose_name='opened by')),
-                ('opened_at', models.DateTimeField(verbose_name='opened')),
-                ('first_report_at', models.DateTimeField(verbose_name='first failure')),
-                ('last_report_at', models.DateTimeField(verbose_name='last failure')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, verbose_name='resolved')),
-                ('report_count', models.PositiveIntegerField(default=0, verbose_name='reports')),
-                ('viewer_count', models.PositiveIntegerField(default=0, verbose_name='viewers affected')),
-                ('verdict', models.CharField(choices=[('pending', 'Not probed yet'), ('server_down', 'MediaMTX server down'), ('path_not_published', 'Stream not published'), ('viewers_only', 'Server and stream fine: only some viewers fail'), ('not_probed', 'Not a configured MediaMTX server')], default='pending', max_length=20, verbose_name='probe verdict')),
-                ('probe_detail', models.JSONField(blank=True, default=dict, verbose_name='what the probe saw')),
-                ('on_air', models.JSONField(blank=True, default=list, verbose_name='on air')),
-                ('alerted_at', models.DateTimeField(blank=True, null=True, verbose_name='alert sent')),
-                ('resolution_alerted_at', models.DateTimeField(blank=True, null=True, verbose_name='resolution sent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope_key", models.CharField(max_length=271, verbose_name="scope")),
+                (
+                    "whep_host",
+                    models.CharField(blank=True, max_length=255, verbose_name="WHEP server"),
+                ),
+                (
+                    "server_name",
+                    models.CharField(blank=True, max_length=64, verbose_name="MediaMTX server"),
+                ),
+                ("stream_ids", models.JSONField(default=list, verbose_name="streams")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "Open"), ("resolved", "Resolved")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[("viewers", "Viewers' reports"), ("probe", "Server-side probe")],
+                        max_length=10,
+                        verbose_name="opened by",
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(verbose_name="opened")),
+                ("first_report_at", models.DateTimeField(verbose_name="first failure")),
+                ("last_report_at", models.DateTimeField(verbose_name="last failure")),
+                (
+                    "resolved_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="resolved"),
+                ),
+                ("report_count", models.PositiveIntegerField(default=0, verbose_name="reports")),
+                (
+                    "viewer_count",
+                    models.PositiveIntegerField(default=0, verbose_name="viewers affected"),
+                ),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not probed yet"),
+                            ("server_down", "MediaMTX server down"),
+                            ("path_not_published", "Stream not published"),
+                            ("viewers_only", "Server and stream fine: only some viewers fail"),
+                            ("not_probed", "Not a configured MediaMTX server"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                        verbose_name="probe verdict",
+                    ),
+                ),
+                (
+                    "probe_detail",
+                    models.JSONField(blank=True, default=dict, verbose_name="what the probe saw"),
+                ),
+                ("on_air", models.JSONField(blank=True, default=list, verbose_name="on air")),
+                (
+                    "alerted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="alert sent"),
+                ),
+                (
+                    "resolution_alerted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="resolution sent"),
+                ),
             ],
             options={
-                'verbose_name': 'incident',
-                'verbose_name_plural': 'incidents',
-                'ordering': ['-opened_at'],
-                'indexes': [models.Index(fields=['state', 'last_report_at'], name='errorlogs_incident_open')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('state', 'open')), fields=('scope_key',), name='errorlogs_one_open_incident_per_scope')],
+                "verbose_name": "incident",
+                "verbose_name_plural": "incidents",
+                "ordering": ["-opened_at"],
+                "indexes": [
+                    models.Index(fields=["state", "last_report_at"], name="errorlogs_incident_open")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("state", "open")),
+                        fields=("scope_key",),
+                        name="errorlogs_one_open_incident_per_scope",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ProbeResult',
+            name="ProbeResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('server_name', models.CharField(max_length=64, verbose_name='MediaMTX server')),
-                ('probed_at', models.DateTimeField(verbose_name='probed')),
-                ('verdict', models.CharField(choices=[('ok', 'Fine'), ('server_down', 'Server down'), ('path_not_published', 'A stream is not published')], max_length=20, verbose_name='verdict')),
-                ('duration_ms', models.PositiveIntegerField(default=0, verbose_name='duration (ms)')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('paths', models.JSONField(blank=True, default=list, verbose_name='paths')),
-                ('sessions', models.JSONField(blank=True, default=dict, verbose_name='WebRTC sessions')),
-                ('whep', models.JSONField(blank=True, default=list, verbose_name='WHEP answers')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("server_name", models.CharField(max_length=64, verbose_name="MediaMTX server")),
+                ("probed_at", models.DateTimeField(verbose_name="probed")),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("ok", "Fine"),
+                            ("server_down", "Server down"),
+                            ("path_not_published", "A stream is not published"),
+                        ],
+                        max_length=20,
+                        verbose_name="verdict",
+                    ),
+                ),
+                (
+                    "duration_ms",
+                    models.PositiveIntegerField(default=0, verbose_name="duration (ms)"),
+                ),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                ("paths", models.JSONField(blank=True, default=list, verbose_name="paths")),
+                (
+                    "sessions",
+                    models.JSONField(blank=True, default=dict, verbose_name="WebRTC sessions"),
+                ),
+                ("whep", models.JSONField(blank=True, default=list, verbose_name="WHEP answers")),
             ],
             options={
-                'verbose_name': 'probe result',
-                'verbose_name_plural': 'probe results',
-                'ordering': ['-probed_at'],
-                'indexes': [models.Index(fields=['server_name', '-probed_at'], name='errorlogs_probe_latest')],
+                "verbose_name": "probe result",
+                "verbose_name_plural": "probe results",
+                "ordering": ["-probed_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["server_name", "-probed_at"], name="errorlogs_probe_latest"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ErrorGroupClient',
+            name="ErrorGroupClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_key', models.CharField(max_length=32)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clients', to='errorlogs.errorgroup')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_key", models.CharField(max_length=32)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="clients",
+                        to="errorlogs.errorgroup",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('group', 'client_key'), name='errorlogs_group_client_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("group", "client_key"), name="errorlogs_group_client_once"
+                    )
+                ],
             },
         ),
     ]

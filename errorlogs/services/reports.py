@@ -17,9 +17,10 @@ from errorlogs.types import Report
 
 logger = logging.getLogger(__name__)
 
+
 def _chunks(items: Sequence[Report], size: int) -> list[Sequence[Report]]:
     iterator = iter(items)
-    return [chunk for chunk in iter(lambda: list(islice(iterator, size)), [])]
+    return list(iter(lambda: list(islice(iterator, size)), []))
 
 
 _COLUMNS = [f for f in ErrorReport._meta.concrete_fields if not f.primary_key]
@@ -133,10 +134,10 @@ known = _Known()
 def _group_count(fingerprint: str, items: list[Report]) -> int:
     """Count ``items`` on their group (created if new); returns the group's id."""
     last = max(r.received_at for r in items)
-    counted = dict(
-        report_count=F("report_count") + len(items),
-        last_seen_at=Greatest("last_seen_at", Value(last)),
-    )
+    counted = {
+        "report_count": F("report_count") + len(items),
+        "last_seen_at": Greatest("last_seen_at", Value(last)),
+    }
     group_id = known.groups.get(fingerprint)
     if group_id is not None and ErrorGroup.objects.filter(pk=group_id).update(**counted):
         return group_id

@@ -64,6 +64,7 @@ class MediaMTXStandIn:
             def _json(self, status, body):
                 payload = json.dumps(body).encode()
                 self.send_response(status)
+                self.send_header("Access-Control-Allow-Origin", "*")  # webrtcAllowOrigins
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -121,8 +122,12 @@ class MediaMTXStandIn:
             def do_OPTIONS(self):
                 self.send_response(204)
                 self.send_header("Access-Control-Allow-Origin", "*")
-                self.send_header("Access-Control-Allow-Methods", "OPTIONS, GET, POST, PATCH, DELETE")
-                self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
+                self.send_header(
+                    "Access-Control-Allow-Methods", "OPTIONS, GET, POST, PATCH, DELETE"
+                )
+                self.send_header(
+                    "Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match"
+                )
                 self.end_headers()
 
             def do_DELETE(self):

@@ -62,8 +62,10 @@ def test_many_viewers_open_one_incident_and_one_alert_naming_the_show(
     mediamtx, on_air, django_capture_on_commit_callbacks
 ):
     mediamtx.stop()  # the server is down: every player fails at once
-    for batch in range(4):  # the outage's reports arrive over many batches
-        keep_and_verify(player_reports(mediamtx.url, viewers=12), django_capture_on_commit_callbacks)
+    for _batch in range(4):  # the outage's reports arrive over many batches
+        keep_and_verify(
+            player_reports(mediamtx.url, viewers=12), django_capture_on_commit_callbacks
+        )
     incident = Incident.objects.get()
     assert incident.state == Incident.State.OPEN
     assert incident.trigger == Incident.Trigger.VIEWERS
@@ -78,8 +80,12 @@ def test_many_viewers_open_one_incident_and_one_alert_naming_the_show(
     assert "Evening news" in alert.text and "MediaMTX server down" in alert.text
 
 
-def test_fewer_viewers_than_the_threshold_open_nothing(mediamtx, django_capture_on_commit_callbacks):
-    keep_and_verify(player_reports(mediamtx.url, viewers=4, per_viewer=10), django_capture_on_commit_callbacks)
+def test_fewer_viewers_than_the_threshold_open_nothing(
+    mediamtx, django_capture_on_commit_callbacks
+):
+    keep_and_verify(
+        player_reports(mediamtx.url, viewers=4, per_viewer=10), django_capture_on_commit_callbacks
+    )
     assert not Incident.objects.exists() and not Notification.objects.exists()
 
 
@@ -105,11 +111,15 @@ def test_server_and_stream_fine_means_only_some_viewers_fail(
 
 def test_an_unconfigured_server_is_never_probed(settings, django_capture_on_commit_callbacks):
     settings.ERRORLOGS_MEDIAMTX_SERVERS = []
-    keep_and_verify(player_reports("http://127.0.0.1:9", viewers=6), django_capture_on_commit_callbacks)
+    keep_and_verify(
+        player_reports("http://127.0.0.1:9", viewers=6), django_capture_on_commit_callbacks
+    )
     assert Incident.objects.get().verdict == Incident.Verdict.NOT_PROBED
 
 
-def test_the_alert_is_sent_once_whatever_the_task_deliveries(mediamtx, django_capture_on_commit_callbacks):
+def test_the_alert_is_sent_once_whatever_the_task_deliveries(
+    mediamtx, django_capture_on_commit_callbacks
+):
     keep_and_verify(player_reports(mediamtx.url, viewers=6), django_capture_on_commit_callbacks)
     incident = Incident.objects.get()
     services.incident_verify(incident_id=incident.pk)  # redelivered
@@ -139,7 +149,7 @@ def test_the_probe_records_an_outage_of_a_stopped_server_with_no_player_open(
     mediamtx.publish("stitched", online=True)
     [fine] = services.probes_run()
     assert fine.verdict == ProbeResult.Verdict.OK and fine.paths["stitched"]["online"]
-    assert ("DELETE" in {m for m, _p in mediamtx.requests}), "the probe's WHEP session stays open"
+    assert "DELETE" in {m for m, _p in mediamtx.requests}, "the probe's WHEP session stays open"
     mediamtx.stop()
     with django_capture_on_commit_callbacks(execute=False):
         [down] = services.probes_run()
@@ -169,7 +179,12 @@ def test_the_probe_reads_an_older_servers_fields(settings):
         settings.ERRORLOGS_MEDIAMTX_SERVERS = [old.server_setting(paths=("stitched",))]
         [result] = services.probes_run()
         assert result.verdict == ProbeResult.Verdict.OK
-        assert result.paths["stitched"] == {"online": True, "readers": 2, "inboundBytes": 1000, "tracks": ["H264"]}
+        assert result.paths["stitched"] == {
+            "online": True,
+            "readers": 2,
+            "inboundBytes": 1000,
+            "tracks": ["H264"],
+        }
         assert ("GET", "/v3/paths/list") in old.requests
         assert len([r for r in old.requests if r == ("GET", "/v3/paths/list")]) == 2
     finally:

@@ -11,7 +11,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from errorlogs import sink
 from errorlogs.models import ErrorGroup, ErrorReport, Incident
 from errorlogs.services import errorlogs_prune, reports_store
 from errorlogs.tests.conftest import report
@@ -73,10 +72,9 @@ def test_a_failed_batch_leaves_no_row_and_no_line(errorlogs_state, monkeypatch):
     def commit_fails(*args, **kwargs):
         raise RuntimeError("commit failed")
 
-    with pytest.raises(RuntimeError):
-        with monkeypatch.context() as patch:
-            patch.setattr(connection, "commit", commit_fails)
-            reports_store(reports=parsed([report()]))
+    with pytest.raises(RuntimeError), monkeypatch.context() as patch:
+        patch.setattr(connection, "commit", commit_fails)
+        reports_store(reports=parsed([report()]))
     assert len(path.read_text().splitlines()) == 1
 
 
@@ -85,10 +83,16 @@ def test_prune_removes_old_rows_and_gzips_then_removes_old_files(settings, error
     settings.TIME_ZONE = "UTC"
     now = timezone.now()
     for age_days in (0, 3, 40):
-        reports_store(reports=parsed([report(clientId=f"v{age_days}")], at=now - timedelta(days=age_days)))
+        reports_store(
+            reports=parsed([report(clientId=f"v{age_days}")], at=now - timedelta(days=age_days))
+        )
     Incident.objects.create(
-        scope_key="host:x", trigger="viewers", state="resolved", opened_at=now - timedelta(days=41),
-        first_report_at=now - timedelta(days=41), last_report_at=now - timedelta(days=41),
+        scope_key="host:x",
+        trigger="viewers",
+        state="resolved",
+        opened_at=now - timedelta(days=41),
+        first_report_at=now - timedelta(days=41),
+        last_report_at=now - timedelta(days=41),
         resolved_at=now - timedelta(days=40),
     )
     (errorlogs_state / "notes.txt").write_text("not ours")

@@ -2,7 +2,6 @@
 inline; the web process's own endpoint has the same rules: test_web_process.py)."""
 
 import json
-import uuid
 
 import pytest
 
@@ -25,13 +24,25 @@ def test_the_frontends_report_is_kept_as_a_row_and_a_line(api_client, errorlogs_
     assert response.status_code == 202, response.content
     assert response.json() == {"accepted": 1}
     row = ErrorReport.objects.get()
-    assert (row.stream_id, row.error_type, row.status_code) == ("stream-001", "whep_post_failed", 502)
+    assert (row.stream_id, row.error_type, row.status_code) == (
+        "stream-001",
+        "whep_post_failed",
+        502,
+    )
     assert row.whep_host == "192.168.0.10:8889"
     assert row.browser_name == "Chrome" and row.screen_resolution == "1920x1080"
     assert row.client_address == "127.0.0.0"  # truncated to /24 by default
     [line] = lines(errorlogs_state)
-    for key in ("timestamp", "streamId", "errorType", "errorMessage", "statusCode", "whepUrl",
-                "userAgent", "clientInfo"):
+    for key in (
+        "timestamp",
+        "streamId",
+        "errorType",
+        "errorMessage",
+        "statusCode",
+        "whepUrl",
+        "userAgent",
+        "clientInfo",
+    ):
         assert line[key] == sent[key]
     assert line["reportId"] == sent["reportId"] and line["receivedAt"].endswith("Z")
     group = ErrorGroup.objects.get()
@@ -76,7 +87,9 @@ BAD = [
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "body", "content_type", "status", "code"), BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(
+    ("name", "body", "content_type", "status", "code"), BAD, ids=[b[0] for b in BAD]
+)
 def test_bad_bodies_are_refused_clearly_and_nothing_is_kept(
     api_client, errorlogs_state, name, body, content_type, status, code
 ):
@@ -179,8 +192,12 @@ def test_latest_needs_a_viewer_and_lists_newest_first_with_filters(
         response = viewer_client.get(LATEST, {"limit": 50})
     results = response.json()["results"]
     assert len(results) == 5
-    assert [r["receivedAt"] for r in results] == sorted((r["receivedAt"] for r in results), reverse=True)
-    assert {r["streamId"] for r in viewer_client.get(LATEST, {"streamId": "s1"}).json()["results"]} == {"s1"}
+    assert [r["receivedAt"] for r in results] == sorted(
+        (r["receivedAt"] for r in results), reverse=True
+    )
+    assert {
+        r["streamId"] for r in viewer_client.get(LATEST, {"streamId": "s1"}).json()["results"]
+    } == {"s1"}
     assert len(viewer_client.get(LATEST, {"errorType": "unknown"}).json()["results"]) == 1
     assert len(viewer_client.get(LATEST, {"limit": 2}).json()["results"]) == 2
     assert viewer_client.get(LATEST, {"since": "2999-01-01T00:00:00Z"}).json()["results"] == []

@@ -4,9 +4,7 @@ CORS, limits, throttle, and what was answered 202 on disk, also across a SIGTERM
 import asyncio
 import json
 import signal
-import socket
 import sqlite3
-import time
 import uuid
 
 import pytest
@@ -36,7 +34,9 @@ def web(tmp_path_factory):
 
 def stored_ids(server) -> set[str]:
     with sqlite3.connect(server.data_dir / "broadcastops.sqlite3") as db:
-        return {str(uuid.UUID(r[0])) for r in db.execute("SELECT report_id FROM errorlogs_errorreport")}
+        return {
+            str(uuid.UUID(r[0])) for r in db.execute("SELECT report_id FROM errorlogs_errorreport")
+        }
 
 
 def line_ids(server) -> list[str]:
@@ -60,7 +60,10 @@ def test_reports_are_accepted_with_cors_for_a_listed_origin(web):
     # sendBeacon posts text/plain: accepted the same.
     beacon = report()
     response = requests.post(
-        web.url + URL, data=json.dumps(beacon), headers={"Content-Type": "text/plain;charset=UTF-8"}, timeout=10
+        web.url + URL,
+        data=json.dumps(beacon),
+        headers={"Content-Type": "text/plain;charset=UTF-8"},
+        timeout=10,
     )
     assert response.status_code == 202 and beacon["reportId"] in stored_ids(web)
 
@@ -68,14 +71,19 @@ def test_reports_are_accepted_with_cors_for_a_listed_origin(web):
 def test_preflight_foreign_origins_and_methods(web):
     preflight = requests.options(
         web.url + URL,
-        headers={"Origin": PLAYERS, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": PLAYERS,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
         timeout=10,
     )
     assert preflight.status_code == 204
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
     assert "content-type" in preflight.headers["Access-Control-Allow-Headers"]
-    foreign = requests.post(web.url + URL, json=report(), headers={"Origin": "http://evil.example"}, timeout=10)
+    foreign = requests.post(
+        web.url + URL, json=report(), headers={"Origin": "http://evil.example"}, timeout=10
+    )
     assert foreign.status_code == 403 and foreign.json()["code"] == "origin_not_allowed"
     assert "Access-Control-Allow-Origin" not in foreign.headers
     assert requests.get(web.url + URL, timeout=10).status_code == 405
@@ -85,7 +93,10 @@ def test_a_body_over_the_limit_is_refused_unread_and_readable_cross_origin(web):
     big = json.dumps([report(errorMessage="x" * 1500) for _ in range(60)])
     assert len(big) > 64 * 1024
     response = requests.post(
-        web.url + URL, data=big, headers={"Origin": PLAYERS, "Content-Type": "application/json"}, timeout=10
+        web.url + URL,
+        data=big,
+        headers={"Origin": PLAYERS, "Content-Type": "application/json"},
+        timeout=10,
     )
     assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
     assert response.headers["Access-Control-Allow-Origin"] == PLAYERS
@@ -95,7 +106,10 @@ def test_a_body_over_the_limit_is_refused_unread_and_readable_cross_origin(web):
             yield big[start : start + 8192].encode()
 
     chunked = requests.post(
-        web.url + URL, data=chunks(), headers={"Origin": PLAYERS, "Content-Type": "application/json"}, timeout=10
+        web.url + URL,
+        data=chunks(),
+        headers={"Origin": PLAYERS, "Content-Type": "application/json"},
+        timeout=10,
     )
     assert chunked.status_code == 413
     assert chunked.headers["Access-Control-Allow-Origin"] == PLAYERS
@@ -103,16 +117,22 @@ def test_a_body_over_the_limit_is_refused_unread_and_readable_cross_origin(web):
 
 def test_a_bad_body_gets_a_clear_error_in_the_callers_language(web):
     response = requests.post(
-        web.url + URL, data=b"{not json", headers={"Content-Type": "application/json", "Accept-Language": "ko"},
+        web.url + URL,
+        data=b"{not json",
+        headers={"Content-Type": "application/json", "Accept-Language": "ko"},
         timeout=10,
     )
     assert response.status_code == 400 and response.json()["code"] == "invalid_report"
-    english = requests.post(web.url + URL, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10)
+    english = requests.post(
+        web.url + URL, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10
+    )
     assert response.json()["message"] != english.json()["message"]
 
 
 def test_past_the_throttle_429_with_retry_after(tmp_path):
-    server = daphne_prepare(tmp_path / "data", ERRORLOGS_THROTTLE_PER_S="0.5", ERRORLOGS_THROTTLE_BURST="2")
+    server = daphne_prepare(
+        tmp_path / "data", ERRORLOGS_THROTTLE_PER_S="0.5", ERRORLOGS_THROTTLE_BURST="2"
+    )
     server.start()
     try:
         statuses = [requests.post(server.url + URL, json=report(), timeout=10) for _ in range(3)]
@@ -130,8 +150,15 @@ def test_sigterm_mid_burst_everything_answered_202_is_on_disk(tmp_path):
         stop = asyncio.Event()
         task = asyncio.create_task(
             closed_loop(
-                host="127.0.0.1", port=server.port, path=URL, origin=server.url,
-                clients=100, reports=20_000, per_request=1, timeout_s=15, stop=stop,
+                host="127.0.0.1",
+                port=server.port,
+                path=URL,
+                origin=server.url,
+                clients=100,
+                reports=20_000,
+                per_request=1,
+                timeout_s=15,
+                stop=stop,
             )
         )
         await asyncio.sleep(1.5)

@@ -10,11 +10,17 @@ from errorlogs.services import errorlogs_prune
 
 
 class Command(BaseCommand):
-    help = "Remove error reports, groups, incidents and probe results older than N days; gzip, then remove, old JSON Lines files."
+    help = (
+        "Remove error reports, groups, incidents and probe results older than N days; "
+        "gzip, then remove, old JSON Lines files."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--days", type=int, default=settings.ERRORLOGS_RETENTION_DAYS, help="keep this many days"
+            "--days",
+            type=int,
+            default=settings.ERRORLOGS_RETENTION_DAYS,
+            help="keep this many days",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
