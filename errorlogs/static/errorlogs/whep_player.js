@@ -47,7 +47,7 @@
       }, {streamId: streamId});
     }).then(function (response) {
       if (!response.ok) {
-        show(root.dataset.textRefused.replace("%(status)s", response.status), "failed");
+        show(root.dataset.textRefused.replace("{status}", response.status), "failed");
         return null;
       }
       return response.text().then(function (answer) {
