@@ -77,6 +77,11 @@ class Result:
     def duration_s(self) -> float:
         return max(self.finished - self.started, 1e-9)
 
+    @property
+    def rate(self) -> float:
+        """Reports answered 202 per second."""
+        return self.reports_accepted / self.duration_s
+
     def percentile_ms(self, q: float) -> float:
         if not self.latencies_s:
             return float("nan")
@@ -159,9 +164,11 @@ async def closed_loop(
     per_request: int,
     timeout_s: float = 30.0,
     stop: asyncio.Event | None = None,
+    result: Result | None = None,
 ) -> Result:
-    """``clients`` at once, ``reports`` in all, ``per_request`` per POST, as fast as answered."""
-    result = Result()
+    """``clients`` at once, ``reports`` in all, ``per_request`` per POST, as fast as answered
+    (into ``result`` if given: the caller can watch it fill)."""
+    result = Result() if result is None else result
     requests_total = reports // per_request
     shares = [
         requests_total // clients + (1 if c < requests_total % clients else 0)
@@ -227,3 +234,304 @@ async def open_loop(
     for conn in conns:
         conn.close()
     return result
+
+
+# --- the burst benchmark -------------------------------------------------------------------
+#
+#     .venv/bin/python -m benchmarks.errorlogs_load --out benchmarks/results/errorlogs_load.md
+#
+# One web process as ``make run`` starts it (the Procfile's ``web`` command, embedded mode:
+# SQLite WAL, fsync'd JSON Lines), serving both designs: the web process's own endpoint
+# (errorlogs.endpoint, group-commit writer) at REPORT_PATH, and the plain DRF view (one
+# transaction and one fsync per request) at PLAIN_PATH. For each scenario: the figures, the
+# admin's answers meanwhile, and afterwards every report answered 202 looked up in the table
+# and in the file. Last, a fresh process stopped with SIGTERM mid-burst.
+
+REPORT_PATH = "/api/v1/error-logs/mediamtx"
+PLAIN_PATH = "/bench/plain/error-logs/mediamtx"  # benchmarks/errorlogs_plain_urls.py
+ADMIN_PATH = "/admin/errorlogs/errorreport/"
+
+
+@dataclass
+class Scenario:
+    name: str
+    loop: str  # closed | open
+    per_request: int
+    reports: int = 0  # closed
+    rate_per_s: float = 0.0  # open: reports per second
+    duration_s: float = 0.0  # open
+
+
+SCENARIOS = [
+    Scenario("burst, single reports", "closed", 1, reports=10_000),
+    Scenario("burst, arrays of 100", "closed", 100, reports=50_000),
+    Scenario("1,000 single reports/s for 10 s", "open", 1, rate_per_s=1000, duration_s=10),
+    Scenario(
+        "10,000 reports/s in arrays of 100 for 10 s", "open", 100, rate_per_s=10_000, duration_s=10
+    ),
+]
+
+
+class AdminProbe:
+    """GETs the admin's report list every ``interval_s`` while a scenario runs."""
+
+    def __init__(self, url: str, cookie: str, interval_s: float = 0.25):
+        import threading
+
+        self.url, self.cookie, self.interval_s = url, cookie, interval_s
+        self.latencies_ms: list[float] = []
+        self.failures: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import requests
+
+        session = requests.Session()
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                answer = session.get(
+                    self.url, headers={"Cookie": self.cookie}, timeout=10, allow_redirects=False
+                )
+                if answer.status_code == 200:
+                    self.latencies_ms.append((time.monotonic() - began) * 1000)
+                else:
+                    key = f"HTTP {answer.status_code}"
+                    self.failures[key] = self.failures.get(key, 0) + 1
+            except Exception as exc:  # counted, shown in the table
+                self.failures[type(exc).__name__] = self.failures.get(type(exc).__name__, 0) + 1
+            self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - began)))
+
+    def __enter__(self) -> "AdminProbe":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+    def summary(self) -> str:
+        if not self.latencies_ms:
+            return f"none answered {self.failures}"
+        ordered = sorted(self.latencies_ms)
+        text = f"{len(ordered)}: p50 {ordered[len(ordered) // 2]:.0f} / max {ordered[-1]:.0f} ms"
+        return text + (f", failed {self.failures}" if self.failures else "")
+
+
+def stored(data_dir) -> tuple[set[str], list[str]]:
+    """The report ids in the table, and in the day files (a list: a twice-written line shows)."""
+    import sqlite3
+    from pathlib import Path
+
+    with sqlite3.connect(Path(data_dir) / "broadcastops.sqlite3") as db:
+        rows = {
+            str(uuid.UUID(r[0])) for r in db.execute("SELECT report_id FROM errorlogs_errorreport")
+        }
+    ids: list[str] = []
+    for path in (Path(data_dir) / "logs" / "mediamtx_errors").glob("*.jsonl"):
+        with path.open() as lines:
+            ids += [json.loads(line)["reportId"] for line in lines]
+    return rows, ids
+
+
+def loss(result: Result, rows: set[str], lines: list[str]) -> str:
+    missing_rows = len(result.accepted_ids - rows)
+    missing_lines = len(result.accepted_ids - set(lines))
+    doubled = len(lines) - len(set(lines))
+    return f"{missing_rows} / {missing_lines} / {doubled}"
+
+
+def run(scenario: Scenario, *, port: int, path: str, origin: str, clients: int) -> Result:
+    common = {"host": "127.0.0.1", "port": port, "path": path, "origin": origin, "clients": clients}
+    if scenario.loop == "closed":
+        return asyncio.run(
+            closed_loop(**common, reports=scenario.reports, per_request=scenario.per_request)
+        )
+    return asyncio.run(
+        open_loop(
+            **common,
+            rate_per_s=scenario.rate_per_s / scenario.per_request,
+            duration_s=scenario.duration_s,
+            per_request=scenario.per_request,
+        )
+    )
+
+
+def row(name: str, design: str, result: Result, admin: str, lost: str) -> str:
+    statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(result.statuses.items()))
+    errors = ", ".join(f"{k}: {v}" for k, v in sorted(result.errors.items())) or "-"
+    return (
+        f"| {name} | {design} | {result.reports_accepted:,} | "
+        f"{result.rate:,.0f} | {result.percentile_ms(0.5):.0f} | "
+        f"{result.percentile_ms(0.99):.0f} | {statuses} | {errors} | {admin} | {lost} |"
+    )
+
+
+def sigterm_mid_burst(data_dir, *, clients: int, reports: int, after_accepted: int) -> list[str]:
+    import signal
+
+    from broadcastops.tests.daphne_server import daphne_prepare
+
+    server = daphne_prepare(data_dir, CORS_ALLOWED_ORIGINS="http://players.example")
+    server.start()
+    result = Result()
+    signalled_after: list[int] = []
+
+    async def burst() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            closed_loop(
+                host="127.0.0.1",
+                port=server.port,
+                path=REPORT_PATH,
+                origin="http://players.example",
+                clients=clients,
+                reports=reports,
+                per_request=1,
+                timeout_s=15,
+                stop=stop,
+                result=result,
+            )
+        )
+        while not task.done():  # signal once enough were accepted, the burst still going
+            await asyncio.sleep(0.01)
+            if not signalled_after and result.reports_accepted >= after_accepted:
+                signalled_after.append(result.reports_accepted)
+                server.process.send_signal(signal.SIGTERM)
+                stop.set()
+        await task
+
+    asyncio.run(burst())
+    server.process.wait(30)
+    rows, lines = stored(data_dir)
+    answered = sum(result.statuses.values())
+    return [
+        f"SIGTERM after {signalled_after[0] if signalled_after else 0:,} accepted; exit code "
+        f"{server.process.returncode}; answered {answered:,} ({result.statuses}), "
+        f"connection errors {dict(result.errors)}.",
+        f"Answered 202: {len(result.accepted_ids):,} reports; of those missing from the table "
+        f"{len(result.accepted_ids - rows)}, from the file "
+        f"{len(result.accepted_ids - set(lines))}; lines written twice "
+        f"{len(lines) - len(set(lines))}; rows {len(rows):,}, lines {len(lines):,} "
+        f"(kept but not answered 202: {len(rows - result.accepted_ids):,}, the answers lost "
+        f"with the connections the stop closed).",
+    ]
+
+
+def main() -> None:
+    import argparse
+    import os
+    import resource
+    import subprocess
+    import tempfile
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from broadcastops.tests.daphne_server import daphne_prepare
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--only", help="run the scenarios whose name contains this")
+    args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20_000), hard))
+
+    load_before = os.getloadavg()
+    started = datetime.now(UTC)
+    origin = "http://players.example"
+    lines = [
+        "| scenario | design | reports 202 | reports/s | p50 ms | p99 ms | answers | "
+        "connection errors | admin list meanwhile (n: p50 / max) | "
+        "lost: table / file / lines twice |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    ratios: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="errorlogs-bench-") as tmp:
+        server = daphne_prepare(
+            Path(tmp) / "data",
+            DJANGO_SETTINGS_MODULE="benchmarks.errorlogs_plain_settings",
+            CORS_ALLOWED_ORIGINS=origin,
+        )
+        server.start()
+        try:
+            for scenario in SCENARIOS:
+                if args.only and args.only not in scenario.name:
+                    continue
+                measured = {}
+                for design, path in (
+                    ("endpoint + group commit", REPORT_PATH),
+                    ("plain DRF view", PLAIN_PATH),
+                ):
+                    with AdminProbe(server.url + ADMIN_PATH, server.cookie) as admin:
+                        result = run(
+                            scenario,
+                            port=server.port,
+                            path=path,
+                            origin=origin,
+                            clients=args.clients,
+                        )
+                    time.sleep(1.0)  # the writer's last batch
+                    rows, ids = stored(server.data_dir)
+                    lines.append(
+                        row(scenario.name, design, result, admin.summary(), loss(result, rows, ids))
+                    )
+                    measured[design] = result
+                    print(lines[-1], flush=True)
+                ours, plain = measured["endpoint + group commit"], measured["plain DRF view"]
+                ratios.append(
+                    f"- {scenario.name}: reports/s {ours.rate:,.0f} vs {plain.rate:,.0f} "
+                    f"(x{ours.rate / max(plain.rate, 1e-9):.1f}); "
+                    f"p99 {ours.percentile_ms(0.99):,.0f} vs {plain.percentile_ms(0.99):,.0f} ms"
+                )
+        finally:
+            server.stop()
+        sigterm = sigterm_mid_burst(
+            Path(tmp) / "sigterm", clients=args.clients, reports=10_000, after_accepted=3_000
+        )
+        print("\n".join(sigterm), flush=True)
+    load_after = os.getloadavg()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    text = "\n".join(
+        [
+            "# Player error reports: the outage burst (benchmarks/errorlogs_load.py)",
+            "",
+            f"Run {started:%Y-%m-%d %H:%M} UTC at {commit}: one web process as the Procfile "
+            "starts it "
+            f"(embedded mode: SQLite WAL, JSON Lines fsync'd), loopback, {args.clients} clients "
+            "(each its own keep-alive connection and source address 127.0.x.y). Machine: 2 cores, "
+            "shared with other engineers; load average before "
+            f"{', '.join(f'{v:.2f}' for v in load_before)}, after "
+            f"{', '.join(f'{v:.2f}' for v in load_after)}.",
+            "",
+            "'endpoint + group commit' is the web process's own endpoint (errorlogs.endpoint: "
+            "validated in the event loop, kept by the writer thread in batches: one INSERT, one "
+            "fsync per batch); 'plain DRF view' is errorlogs.api.ErrorReportCreateApi mounted at "
+            f"{PLAIN_PATH} in the same process (same validation and reports_store, one transaction "
+            "and one fsync per request, in Django's thread). Burst: every client sends its share "
+            "one request after the other, as fast as answered. Open: requests leave at the fixed "
+            "rate whatever the answers; latency counts from when each was due. 'lost' looks up "
+            "every report answered 202 in the table and in the day files afterwards.",
+            "",
+            *lines,
+            "",
+            "Ratios (endpoint vs plain view):",
+            "",
+            *ratios,
+            "",
+            "## SIGTERM mid-burst (a fresh process, single reports)",
+            "",
+            *[f"- {line}" for line in sigterm],
+            "",
+        ]
+    )
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
