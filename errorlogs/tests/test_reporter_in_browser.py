@@ -55,6 +55,22 @@ def rows(server, stream_id):
         ).fetchall()
 
 
+def player_site(tmp_path, server, script: str):
+    """A player frontend on an origin of its own (a static server) that bundles reporter.js."""
+    site = tmp_path / "player"
+    site.mkdir()
+    shutil.copy(STATIC / "reporter.js", site / "reporter.js")
+    (site / "index.html").write_text(PLAYER_PAGE)
+    (site / "player.js").write_text(script)
+    player = ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site))
+    )
+    threading.Thread(target=player.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{player.server_address[1]}"
+    server.env["CORS_ALLOWED_ORIGINS"] = origin
+    return player, origin
+
+
 @pytest.fixture
 def browser(chromium_path):
     from playwright.sync_api import sync_playwright
@@ -119,18 +135,10 @@ def test_the_demo_player_reports_a_refusing_whep_url(tmp_path, browser):
 def test_a_report_made_while_the_console_is_down_survives_a_reload_and_arrives_once(
     tmp_path, browser
 ):
-    site = tmp_path / "player"
-    site.mkdir()
     server = daphne_prepare(tmp_path / "data")
-    player = ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site))
+    player, player_origin = player_site(
+        tmp_path, server, PLAYER_JS % {"console": server.url, "closed": free_port()}
     )
-    player_origin = f"http://127.0.0.1:{player.server_address[1]}"
-    server.env["CORS_ALLOWED_ORIGINS"] = player_origin
-    shutil.copy(STATIC / "reporter.js", site / "reporter.js")
-    (site / "index.html").write_text(PLAYER_PAGE)
-    (site / "player.js").write_text(PLAYER_JS % {"console": server.url, "closed": free_port()})
-    threading.Thread(target=player.serve_forever, daemon=True).start()
     try:
         page = browser.new_page()
         page.goto(f"{player_origin}/index.html")  # the console is not running
@@ -148,5 +156,87 @@ def test_a_report_made_while_the_console_is_down_survives_a_reload_and_arrives_o
         assert len(rows(server, "cam-off")) == 1
     finally:
         server.stop()
+        player.shutdown()
+        player.server_close()
+
+
+QUIET_PLAYER_JS = """
+window.reporter = BroadcastOpsReporter.create({
+  endpoint: "%(console)s/api/v1/error-logs/mediamtx", retryBaseMs: 300, retryMaxMs: 800
+});
+"""
+
+
+def test_retry_after_is_honoured_and_a_broken_reporter_never_breaks_playback(tmp_path, browser):
+    standin = MediaMTXStandIn()
+    standin.publish("stitched")
+    standin.start()
+    # One request per address every 4 s, no burst: the second report is answered 429.
+    server = daphne_prepare(
+        tmp_path / "data", ERRORLOGS_THROTTLE_PER_S="0.25", ERRORLOGS_THROTTLE_BURST="1"
+    )
+    player, origin = player_site(tmp_path, server, QUIET_PLAYER_JS % {"console": server.url})
+    server.start()
+    try:
+        page = browser.new_page()
+        errors, posts = [], []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "response",
+            lambda r: (
+                posts.append((time.monotonic(), r.status, r.headers.get("retry-after")))
+                if r.request.method == "POST" and "/error-logs/" in r.url
+                else None
+            ),
+        )
+        page.goto(f"{origin}/index.html")
+        failure = "reporter.report({streamId: '%s', errorType: 'connection_failed'})"
+        assert page.evaluate(failure % "cam-1") is True
+        until(lambda: page.evaluate("reporter.sent") == 1, what="the first report")
+        assert page.evaluate(failure % "cam-1") is False  # the same stream and kind within 30 s
+        assert page.evaluate(failure % "cam-2") is True
+        until(lambda: page.evaluate("reporter.sent") == 2, timeout_s=30, what="the second")
+        assert [status for _, status, _ in posts] == [202, 429, 202]
+        retry_after = int(posts[1][2])
+        assert retry_after >= 1
+        assert posts[2][0] - posts[1][0] >= retry_after - 0.2  # not after retryBaseMs (300 ms)
+        assert (
+            sorted(rows(server, "cam-1") + rows(server, "cam-2"))
+            == [("connection_failed", None)] * 2
+        )
+
+        # The reporter's storage and sends fail: the player still gets its WHEP answers.
+        page.evaluate("""() => {
+            Storage.prototype.setItem = function () {
+                throw new DOMException("full", "QuotaExceededError");
+            };
+            Storage.prototype.getItem = function () {
+                throw new DOMException("denied", "SecurityError");
+            };
+        }""")
+        whep = """async (url) => {
+            const response = await reporter.whepFetch(url, {method: "POST", body: "v=0",
+                headers: {"Content-Type": "application/sdp"}}, {streamId: "cam-x"});
+            return [response.status, await response.text()];
+        }"""
+        status, answer = page.evaluate(whep, f"{standin.url}/stitched/whep")
+        assert status == 201 and answer.startswith("v=0")
+        assert page.evaluate(whep, f"{standin.url}/missing/whep")[0] == 404
+        refused = f"http://127.0.0.1:{free_port()}/cam/whep"
+        assert (
+            page.evaluate(
+                "(url) => reporter.whepFetch(url, {method: 'POST'}, {}).then("
+                "() => 'resolved', (e) => e instanceof TypeError ? 'its own error' : String(e))",
+                refused,
+            )
+            == "its own error"
+        )  # the player sees the network error it would have seen anyway
+        odd = "() => reporter.watch({addEventListener() { throw new Error('odd'); }}, {}) !== null"
+        assert page.evaluate(odd) is True
+        assert page.evaluate("reporter.report(null)") is False
+        assert errors == []
+    finally:
+        server.stop()
+        standin.stop()
         player.shutdown()
         player.server_close()
