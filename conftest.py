@@ -30,6 +30,17 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_language_left_active():
+    # A request activates its reader's language in the thread and nothing deactivates it: a
+    # Korean request must not turn the next test's sentences Korean.
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def redis_url():
     url = os.environ.get("TEST_REDIS_URL", "")

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AssistantConfig(AppConfig):
     name = "assistant"
     label = "assistant"
-    verbose_name = "Assistants"
+    verbose_name = _("Assistants")

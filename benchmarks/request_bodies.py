@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 import requests
 
-from streaming.tests.daphne_server import BASE_DIR, DaphneServer, daphne_prepare
+from broadcastops.tests.daphne_server import BASE_DIR, DaphneServer, daphne_prepare
 
 UPLOAD_PATH = "/api/live-monitoring/upload-video?camera_id=bench"
 MIB = 1024 * 1024

@@ -209,7 +209,7 @@ class ScaledParts:
     runs each on 2026-12-01). CPU 0 then holds the same work as in the embedded mode."""
 
     def __init__(self, server, *, pinned: bool = True):
-        from streaming.tests.daphne_server import free_port
+        from broadcastops.tests.daphne_server import free_port
 
         self.pinned = pinned
         self.port = free_port()
@@ -579,7 +579,7 @@ def main() -> None:
         client_main(args)
         return
 
-    from streaming.tests.daphne_server import daphne_prepare
+    from broadcastops.tests.daphne_server import daphne_prepare
 
     counts = [int(v) for v in args.viewers.split(",")]
     output = Path(args.output)

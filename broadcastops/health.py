@@ -11,6 +11,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from broadcastops import registry
 
@@ -48,12 +49,15 @@ def _check_broker() -> dict[str, Any]:
 
 async def _layer_roundtrip() -> None:
     layer = get_channel_layer()
-    channel = await layer.new_channel(prefix="healthz")
+    # The default prefix: channels_redis reads every process-local channel of one prefix with
+    # one blocking pop, by whichever receiver holds its lock; a channel of another prefix
+    # waits behind the sockets' receives (up to the 5 s block) and the check timed out.
+    channel = await layer.new_channel()
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "health.ping", "token": token})
     message = await asyncio.wait_for(layer.receive(channel), timeout=CHECK_TIMEOUT_S)
     if message.get("token") != token:
-        raise RuntimeError("the channel layer returned another message")
+        raise RuntimeError(_("the channel layer returned another message"))
 
 
 def _check_channel_layer() -> dict[str, Any]:
@@ -65,10 +69,13 @@ def _check_channel_layer() -> dict[str, Any]:
 def _check_heartbeat() -> dict[str, Any]:
     last = cache.get(HEARTBEAT_KEY)
     if last is None:
-        raise RuntimeError("no heartbeat yet: is the Celery worker (and beat) running?")
+        raise RuntimeError(_("no heartbeat yet: is the Celery worker (and beat) running?"))
     age_s = time.time() - float(last)
     if age_s > settings.HEARTBEAT_MAX_AGE_S:
-        raise RuntimeError(f"last heartbeat {age_s:.0f} s ago: the worker or beat has stopped")
+        raise RuntimeError(
+            _("last heartbeat %(age)s s ago: the worker or beat has stopped")
+            % {"age": f"{age_s:.0f}"}
+        )
     return {"age_s": round(age_s, 1)}
 
 

@@ -378,6 +378,8 @@ NOTIFY_FLAP_THRESHOLD = env.int("NOTIFY_FLAP_THRESHOLD", default=4)
 NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=5.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=2.0)
+# The language Slack (and e-mail) notifications are written in: the team reads Korean.
+NOTIFY_LANGUAGE = env.str("NOTIFY_LANGUAGE", default="ko")
 
 # --- Failover audit (failover/) -------------------------------------------------------------
 # After ModifyStreamLiveChannel, re-read the channel every POLL_S until it shows the new

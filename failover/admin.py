@@ -24,8 +24,10 @@ from broadcastops.actions.models import Origin
 from broadcastops.actions.selectors import action_outcome
 from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError, ValidationFailed
+from broadcastops.i18n import Message, choice_message
 from broadcastops.inventory.models import LiveChannel
-from failover import selectors, services
+from failover import messages as m
+from failover import services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
 from failover.models import FailoverAudit, Verdict
 
@@ -36,21 +38,24 @@ COLOURS: dict[str, str] = {
 }
 
 
-def verdict_badge(verdict: str, title: str = "") -> SafeString:
+def verdict_badge(verdict: str, title: object = "") -> SafeString:
+    """The verdict's label in the reader's language; the code and ``title`` on hover."""
     return format_html(
         '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
         COLOURS.get(verdict, "#c62828"),
-        title,
-        verdict,
+        f"{verdict}: {title}" if title else verdict,
+        choice_message(m.VERDICT, verdict),
     )
 
 
 @admin.display(description=_("failover"))
 def failover_column(obj: LiveChannel) -> str:
-    audit = selectors.failover_audit_get(channel=obj)
-    if audit is None:
+    # The channel list selects the audit with the channel (one query for the whole page).
+    try:
+        audit = obj.failover_audit
+    except FailoverAudit.DoesNotExist:
         return "-"
-    return verdict_badge(audit.verdict, audit.reason)
+    return verdict_badge(audit.verdict, audit.reason_message)
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
@@ -160,14 +165,14 @@ def fix_input_failover(
 class FailoverAuditAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     """The audit page: the last verdict of every channel, why, and what to do."""
 
-    list_display = ("channel", "badge", "reason", "audited_at", "changed_at")
+    list_display = ("channel", "badge", "reason_text", "audited_at", "changed_at")
     list_filter = ("verdict",)
     search_fields = ("channel__name", "channel__cloud_id")
     list_select_related = ("channel",)
     readonly_fields = (
         "channel",
         "badge",
-        "reason",
+        "reason_text",
         "details",
         "audited_at",
         "changed_at",
@@ -187,9 +192,13 @@ class FailoverAuditAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     def badge(self, obj: FailoverAudit) -> str:
         return verdict_badge(obj.verdict)
 
+    @admin.display(description=_("reason"))
+    def reason_text(self, obj: FailoverAudit) -> Message:
+        return obj.reason_message
+
     @admin.display(description=_("details"))
     def details(self, obj: FailoverAudit) -> str:
-        report = obj.report or {}
+        report = obj.report_rendered()
         mapping = report.get("mapping") or {}
         inputs = format_html_join(
             "",
@@ -217,7 +226,7 @@ class FailoverAuditAdmin(ActionHistoryMixin, ReadOnlyAdmin):
             _("backup"),
             report.get("backup_input_id") or "?",
             mapping.get("basis") or "-",
-            mapping.get("confidence") or "none",
+            choice_message(m.CONFIDENCE, mapping.get("confidence") or "none"),
             notes,
             _("Likely causes"),
             causes,

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
@@ -26,6 +27,7 @@ class AuditOutput(serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.name")
     state = serializers.CharField(source="channel.state")
     protected = serializers.BooleanField()
+    reason = serializers.CharField(source="reason_message")
     primary_input_id = serializers.SerializerMethodField()
     backup_input_id = serializers.SerializerMethodField()
     mapping = serializers.SerializerMethodField()
@@ -60,20 +62,21 @@ class AuditOutput(serializers.ModelSerializer):
     def get_backup_input_id(self, obj: FailoverAudit) -> str:
         return obj.report.get("backup_input_id", "")
 
+    # The report's sentences are stored as codes: rendered in the request's language.
     def get_mapping(self, obj: FailoverAudit) -> dict[str, Any]:
-        return obj.report.get("mapping", {})
+        return obj.report_rendered()["mapping"]
 
     def get_inputs(self, obj: FailoverAudit) -> list[Any]:
-        return obj.report.get("inputs", [])
+        return obj.report_rendered()["inputs"]
 
     def get_causes(self, obj: FailoverAudit) -> list[Any]:
-        return obj.report.get("causes", [])
+        return obj.report_rendered()["causes"]
 
     def get_steps(self, obj: FailoverAudit) -> list[Any]:
-        return obj.report.get("steps", [])
+        return obj.report_rendered()["steps"]
 
     def get_notes(self, obj: FailoverAudit) -> list[Any]:
-        return obj.report.get("notes", [])
+        return obj.report_rendered()["notes"]
 
 
 class AuditListApi(generics.ListAPIView):
@@ -86,7 +89,8 @@ class AuditListApi(generics.ListAPIView):
         verdict = self.request.query_params.get("verdict", "")
         if verdict and verdict not in Verdict.values:
             raise ValidationFailed(
-                f"Unknown verdict {verdict!r}.", detail={"verdicts": Verdict.values}
+                _("Unknown verdict “%(verdict)s”.") % {"verdict": verdict},
+                detail={"verdicts": Verdict.values},
             )
         raw = self.request.query_params.get("unprotected", "")
         unprotected = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
@@ -108,8 +112,8 @@ class AuditDetailApi(APIView):
                     "channel": channel.name,
                     "verdict": status.verdict,
                     "protected": status.protected,
-                    "reason": status.reason,
-                    "steps": list(status.steps),
+                    "reason": str(status.reason),
+                    "steps": [str(s) for s in status.steps],
                     "audited_at": None,
                 }
             )

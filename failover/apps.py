@@ -1,13 +1,15 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FailoverConfig(AppConfig):
     name = "failover"
     label = "failover"
-    verbose_name = "Input failover"
+    verbose_name = _("Input failover")
 
     def ready(self) -> None:
         from broadcastops import registry
+        from failover import messages  # noqa: F401  (stored messages' codes; see inventory.apps)
         from failover.admin import failover_column, fix_input_failover
         from failover.services import failover_audit_after_poll, failover_fix_run
 

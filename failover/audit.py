@@ -6,6 +6,10 @@ main/backup) or, with exactly two inputs, the other input / the attachment order
 confidence). The rules are those of reference/tencent-media-api.md 2.2: failover is effective
 only if the primary names a secondary that is another attached input of the same type, with a
 LossThreshold within 1000-86400000 ms; ``""``/``0`` is misconfigured, absent is off.
+
+Reasons, causes, steps and notes are ``Message``s (``failover.messages``): the audit stores
+them as codes (``ChannelVerdict.to_json``) and each reader sees them in their own language
+(``to_dict``, ``report_render``).
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-
-from django.utils.translation import gettext_lazy as _
+from typing import Any
 
 from broadcastops.cloud.types import RECOVER_BEHAVIORS, AttachedInput, FailOverSettings
+
+__all__ = ["RECOVER_BEHAVIORS"]  # the choices offered with the defaults below
+from broadcastops.i18n import Message, messages_from_json, messages_json
 from broadcastops.inventory.matching import role_from_name
 from broadcastops.inventory.models import InputRole
+from failover import messages as m
 from failover.models import Verdict
 
 # Documented for RTMP_PUSH and RTP_PUSH inputs (StreamLive "Input Failover", fact sheet 2.2).
@@ -38,50 +45,6 @@ _SEVERITY = (
     Verdict.UNSUPPORTED_INPUT_TYPE,
     Verdict.ENABLED_WITHOUT_BACKUP,
     Verdict.OFF,
-)
-
-# --- operator messages (translated by the lead: keep the placeholders) ---------------------
-
-CONSOLE_STEPS = (
-    _("Open the Tencent Cloud console: StreamLive → Channel Management."),
-    _("Select the channel %(channel)s and click Edit."),
-    _("Go to Input Settings and make sure Input Failover is switched on."),
-    _("Next to the primary input %(primary)s, open “Backup Input” and select %(backup)s."),
-    _("Set Loss Threshold to %(threshold)s ms (3000 ms is recommended)."),
-    _(
-        "Set Recover Behavior: CURRENT_PREFERRED stays on the backup after the primary "
-        "recovers; PRIMARY_PREFERRED switches back to the primary."
-    ),
-    _("Click Save, then run the failover audit again to see the API show it."),
-)
-FIX_HERE = _(
-    "Or let BroadcastOps do it through the API: the admin action “Fix input failover”, "
-    "POST /api/v1/failover/%(channel)s/apply, or `failover_fix %(channel)s --apply`."
-)
-
-CAUSE_NOT_SELECTED = _(
-    "The backup input was never selected in the “Backup Input” drop-down after the Input "
-    "Failover toggle was switched on (the most likely cause)."
-)
-CAUSE_NOT_SAVED = _("The settings were changed in the console but never saved (Save not clicked).")
-CAUSE_NOT_SYNCED = _(
-    "The API has not caught up with a change made in the console a moment ago: audit again "
-    "in a few minutes."
-)
-CAUSE_NOT_MAPPED = _(
-    "Nobody mapped which input is MAIN and which is BACKUP: several inputs are attached and "
-    "the StreamLink flows feeding them were not matched to them."
-)
-CAUSE_NOT_MAPPED_KNOWN = _(
-    "With %(count)s inputs attached, which is MAIN and which BACKUP may never have been mapped "
-    "in the console; the StreamLink flows say MAIN → %(primary)s, BACKUP → %(backup)s."
-)
-CAUSE_DETACHED = _(
-    "The backup input was detached, replaced or re-created after failover was set, or a "
-    "wrong input was picked."
-)
-CAUSE_NEVER_ENABLED = _(
-    "Input failover was never switched on for this channel (or was switched off)."
 )
 
 
@@ -111,14 +74,19 @@ class Mapping:
     primary_id: str = ""
     backup_id: str = ""
     confidence: str = NONE  # high: both by endpoint; low: names, other input or order
-    basis: str = ""
+    basis: tuple[Message, ...] = ()
     main_flow: str = ""
     backup_flow: str = ""
-    notes: tuple[str, ...] = ()
+    notes: tuple[Message, ...] = ()
 
     @property
     def resolved(self) -> bool:
         return bool(self.primary_id and self.backup_id)
+
+    @property
+    def basis_text(self) -> str:
+        """What the mapping rests on, in the active language."""
+        return "; ".join(b.render() for b in self.basis)
 
 
 @dataclass(frozen=True)
@@ -128,57 +96,90 @@ class InputVerdict:
     type: str
     role: str  # MAIN, BACKUP or "" (from the mapping)
     verdict: str
-    reason: str
-    failover: dict | None
+    reason: Message
+    failover: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
 class ChannelVerdict:
+    """One channel's verdict; every sentence a ``Message``, text only when read."""
+
     channel_id: str
     name: str
     state: str
     verdict: str
-    reason: str
+    reason: Message
     inputs: tuple[InputVerdict, ...]
     mapping: Mapping
     fingerprint: str
-    causes: tuple[str, ...] = ()
-    steps: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    causes: tuple[Message, ...] = ()
+    steps: tuple[Message, ...] = ()
+    notes: tuple[Message, ...] = field(default=())
 
     @property
     def protected(self) -> bool:
         return self.verdict == Verdict.OK
 
-    def to_dict(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as stored (``FailoverAudit.report``): sentences as codes."""
         return {
             "channel_id": self.channel_id,
             "name": self.name,
             "state": self.state,
             "verdict": self.verdict,
             "protected": self.protected,
-            "reason": self.reason,
+            "reason": self.reason.as_json(),
             "primary_input_id": self.mapping.primary_id,
             "backup_input_id": self.mapping.backup_id,
             "mapping": {
                 "confidence": self.mapping.confidence,
-                "basis": self.mapping.basis,
+                "basis": messages_json(self.mapping.basis),
                 "main_flow": self.mapping.main_flow,
                 "backup_flow": self.mapping.backup_flow,
-                "notes": list(self.mapping.notes),
+                "notes": messages_json(self.mapping.notes),
             },
-            "inputs": [asdict(i) for i in self.inputs],
-            "causes": list(self.causes),
-            "steps": list(self.steps),
-            "notes": list(self.notes),
+            "inputs": [{**asdict(i), "reason": i.reason.as_json()} for i in self.inputs],
+            "causes": messages_json(self.causes),
+            "steps": messages_json(self.steps),
+            "notes": messages_json(self.notes),
             "fingerprint": self.fingerprint,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict as read: sentences in the active language."""
+        return report_render(self.to_json())
+
+
+def report_render(report: dict[str, Any]) -> dict[str, Any]:
+    """A stored report with its sentences rendered in the active language (``to_dict``'s
+    shape). Reports stored before codes hold text: shown as it is."""
+    mapping = report.get("mapping") or {}
+    basis = mapping.get("basis")
+    rendered = {
+        **report,
+        "reason": Message.from_json(report.get("reason")).render(),
+        "mapping": {
+            **mapping,
+            # Stored before codes: one string; now: a list of messages.
+            "basis": basis
+            if isinstance(basis, str)
+            else "; ".join(x.render() for x in messages_from_json(basis)),
+            "notes": [x.render() for x in messages_from_json(mapping.get("notes"))],
+        },
+        "inputs": [
+            {**i, "reason": Message.from_json(i.get("reason")).render()}
+            for i in report.get("inputs") or ()
+        ],
+    }
+    for key in ("causes", "steps", "notes"):
+        rendered[key] = [x.render() for x in messages_from_json(report.get(key))]
+    return rendered
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def failover_from_json(raw) -> FailOverSettings | None:
+def failover_from_json(raw: object) -> FailOverSettings | None:
     """The inventory's ``{"SecondaryInputId", "LossThreshold", "RecoverBehavior"}`` (or None)."""
     if not isinstance(raw, dict):
         return None
@@ -189,7 +190,7 @@ def failover_from_json(raw) -> FailOverSettings | None:
     )
 
 
-def attached_from_json(attached_inputs: Iterable[dict]) -> tuple[AttachedInput, ...]:
+def attached_from_json(attached_inputs: Iterable[dict[str, Any]]) -> tuple[AttachedInput, ...]:
     return tuple(
         AttachedInput(id=a.get("id") or "", failover=failover_from_json(a.get("failover")))
         for a in attached_inputs
@@ -220,7 +221,7 @@ def inputs_map(
 ) -> Mapping:
     """Primary and backup input of a channel, from the flows feeding them, else their names."""
     attached = list(attached_ids)
-    notes: list[str] = []
+    notes: list[Message] = []
     by_role: dict[str, list[FlowFacts]] = {InputRole.MAIN: [], InputRole.BACKUP: []}
     for flow in flows:
         if flow.role in by_role and flow.feeds_input_id in attached:
@@ -232,21 +233,15 @@ def inputs_map(
             names = ", ".join(sorted(f.name for f in role_flows))
             picked[role] = (targets[0], HIGH, names)
         elif len(targets) > 1:
-            notes.append(
-                str(_("%(role)s flows feed several inputs (%(inputs)s): not decisive."))
-                % {"role": role, "inputs": ", ".join(targets)}
-            )
+            notes.append(m.NOTE_FLOWS_FEED_SEVERAL(role=role, inputs=", ".join(targets)))
     if (
         InputRole.MAIN in picked
         and InputRole.BACKUP in picked
         and picked[InputRole.MAIN][0] == picked[InputRole.BACKUP][0]
     ):
-        notes.append(
-            str(_("The MAIN and the BACKUP flow feed the same input %(input)s: not decisive."))
-            % {"input": picked[InputRole.MAIN][0]}
-        )
+        notes.append(m.NOTE_FLOWS_FEED_SAME(input=picked[InputRole.MAIN][0]))
         picked.clear()
-    basis = [str(_("StreamLink flows matched by endpoint"))] if picked else []
+    basis: list[Message] = [m.BASIS_ENDPOINTS()] if picked else []
 
     # Where endpoints do not decide it, the inputs' names may suggest it (typed by hand: low).
     taken = {v[0] for v in picked.values()}
@@ -264,7 +259,7 @@ def inputs_map(
             taken.add(candidates[0])
             by_name_added = True
     if by_name_added:
-        basis.append(str(_("input names (low confidence)")))
+        basis.append(m.BASIS_NAMES())
 
     # With exactly two inputs, one known role gives the other; none known, the order does.
     if len(attached) == 2:
@@ -272,15 +267,15 @@ def inputs_map(
         if InputRole.MAIN in picked and InputRole.BACKUP not in picked:
             other = second if picked[InputRole.MAIN][0] == first else first
             picked[InputRole.BACKUP] = (other, LOW, "")
-            basis.append(str(_("the only other attached input (low confidence)")))
+            basis.append(m.BASIS_OTHER_INPUT())
         elif InputRole.BACKUP in picked and InputRole.MAIN not in picked:
             other = second if picked[InputRole.BACKUP][0] == first else first
             picked[InputRole.MAIN] = (other, LOW, "")
-            basis.append(str(_("the only other attached input (low confidence)")))
+            basis.append(m.BASIS_OTHER_INPUT())
         elif not picked:
             picked[InputRole.MAIN] = (first, LOW, "")
             picked[InputRole.BACKUP] = (second, LOW, "")
-            basis.append(str(_("the attachment order (low confidence)")))
+            basis.append(m.BASIS_ORDER())
 
     primary = picked.get(InputRole.MAIN, ("", NONE, ""))
     backup = picked.get(InputRole.BACKUP, ("", NONE, ""))
@@ -292,7 +287,7 @@ def inputs_map(
         primary_id=primary[0],
         backup_id=backup[0],
         confidence=confidence,
-        basis="; ".join(basis),
+        basis=tuple(basis),
         main_flow=primary[2],
         backup_flow=backup[2],
         notes=tuple(notes),
@@ -304,76 +299,59 @@ def inputs_map(
 
 def input_verdict(
     attached: AttachedInput, attached_ids: Sequence[str], inputs: dict[str, InputFacts]
-) -> tuple[str, str]:
+) -> tuple[str, Message]:
     """(verdict, reason) of one attached input's own FailOverSettings."""
     fo = attached.failover
     me = inputs.get(attached.id) or InputFacts(attached.id)
     label = _label(attached.id, inputs)
     if fo is None:
-        return Verdict.OFF, str(_("%(input)s has no FailOverSettings: failover is off.")) % {
-            "input": label
-        }
+        return Verdict.OFF, m.REASON_NO_SETTINGS(input=label)
     if me.type and me.type not in SUPPORTED_INPUT_TYPES:
-        return Verdict.UNSUPPORTED_INPUT_TYPE, str(
-            _(
-                "Failover is asked of %(input)s, a %(type)s input; StreamLive documents input "
-                "failover for RTMP_PUSH and RTP_PUSH inputs only."
-            )
-        ) % {"input": label, "type": me.type}
+        return Verdict.UNSUPPORTED_INPUT_TYPE, m.REASON_UNSUPPORTED_TYPE(input=label, type=me.type)
     if not fo.secondary_input_id:
-        return Verdict.ENABLED_WITHOUT_BACKUP, str(
-            _(
-                "Input failover is switched on for %(input)s but no backup input is selected "
-                "(SecondaryInputId is empty, LossThreshold %(threshold)s): it has no protection."
-            )
-        ) % {"input": label, "threshold": fo.loss_threshold_ms}
+        return Verdict.ENABLED_WITHOUT_BACKUP, m.REASON_NO_BACKUP(
+            input=label, threshold=fo.loss_threshold_ms
+        )
     secondary = fo.secondary_input_id
     if secondary == attached.id:
-        return Verdict.INVALID_SECONDARY, str(_("%(input)s names itself as its backup input.")) % {
-            "input": label
-        }
+        return Verdict.INVALID_SECONDARY, m.REASON_SELF_BACKUP(input=label)
     if secondary not in attached_ids:
-        return Verdict.INVALID_SECONDARY, str(
-            _("The backup input %(backup)s of %(input)s is not attached to this channel.")
-        ) % {"input": label, "backup": secondary}
+        return Verdict.INVALID_SECONDARY, m.REASON_BACKUP_NOT_ATTACHED(
+            input=label, backup=secondary
+        )
     other = inputs.get(secondary) or InputFacts(secondary)
     if me.type and other.type and me.type != other.type:
-        return Verdict.INVALID_SECONDARY, str(
-            _(
-                "The backup input %(backup)s is %(backup_type)s but the primary %(input)s is "
-                "%(type)s: StreamLive needs both of the same type."
-            )
-        ) % {
-            "input": label,
-            "type": me.type,
-            "backup": _label(secondary, inputs),
-            "backup_type": other.type,
-        }
+        return Verdict.INVALID_SECONDARY, m.REASON_TYPE_MISMATCH(
+            input=label,
+            type=me.type,
+            backup=_label(secondary, inputs),
+            backup_type=other.type,
+        )
     if not LOSS_THRESHOLD_MIN_MS <= fo.loss_threshold_ms <= LOSS_THRESHOLD_MAX_MS:
-        return Verdict.THRESHOLD_OUT_OF_RANGE, str(
-            _(
-                "LossThreshold of %(input)s is %(threshold)s ms; StreamLive accepts 1000 to "
-                "86400000 ms (3000 ms is recommended)."
-            )
-        ) % {"input": label, "threshold": fo.loss_threshold_ms}
-    return Verdict.OK, str(
-        _("%(input)s fails over to %(backup)s after %(threshold)s ms without signal (%(rb)s).")
-    ) % {
-        "input": label,
-        "backup": _label(secondary, inputs),
-        "threshold": fo.loss_threshold_ms,
-        "rb": fo.recover_behavior or DEFAULT_RECOVER_BEHAVIOR,
-    }
+        return Verdict.THRESHOLD_OUT_OF_RANGE, m.REASON_THRESHOLD(
+            input=label, threshold=fo.loss_threshold_ms
+        )
+    return Verdict.OK, m.REASON_PROTECTED(
+        input=label,
+        backup=_label(secondary, inputs),
+        threshold=fo.loss_threshold_ms,
+        rb=fo.recover_behavior or DEFAULT_RECOVER_BEHAVIOR,
+    )
 
 
-def _steps(channel_name: str, primary: str, backup: str, threshold: int) -> tuple[str, ...]:
-    values = {
-        "channel": channel_name,
-        "primary": primary or str(_("(the input fed by the MAIN flow)")),
-        "backup": backup or str(_("(the input fed by the BACKUP flow)")),
-        "threshold": threshold,
-    }
-    return (*(str(s) % values for s in CONSOLE_STEPS), str(FIX_HERE) % values)
+def _steps(channel_name: str, primary: str, backup: str, threshold: int) -> tuple[Message, ...]:
+    return (
+        m.STEP_OPEN_CONSOLE(),
+        m.STEP_EDIT_CHANNEL(channel=channel_name),
+        m.STEP_INPUT_SETTINGS(),
+        m.STEP_SELECT_BACKUP(
+            primary=primary or m.THE_MAIN_INPUT(), backup=backup or m.THE_BACKUP_INPUT()
+        ),
+        m.STEP_THRESHOLD(threshold=threshold),
+        m.STEP_RECOVER_BEHAVIOR(),
+        m.STEP_SAVE(),
+        m.STEP_FIX_HERE(channel=channel_name),
+    )
 
 
 def channel_audit(
@@ -390,9 +368,10 @@ def channel_audit(
     mapping = inputs_map(attached_ids=ids, inputs=inputs, flows=flows)
     own = {a.id: input_verdict(a, ids, inputs) for a in attached}
     ok_primaries = [a for a in attached if own[a.id][0] == Verdict.OK]
-    backups_of = {a.failover.secondary_input_id: a.id for a in ok_primaries}
+    # An OK verdict means FailOverSettings with a secondary: ``failover`` is set.
+    backups_of = {a.failover.secondary_input_id: a.id for a in ok_primaries if a.failover}
     role_of = {mapping.primary_id: InputRole.MAIN, mapping.backup_id: InputRole.BACKUP}
-    notes: list[str] = list(mapping.notes)
+    notes: list[Message] = list(mapping.notes)
 
     per_input = []
     for a in attached:
@@ -400,9 +379,9 @@ def channel_audit(
         if a.id in backups_of and verdict in (Verdict.OFF, Verdict.ENABLED_WITHOUT_BACKUP):
             # The shape real accounts return for a backup (seed 000): nothing to fix there.
             verdict = Verdict.OK
-            reason = str(
-                _("%(input)s is the backup of %(primary)s; it needs no settings of its own.")
-            ) % {"input": _label(a.id, inputs), "primary": _label(backups_of[a.id], inputs)}
+            reason = m.REASON_IS_BACKUP(
+                input=_label(a.id, inputs), primary=_label(backups_of[a.id], inputs)
+            )
         facts = inputs.get(a.id) or InputFacts(a.id)
         per_input.append(
             InputVerdict(
@@ -418,22 +397,16 @@ def channel_audit(
 
     primary_label = _label(mapping.primary_id, inputs) if mapping.primary_id else ""
     backup_label = _label(mapping.backup_id, inputs) if mapping.backup_id else ""
-    causes: tuple[str, ...] = ()
+    causes: tuple[Message, ...] = ()
     if not attached:
-        verdict, reason = Verdict.OFF, str(_("No input is attached to this channel."))
+        verdict, reason = Verdict.OFF, m.REASON_NO_INPUT()
     elif ok_primaries:
         verdict = Verdict.OK
         primary = next((a for a in ok_primaries if a.id == mapping.primary_id), ok_primaries[0])
         reason = own[primary.id][1]
         if mapping.resolved and primary.id != mapping.primary_id:
             notes.append(
-                str(
-                    _(
-                        "The configured primary %(configured)s is not the input fed by the MAIN "
-                        "flow (%(primary)s): check that this is intended."
-                    )
-                )
-                % {"configured": _label(primary.id, inputs), "primary": primary_label}
+                m.NOTE_OTHER_PRIMARY(configured=_label(primary.id, inputs), primary=primary_label)
             )
     else:
         if all(own[i][0] == Verdict.OFF for i in ids):
@@ -449,76 +422,41 @@ def channel_audit(
         )
         reason = own[speaker][1]
         if verdict == Verdict.OFF:
-            reason = str(
-                _(
-                    "Input failover is off: no input has FailOverSettings. If the MAIN input "
-                    "stops, the channel shows the loss image instead of switching to BACKUP."
-                )
-            )
-            causes = (str(CAUSE_NEVER_ENABLED),)
+            reason = m.REASON_OFF()
+            causes = (m.CAUSE_NEVER_ENABLED(),)
         elif verdict == Verdict.ENABLED_WITHOUT_BACKUP:
-            causes = tuple(str(c) for c in (CAUSE_NOT_SELECTED, CAUSE_NOT_SAVED, CAUSE_NOT_SYNCED))
+            causes = (m.CAUSE_NOT_SELECTED(), m.CAUSE_NOT_SAVED(), m.CAUSE_NOT_SYNCED())
             if len(ids) > 2 and mapping.confidence == HIGH:
                 causes += (
-                    str(CAUSE_NOT_MAPPED_KNOWN)
-                    % {"count": len(ids), "primary": primary_label, "backup": backup_label},
+                    m.CAUSE_NOT_MAPPED_KNOWN(
+                        count=len(ids), primary=primary_label, backup=backup_label
+                    ),
                 )
             elif len(ids) > 2:
-                causes += (str(CAUSE_NOT_MAPPED),)
+                causes += (m.CAUSE_NOT_MAPPED(),)
         elif verdict == Verdict.INVALID_SECONDARY:
-            causes = (str(CAUSE_DETACHED), str(CAUSE_NOT_SAVED))
+            causes = (m.CAUSE_DETACHED(), m.CAUSE_NOT_SAVED())
         elif verdict == Verdict.THRESHOLD_OUT_OF_RANGE:
-            causes = (str(CAUSE_NOT_SAVED), str(CAUSE_NOT_SYNCED))
+            causes = (m.CAUSE_NOT_SAVED(), m.CAUSE_NOT_SYNCED())
         if len(ids) > 2 and not mapping.resolved and verdict != Verdict.OFF:
-            reason = str(
-                _(
-                    "%(count)s inputs are attached and no StreamLink flow or input name tells "
-                    "which is MAIN and which is BACKUP. %(settings)s"
-                )
-            ) % {"count": len(ids), "settings": reason}
+            reason = m.REASON_AMBIGUOUS(count=len(ids), settings=reason)
             verdict = Verdict.AMBIGUOUS
-            causes = (str(CAUSE_NOT_MAPPED), *causes)
+            causes = (m.CAUSE_NOT_MAPPED(), *causes)
         if len(ids) == 1:
-            notes.append(
-                str(_("Only one input is attached: attach a backup input of the same type first."))
-            )
+            notes.append(m.NOTE_ONE_INPUT())
 
-    steps: tuple[str, ...] = ()
+    steps: tuple[Message, ...] = ()
     if verdict == Verdict.UNSUPPORTED_INPUT_TYPE:
-        steps = (
-            str(
-                _(
-                    "Create RTMP_PUSH (or RTP_PUSH) inputs for MAIN and BACKUP in StreamLive → "
-                    "Input Management, point the StreamLink flows at them, and attach them to "
-                    "%(channel)s; then set input failover."
-                )
-            )
-            % {"channel": name},
-        )
+        steps = (m.STEP_CREATE_INPUTS(channel=name),)
     elif verdict == Verdict.AMBIGUOUS:
         steps = (
-            str(
-                _(
-                    "Check that the MAIN and BACKUP StreamLink flows push to this channel's "
-                    "inputs (the flow's output URL must equal the input's push address), or name "
-                    "the backup yourself: failover_fix %(channel)s --secondary INPUT_ID."
-                )
-            )
-            % {"channel": name},
+            m.STEP_MAP_FLOWS(channel=name),
             *_steps(name, "", "", DEFAULT_LOSS_THRESHOLD_MS),
         )
     elif verdict != Verdict.OK:
         steps = _steps(name, primary_label, backup_label, DEFAULT_LOSS_THRESHOLD_MS)
     if mapping.resolved and mapping.confidence == LOW:
-        notes.append(
-            str(
-                _(
-                    "MAIN/BACKUP was inferred from %(basis)s, not from the flows' endpoints: "
-                    "confirm it before air."
-                )
-            )
-            % {"basis": mapping.basis}
-        )
+        notes.append(m.NOTE_LOW_CONFIDENCE(basis=list(mapping.basis)))
     return ChannelVerdict(
         channel_id=channel_id,
         name=name,
@@ -536,30 +474,16 @@ def channel_audit(
 
 def pending_verdict(verdict: ChannelVerdict, *, applied_at: str, actor: str) -> ChannelVerdict:
     """The audit of a channel whose fix was sent but does not show in the API yet."""
-    reason = str(
-        _(
-            "A fix was applied at %(at)s by %(actor)s; the API does not show it yet "
-            "(currently: %(current)s)"
-        )
-    ) % {"at": applied_at, "actor": actor, "current": verdict.reason}
-    steps = (
-        str(
-            _(
-                "Wait a few minutes and audit again; if it still does not show, check the "
-                "channel in the console: StreamLive → Channel Management → Edit → Input Settings."
-            )
-        ),
-    )
     return ChannelVerdict(
         channel_id=verdict.channel_id,
         name=verdict.name,
         state=verdict.state,
         verdict=str(Verdict.PENDING),
-        reason=reason,
+        reason=m.REASON_PENDING(at=applied_at, actor=actor, current=verdict.reason),
         inputs=verdict.inputs,
         mapping=verdict.mapping,
         fingerprint=verdict.fingerprint,
-        causes=(str(CAUSE_NOT_SYNCED),),
-        steps=steps,
+        causes=(m.CAUSE_NOT_SYNCED(),),
+        steps=(m.STEP_WAIT(),),
         notes=verdict.notes,
     )

@@ -5,19 +5,21 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
+from broadcastops.i18n import Message, messages_from_json
 from broadcastops.inventory.models import LiveChannel
 from failover.models import FailoverAudit, Verdict
 
 
 @dataclass(frozen=True)
 class FailoverStatus:
-    """One channel's failover verdict, as a pre-broadcast check reads it."""
+    """One channel's failover verdict, as a pre-broadcast check reads it (sentences are
+    messages: ``str()`` renders them in the active language, ``.render(language)`` in another)."""
 
     channel_id: str
     verdict: str
     protected: bool
-    reason: str
-    steps: tuple[str, ...]
+    reason: Message
+    steps: tuple[Message, ...]
     audited_at: datetime | None  # None: never audited, computed now from the inventory
 
 
@@ -48,8 +50,8 @@ def failover_verdict_get(*, channel: LiveChannel) -> FailoverStatus:
             channel_id=channel.cloud_id,
             verdict=audit.verdict,
             protected=audit.protected,
-            reason=audit.reason,
-            steps=tuple(audit.report.get("steps") or ()),
+            reason=audit.reason_message,
+            steps=tuple(messages_from_json(audit.report.get("steps"))),
             audited_at=audit.audited_at,
         )
     from failover.services import failover_verdict_compute

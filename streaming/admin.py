@@ -16,7 +16,7 @@ class UploadAdmin(admin.ModelAdmin):
     list_display = [
         "camera_id",
         "original_name",
-        "resolution",
+        "resolution_text",
         "fps",
         "duration_s",
         "size_bytes",
@@ -29,6 +29,10 @@ class UploadAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # uploads arrive through the page or the API, where they are checked
+
+    @admin.display(description=_("resolution"))
+    def resolution_text(self, obj: Upload) -> str:
+        return obj.resolution
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # deleting goes through the service, which spares playing uploads

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StreamingConfig(AppConfig):
     name = "streaming"
     label = "streaming"
-    verbose_name = "Live monitoring"
+    verbose_name = _("Live monitoring")
 
     def ready(self) -> None:
         from broadcastops import registry
@@ -15,15 +16,20 @@ class StreamingConfig(AppConfig):
 
 
 def _check_live_frames() -> dict:
+    from django.utils.translation import gettext
+
     from broadcastops import health
     from streaming.selectors import feed_health
 
     report = feed_health()
     if report["lagging"]:
         details = ", ".join(
-            f"{camera} (last frame {report['cameras'][camera]['last_frame_age_s']} s ago)"
+            gettext("%(camera)s (last frame %(age)s s ago)")
+            % {"camera": camera, "age": report["cameras"][camera]["last_frame_age_s"]}
             for camera in report["lagging"]
         )
         # One camera's late feed degrades live monitoring, not the console: 200, named.
-        raise health.HealthWarning(f"live frames lagging for camera {details}")
+        raise health.HealthWarning(
+            gettext("live frames lagging for camera %(cameras)s") % {"cameras": details}
+        )
     return {"watched_cameras": len(report["cameras"])}

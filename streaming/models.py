@@ -17,22 +17,29 @@ class Upload(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    camera_id = models.CharField(max_length=64, db_index=True)
-    file_name = models.CharField(max_length=100, unique=True)
-    original_name = models.CharField(max_length=255, blank=True)
-    size_bytes = models.BigIntegerField()
-    duration_s = models.FloatField()
-    fps = models.FloatField()
-    frame_count = models.PositiveIntegerField()
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    camera_id = models.CharField(_("camera"), max_length=64, db_index=True)
+    file_name = models.CharField(_("file name"), max_length=100, unique=True)
+    original_name = models.CharField(_("original name"), max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(_("size (bytes)"))
+    duration_s = models.FloatField(_("duration (s)"))
+    fps = models.FloatField(_("frames per second"))
+    frame_count = models.PositiveIntegerField(_("frames"))
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("uploaded by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
 
     def __str__(self) -> str:
         return f"{self.camera_id}: {self.original_name or self.file_name}"
@@ -61,30 +68,46 @@ class StreamSession(models.Model):
         REPLACED = "replaced", _("Replaced")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    camera_id = models.CharField(max_length=64, db_index=True)
+    camera_id = models.CharField(_("camera"), max_length=64, db_index=True)
     upload = models.ForeignKey(
-        Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+        Upload,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
+        verbose_name=_("upload"),
     )
-    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
-    loop = models.BooleanField(default=True)
-    speed = models.FloatField(default=1.0)
-    jpeg_quality = models.PositiveSmallIntegerField(default=85)
-    max_width = models.PositiveIntegerField(default=0, help_text=_("0 keeps the source width"))
-    anchor_at = models.DateTimeField()
-    anchor_position_s = models.FloatField(default=0.0)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.RUNNING
+    )
+    loop = models.BooleanField(_("loop"), default=True)
+    speed = models.FloatField(_("speed"), default=1.0)
+    jpeg_quality = models.PositiveSmallIntegerField(_("JPEG quality"), default=85)
+    max_width = models.PositiveIntegerField(
+        _("max width"), default=0, help_text=_("0 keeps the source width")
+    )
+    anchor_at = models.DateTimeField(_("clock anchored at"))
+    anchor_position_s = models.FloatField(_("position at the anchor (s)"), default=0.0)
     # The old frontend's ``t`` parameter: asking again with the same token joins, not restarts.
-    start_token = models.CharField(max_length=64, blank=True)
+    start_token = models.CharField(_("start token"), max_length=64, blank=True)
     # Scaled mode: the stream_worker process producing the frames, and until when it holds them.
-    worker_id = models.CharField(max_length=100, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
+    worker_id = models.CharField(_("stream worker"), max_length=100, blank=True)
+    lease_until = models.DateTimeField(_("held until"), null=True, blank=True)
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("started by"),
     )
-    started_at = models.DateTimeField(auto_now_add=True)
-    stopped_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
+        verbose_name = _("stream session")
+        verbose_name_plural = _("stream sessions")
         constraints = [
             models.UniqueConstraint(
                 fields=["camera_id"],

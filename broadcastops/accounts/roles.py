@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, TextChoices
 
-from broadcastops.accounts.types import Actor
+from broadcastops.accounts.types import RequestUser
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import Group as GroupModel
@@ -68,7 +68,7 @@ def roles_sync_after_migrate(sender: object, **kwargs: Any) -> None:
     roles_sync(Group=Group, Permission=Permission)
 
 
-def user_roles(user: Actor) -> set[str]:
+def user_roles(user: RequestUser) -> set[str]:
     cached = getattr(user, "_broadcastops_roles", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True))
@@ -76,7 +76,7 @@ def user_roles(user: Actor) -> set[str]:
     return cached
 
 
-def user_has_role(user: Actor, role: Role) -> bool:
+def user_has_role(user: RequestUser, role: Role) -> bool:
     """True when ``user`` holds ``role`` or a higher one."""
     if not user.is_authenticated or not user.is_active:
         return False

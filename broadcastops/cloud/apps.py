@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CloudConfig(AppConfig):
     name = "broadcastops.cloud"
     label = "cloud"
-    verbose_name = "Cloud gateways"
+    verbose_name = _("Cloud gateways")

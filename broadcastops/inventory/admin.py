@@ -19,6 +19,8 @@ from broadcastops.actions.admin import (
 from broadcastops.actions.models import Origin
 from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError
+from broadcastops.i18n import choice_message
+from broadcastops.inventory import messages as m
 from broadcastops.inventory import selectors
 from broadcastops.inventory.models import (
     CssStream,
@@ -47,11 +49,19 @@ BADGE_COLOURS = {
 }
 
 
-def badge(value: str, label: str | None = None):
+def badge(value: str, label=None):
+    """A coloured badge: the label in the reader's language, the value as its tooltip."""
     colour = BADGE_COLOURS.get(value, "#455a64")
     return format_html(
-        '<span class="bo-badge" style="background:{}">{}</span>', colour, label or value
+        '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
+        colour,
+        value,
+        label or value,
     )
+
+
+def _input_badge(role: str):
+    return badge(role, choice_message(m.INPUT, role))
 
 
 def _local(when) -> str:
@@ -63,6 +73,21 @@ def _lines(template: str, rows) -> str:
     return format_html_join("", template, rows) or "-"
 
 
+class StateFilter(admin.SimpleListFilter):
+    """The states present, by their labels (the field holds the cloud's own enum)."""
+
+    title = _("state")
+    parameter_name = "state"
+    labels = m.CHANNEL_STATE
+
+    def lookups(self, request, model_admin):
+        states = model_admin.get_queryset(request).order_by("state").values_list("state", flat=True)
+        return [(s, choice_message(self.labels, s)) for s in states.distinct()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(state=self.value()) if self.value() else queryset
+
+
 class AttentionFilter(admin.SimpleListFilter):
     title = _("needs attention")
     parameter_name = "attention"
@@ -71,11 +96,16 @@ class AttentionFilter(admin.SimpleListFilter):
         return [("yes", _("Yes")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
+        # The one definition (inventory.attention), as the dashboard and the API use it.
         if self.value() == "yes":
             return queryset.filter(selectors.ATTENTION)
         if self.value() == "no":
             return queryset.exclude(selectors.ATTENTION)
         return queryset
+
+
+# The verbs the confirmation page puts in its sentence, in the reader's language.
+VERBS = {"start": _("start"), "stop": _("stop"), "restart": _("restart")}
 
 
 def _confirm_and_run(modeladmin, request, queryset, verb: str, service):
@@ -90,8 +120,8 @@ def _confirm_and_run(modeladmin, request, queryset, verb: str, service):
             "admin/inventory/confirm_action.html",
             {
                 **modeladmin.admin_site.each_context(request),
-                "title": _("Confirm: %(verb)s") % {"verb": verb},
-                "verb": verb,
+                "title": _("Confirm: %(verb)s") % {"verb": VERBS.get(verb, verb)},
+                "verb": VERBS.get(verb, verb),
                 "objects": queryset,
                 "action": request.POST.get("action"),
                 "opts": modeladmin.model._meta,
@@ -116,7 +146,7 @@ def _confirm_and_run(modeladmin, request, queryset, verb: str, service):
 @admin.register(LiveChannel)
 class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     list_display = ("name", "state_badge", "input_badge", "health_badge", "stale", "changed_at")
-    list_filter = ("state", "active_input", "health", AttentionFilter)
+    list_filter = (StateFilter, "active_input", "health", AttentionFilter)
     search_fields = ("name", "cloud_id")
     readonly_fields = (
         "name",
@@ -168,7 +198,17 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         return (*self.list_display, *registry.CHANNEL_ADMIN_COLUMNS.all())
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(removed_at__isnull=True)
+        # Rows other apps keep one-to-one with a channel (failover's audit, shown in its
+        # column) come in the same query: the list costs the same with 10 or 1000 channels.
+        extensions = [
+            r.get_accessor_name() for r in LiveChannel._meta.related_objects if r.one_to_one
+        ]
+        return (
+            super()
+            .get_queryset(request)
+            .filter(removed_at__isnull=True)
+            .select_related(*extensions)
+        )
 
     def has_change_permission(self, request, obj=None):
         # Actions need the changelist's "change" gate; editing itself stays impossible
@@ -177,11 +217,11 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("state"), ordering="state")
     def state_badge(self, obj):
-        return badge(obj.state)
+        return badge(obj.state, choice_message(m.CHANNEL_STATE, obj.state))
 
     @admin.display(description=_("input"), ordering="active_input")
     def input_badge(self, obj):
-        return badge(obj.active_input)
+        return _input_badge(obj.active_input)
 
     @admin.display(description=_("health"), ordering="health")
     def health_badge(self, obj):
@@ -191,41 +231,42 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     def stale(self, obj):
         if obj.stale_since:
             return format_html(
-                '<span class="bo-stale">stale since {}</span>',
-                timezone.localtime(obj.stale_since).strftime("%H:%M:%S"),
+                '<span class="bo-stale">{}</span>',
+                _("stale since %(time)s")
+                % {"time": timezone.localtime(obj.stale_since).strftime("%H:%M:%S")},
             )
-        return "fresh"
+        return _("fresh")
 
     @admin.display(description=_("pipelines"))
     def pipelines_table(self, obj):
-        return (
-            format_html_join(
-                "",
-                "<div>pipeline {}: {} {} {}</div>",
+        return _lines(
+            "<div>{} {} {} {}</div>",
+            (
                 (
-                    (
-                        p["pipeline"],
-                        badge(p["role"]),
-                        p.get("input_id", ""),
-                        "; ".join(a["type"] for a in p.get("alerts", [])),
-                    )
-                    for p in obj.pipelines or []
-                ),
-            )
-            or "-"
+                    _("pipeline %(pipeline)s:") % {"pipeline": p["pipeline"]},
+                    _input_badge(p["role"]),
+                    p.get("input_id", ""),
+                    "; ".join(a["type"] for a in p.get("alerts", [])),
+                )
+                for p in obj.pipelines or []
+            ),
         )
 
     @admin.display(description=_("linked"))
     def linked(self, obj):
         flows = selectors.channel_flows(obj)
-        rows = [(f"StreamLink {f.role}", f"{f.name} ({f.state})") for f in flows]
-        rows.append(("StreamPackage", str(obj.package_channel or "not linked")))
-        rows.append(
+        rows = [
             (
-                "CSS",
-                f"{obj.css_stream} ({obj.css_stream.state})" if obj.css_stream else "not linked",
+                f"StreamLink {choice_message(m.INPUT, f.role)}",
+                f"{f.name} ({choice_message(m.FLOW_STATE, f.state)})",
             )
-        )
+            for f in flows
+        ]
+        not_linked = _("not linked")
+        rows.append(("StreamPackage", str(obj.package_channel or not_linked)))
+        css = obj.css_stream
+        css_state = choice_message(m.CSS_STATE, css.state) if css else None
+        rows.append(("CSS", f"{css} ({css_state})" if css else not_linked))
         return format_html_join("", "<div><b>{}</b>: {}</div>", rows)
 
     @admin.display(description=_("diagnosis"))
@@ -234,12 +275,16 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         lines = format_html_join(
             "",
             "<div>{} {}: {}</div>",
-            (("✅" if ln.ok else "❌", ln.service, ln.facts) for ln in d.lines),
+            (("✅" if ln.ok else "❌", ln.service, ln.text) for ln in d.lines),
         )
         actions_html = format_html_join("", "<li>{}</li>", ((a,) for a in d.actions))
-        warnings = format_html_join("", "<div>⚠️ {}</div>", ((w,) for w in d.warnings))
+        attention = format_html_join(
+            "",
+            '<div class="bo-reasons">⚠️ {}: {}</div>',
+            ((_("Needs attention"), r) for r in d.attention),
+        )
         return format_html(
-            "{}{}<p><b>{}</b></p><ol>{}</ol>", lines, warnings, d.cause, actions_html
+            "{}{}<p><b>{}</b></p><ol>{}</ol>", lines, attention, d.cause, actions_html
         )
 
     @admin.display(description=_("recent actions"))
@@ -252,7 +297,12 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         return _lines(
             "<div>{} — {} {} {}</div>",
             (
-                (_local(r.at), r.state, badge(r.active_input), badge(r.health))
+                (
+                    _local(r.at),
+                    choice_message(m.CHANNEL_STATE, r.state),
+                    _input_badge(r.active_input),
+                    badge(r.health, r.get_health_display()),
+                )
                 for r in obj.history.all()[:30]
             ),
         )
@@ -260,9 +310,14 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     @admin.display(description=_("failover events"))
     def failover_events(self, obj):
         return _lines(
-            "<div>{} — pipeline {}: {} ({})</div>",
+            "<div>{} — {} {} ({})</div>",
             (
-                (_local(e.occurred_at), e.pipeline, e.get_kind_display(), e.get_source_display())
+                (
+                    _local(e.occurred_at),
+                    _("pipeline %(pipeline)s:") % {"pipeline": e.pipeline},
+                    e.get_kind_display(),
+                    e.get_source_display(),
+                )
                 for e in obj.failovers.all()[:30]
             ),
         )
@@ -280,15 +335,20 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart)
 
 
+class FlowStateFilter(StateFilter):
+    labels = m.FLOW_STATE
+
+
 @admin.register(LinkFlow)
 class LinkFlowAdmin(ActionHistoryMixin, ReadOnlyAdmin):
-    list_display = ("name", "state", "role", "feeds_input", "stale_since")
-    list_filter = ("state", "role")
+    list_display = ("name", "state_badge", "role", "feeds_input", "stale_since")
+    list_filter = (FlowStateFilter, "role")
     search_fields = ("name", "cloud_id")
+    list_select_related = ("feeds_input",)
     fields = (
         "name",
         "cloud_id",
-        "state",
+        "state_badge",
         "role",
         "feeds_input",
         "output_endpoints",
@@ -296,6 +356,10 @@ class LinkFlowAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         "recent_actions",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_badge(self, obj):
+        return badge(obj.state, choice_message(m.FLOW_STATE, obj.state))
 
     @admin.display(description=_("recent actions"))
     def recent_actions(self, obj):

@@ -106,16 +106,25 @@ class ChannelListApi(generics.ListAPIView):
 
 
 class DiagnosisOutput(serializers.Serializer):
+    """A channel's diagnosis; every sentence in the request's language (Accept-Language)."""
+
     channel_id = serializers.CharField()
     channel_name = serializers.CharField()
     health = serializers.CharField()
+    health_label = serializers.CharField()
     state = serializers.CharField()
+    state_label = serializers.CharField()
     active_input = serializers.CharField()
+    input_label = serializers.CharField()
     ok = serializers.BooleanField()
+    needs_attention = serializers.BooleanField()
+    attention = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why the channel needs attention (empty: it does not).",
+    )
     lines = serializers.ListField(child=serializers.DictField())
     cause = serializers.CharField()
     actions = serializers.ListField(child=serializers.CharField())
-    warnings = serializers.ListField(child=serializers.CharField())
     failovers_24h = serializers.IntegerField()
     last_failover_at = serializers.DateTimeField(allow_null=True)
     stale_since = serializers.DateTimeField(allow_null=True)
@@ -153,12 +162,9 @@ class StatusApi(APIView):
 
     @extend_schema(responses=StatusOutput)
     def get(self, request: Request) -> Response:
-        diagnoses = selectors.status_list()
+        report = selectors.status_get()
         return Response(
-            {
-                "summary": selectors.summary_get(),
-                "channels": [d.as_dict() for d in diagnoses],
-            }
+            {"summary": report.summary, "channels": [d.as_dict() for d in report.channels]}
         )
 
 

@@ -4,11 +4,19 @@ Rules read across the services the way an experienced operator does (seed 003): 
 stopped while StreamLink runs means the encoder stopped; StreamLive on BACKUP with the MAIN
 StreamLink flow idle means the MAIN contribution was lost; and so on. Pure functions over the
 synced rows: no cloud call, so ``ops_status`` answers instantly and the same way everywhere.
+Every sentence is a ``Message`` (``broadcastops.i18n``): it becomes text in the reader's
+language when the dashboard, the admin, the API or ``ops_status`` shows it.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from django.utils import timezone
+
+from broadcastops.i18n import Message, Text, choice_message
+from broadcastops.inventory import messages as m
+from broadcastops.inventory.attention import channel_attention_reasons
 from broadcastops.inventory.models import (
     CssStream,
     FailoverEvent,
@@ -21,36 +29,94 @@ from broadcastops.inventory.models import (
 
 @dataclass(frozen=True)
 class ServiceLine:
-    service: str  # StreamLive, StreamLink, StreamPackage, CSS
+    service: str  # StreamLive, StreamLink, StreamPackage, CSS (product names)
     ok: bool
-    facts: str
+    facts: tuple[Message, ...]
+
+    @property
+    def text(self) -> str:
+        """The facts in the active language."""
+        return "; ".join(f.render() for f in self.facts)
 
 
 @dataclass
 class Diagnosis:
+    """One channel's status across the services, in messages: text only when read."""
+
     channel_id: str
     channel_name: str
     health: str
     state: str
     active_input: str
     lines: list[ServiceLine]
-    cause: str
-    actions: list[str]
-    warnings: list[str] = field(default_factory=list)
+    cause: Message
+    actions: list[Message]
+    attention: list[Message] = field(default_factory=list)
     failovers_24h: int = 0
     last_failover_at: datetime | None = None
     stale_since: datetime | None = None
 
     @property
-    def ok(self) -> bool:
-        return all(line.ok for line in self.lines) and not self.warnings
+    def needs_attention(self) -> bool:
+        return bool(self.attention)
 
-    def as_dict(self) -> dict:
-        data = asdict(self)
-        data["ok"] = self.ok
-        for key in ("last_failover_at", "stale_since"):
-            data[key] = data[key].isoformat() if data[key] else None
-        return data
+    @property
+    def attention_also(self) -> list[Message]:
+        """The reasons the cause does not already give and the health badge does not show."""
+        said = {m.ATTENTION_HEALTH.code}
+        if self.cause.code == m.CAUSE_UNPROTECTED.code:
+            said.add(m.ATTENTION_UNPROTECTED.code)
+        if self.cause.code == m.CAUSE_STALE.code:
+            said.add(m.ATTENTION_STALE.code)
+        return [r for r in self.attention if r.code not in said]
+
+    @property
+    def ok(self) -> bool:
+        return all(line.ok for line in self.lines) and not self.attention
+
+    @property
+    def state_label(self) -> Message:
+        return choice_message(m.CHANNEL_STATE, self.state)
+
+    @property
+    def health_label(self) -> Message:
+        return choice_message(m.HEALTH, self.health)
+
+    @property
+    def input_label(self) -> Message:
+        return choice_message(m.INPUT, self.active_input)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, every sentence rendered in the active language."""
+        return {
+            "channel_id": self.channel_id,
+            "channel_name": self.channel_name,
+            "health": self.health,
+            "health_label": self.health_label.render(),
+            "state": self.state,
+            "state_label": self.state_label.render(),
+            "active_input": self.active_input,
+            "input_label": self.input_label.render(),
+            "ok": self.ok,
+            "needs_attention": self.needs_attention,
+            "attention": [r.render() for r in self.attention],
+            "lines": [
+                {"service": line.service, "ok": line.ok, "facts": line.text} for line in self.lines
+            ],
+            "cause": self.cause.render(),
+            "actions": [a.render() for a in self.actions],
+            "failovers_24h": self.failovers_24h,
+            "last_failover_at": _iso(self.last_failover_at),
+            "stale_since": _iso(self.stale_since),
+        }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _local(when: datetime) -> str:
+    return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _flows_by_role(flows: list[LinkFlow]) -> dict[str, list[LinkFlow]]:
@@ -64,17 +130,26 @@ def _running(flows: list[LinkFlow]) -> bool:
     return bool(flows) and all(f.state == LinkFlow.State.RUNNING for f in flows)
 
 
-def _failover_misconfigured(channel: LiveChannel) -> bool:
-    """True when failover is toggled on with no backup chosen anywhere on the channel."""
-    secondaries = {
-        (a.get("failover") or {}).get("SecondaryInputId") for a in channel.attached_inputs
-    }
-    return any(
-        a.get("failover") is not None
-        and not a["failover"].get("SecondaryInputId")
-        and a["id"] not in secondaries
-        for a in channel.attached_inputs
-    )
+def _live_facts(channel: LiveChannel) -> tuple[Message, ...]:
+    pipelines = channel.pipelines or []
+    state = choice_message(m.CHANNEL_STATE, channel.state)
+    active = choice_message(m.INPUT, channel.active_input)
+    if pipelines:
+        roles = [
+            m.FACTS_PIPELINE(pipeline=p["pipeline"], role=choice_message(m.INPUT, p["role"]))
+            for p in pipelines
+        ]
+        facts = [m.FACTS_LIVE_PIPELINES(state=state, input=active, pipelines=roles)]
+    else:
+        facts = [m.FACTS_LIVE(state=state, input=active)]
+    alerts = [a for p in pipelines for a in p.get("alerts", [])]
+    if alerts:
+        # Alert types are the cloud's identifiers (RTMP Stream Not Found...): shown as they are.
+        types = "; ".join(a["type"] for a in alerts[:3])
+        facts.append(m.FACTS_ALERTS(count=len(alerts), types=types))
+    if channel.stale_since is not None:
+        facts.append(m.FACTS_STALE(since=_local(channel.stale_since)))
+    return tuple(facts)
 
 
 def channel_diagnose(
@@ -87,56 +162,52 @@ def channel_diagnose(
     """Diagnose one channel from its synced rows (flows feeding it, failovers of 24 h)."""
     by_role = _flows_by_role(flows)
     main_flows = by_role.get(InputRole.MAIN, [])
-    backup_flows = by_role.get(InputRole.BACKUP, [])
     running = channel.state == LiveChannel.State.RUNNING
-    pipelines = channel.pipelines or []
-    roles = [p.get("role", InputRole.UNKNOWN) for p in pipelines]
+    roles = [p.get("role", InputRole.UNKNOWN) for p in channel.pipelines or []]
     stale = channel.stale_since is not None
 
     # --- one line per service ------------------------------------------------------------
-    alerts = [a for p in pipelines for a in p.get("alerts", [])]
-    live_facts = f"{channel.state}, input {channel.active_input}"
-    if pipelines:
-        live_facts += (
-            " (" + ", ".join(f"pipeline {p['pipeline']}: {p['role']}" for p in pipelines) + ")"
-        )
-    if alerts:
-        live_facts += f"; {len(alerts)} active alert(s): " + "; ".join(
-            a["type"] for a in alerts[:3]
-        )
-    if stale:
-        live_facts += f"; data stale since {channel.stale_since:%Y-%m-%d %H:%M:%S %Z}"
     lines = [
         ServiceLine(
             "StreamLive",
             running and channel.health == Health.GREEN and not stale,
-            live_facts,
+            _live_facts(channel),
         )
     ]
     if flows:
-        flow_facts = ", ".join(f"{f.name} ({f.role}) {f.state}" for f in flows)
-        lines.append(ServiceLine("StreamLink", _running(flows), flow_facts))
+        flow_facts = [
+            m.FACTS_FLOW(
+                name=f.name,
+                role=choice_message(m.INPUT, f.role),
+                state=choice_message(m.FLOW_STATE, f.state),
+            )
+            for f in flows
+        ]
+        lines.append(ServiceLine("StreamLink", _running(flows), tuple(flow_facts)))
     else:
-        lines.append(ServiceLine("StreamLink", False, "no flow feeds this channel's inputs"))
+        lines.append(ServiceLine("StreamLink", False, (m.FACTS_NO_FLOW(),)))
     package = channel.package_channel
     if package is not None:
-        lines.append(ServiceLine("StreamPackage", running, f"linked to {package.name}"))
+        lines.append(ServiceLine("StreamPackage", running, (m.FACTS_PACKAGE(name=package.name),)))
     else:
-        lines.append(ServiceLine("StreamPackage", False, "no StreamPackage channel linked"))
+        lines.append(ServiceLine("StreamPackage", False, (m.FACTS_NO_PACKAGE(),)))
     css = channel.css_stream
     if css is not None:
-        lines.append(ServiceLine("CSS", css.state == CssStream.State.ACTIVE, f"{css} {css.state}"))
+        css_facts = m.FACTS_CSS(stream=str(css), state=choice_message(m.CSS_STATE, css.state))
+        lines.append(ServiceLine("CSS", css.state == CssStream.State.ACTIVE, (css_facts,)))
     else:
-        lines.append(ServiceLine("CSS", False, "no CSS stream linked"))
+        lines.append(ServiceLine("CSS", False, (m.FACTS_NO_CSS(),)))
 
     # --- probable cause and actions (first matching rule wins) ----------------------------
-    warnings = []
-    if _failover_misconfigured(channel):
-        warnings.append(
-            "Input failover is switched on but no backup input is selected: the channel has "
-            "no input protection. Run the failover audit and fix it before air."
-        )
-    cause, actions = _cause(channel, running, roles, main_flows, backup_flows, flows, css, stale)
+    cause, actions = _cause(channel, running, roles, main_flows, flows, css, stale)
+    if channel.input_protected is False and cause.code != m.CAUSE_UNPROTECTED.code:
+        # Another cause comes first, but losing MAIN would still not switch to BACKUP.
+        if channel.on_air:
+            actions.append(m.DO_PROTECT(name=channel.name))
+        else:
+            actions.append(
+                m.NOTE_PROTECT_BEFORE_AIR(name=channel.name, reason=_protection(channel))
+            )
 
     last = max((f.occurred_at for f in failovers), default=None)
     failover_count = sum(1 for f in failovers if f.kind == FailoverEvent.Kind.FAILOVER)
@@ -149,85 +220,60 @@ def channel_diagnose(
         lines=lines,
         cause=cause,
         actions=actions,
-        warnings=warnings,
+        attention=channel_attention_reasons(channel),
         failovers_24h=failover_count,
         last_failover_at=last,
         stale_since=channel.stale_since,
     )
 
 
-def _cause(channel, running, roles, main_flows, backup_flows, flows, css, stale):
+def _cause(
+    channel: LiveChannel,
+    running: bool,
+    roles: list[str],
+    main_flows: list[LinkFlow],
+    flows: list[LinkFlow],
+    css: CssStream | None,
+    stale: bool,
+) -> tuple[Message, list[Message]]:
     name = channel.name
     if stale:
-        return (
-            "StreamLive could not be reached; the last known state is shown, not the current one.",
-            [
-                "Check the Tencent Cloud status page and the console's credentials.",
-                f"Check {name} in the StreamLive console directly.",
-            ],
-        )
+        return m.CAUSE_STALE(), [m.DO_CHECK_CLOUD(), m.DO_CHECK_IN_CONSOLE(name=name)]
     if channel.state == LiveChannel.State.IDLE and _running(flows):
-        return (
-            "The encoder stopped: the StreamLive channel is idle while StreamLink still runs.",
-            [
-                f"Start {name} (ops: start channel), then check that the input is MAIN.",
-                "Check the audit trail and schedules for who or what stopped it.",
-            ],
-        )
+        return m.CAUSE_ENCODER_STOPPED(), [
+            m.DO_START_AND_CHECK_MAIN(name=name),
+            m.DO_CHECK_WHO_STOPPED(),
+        ]
     if channel.state == LiveChannel.State.IDLE:
-        return (
-            "Off air: the StreamLive channel and its contribution flows are stopped.",
-            [f"Start the MAIN and BACKUP StreamLink flows, then start {name}."],
-        )
+        return m.CAUSE_OFF_AIR(), [m.DO_START_FLOWS_THEN_CHANNEL(name=name)]
     if not running:
-        return (
-            f"The channel is {channel.state}: a start or stop is in progress.",
-            ["Wait for the channel to settle, then check again."],
-        )
+        state = choice_message(m.CHANNEL_STATE, channel.state)
+        return m.CAUSE_TRANSITION(state=state), [m.DO_WAIT()]
     if roles and all(r == InputRole.NONE for r in roles):
         if flows and not any(f.state == LinkFlow.State.RUNNING for f in flows):
-            return (
-                "No contribution: every StreamLink flow feeding the channel is stopped.",
-                ["Start the MAIN StreamLink flow (and the BACKUP one)."],
-            )
-        return (
-            "No input reaches StreamLive although the channel runs: the encoders feeding "
-            "StreamLink stopped sending, or the flows' outputs point elsewhere.",
-            [
-                "Check the MAIN and BACKUP encoders.",
-                "Check the StreamLink flow inputs are Connected and their outputs' URLs.",
-            ],
-        )
+            return m.CAUSE_NO_CONTRIBUTION(), [m.DO_START_MAIN_FLOW()]
+        return m.CAUSE_NO_INPUT(), [m.DO_CHECK_ENCODERS(), m.DO_CHECK_FLOW_INPUTS()]
     if InputRole.BACKUP in roles:
         if main_flows and not _running(main_flows):
-            return (
-                "Contribution MAIN lost: the StreamLink MAIN flow is idle, the channel runs on "
-                "its BACKUP input.",
-                [
-                    "Start the StreamLink MAIN flow: " + ", ".join(f.name for f in main_flows),
-                    "Check the MAIN encoder, then switch the channel back to MAIN.",
-                ],
-            )
-        return (
-            "MAIN input lost upstream: the channel failed over to BACKUP.",
-            [
-                "Check the MAIN encoder and the MAIN StreamLink flow's input connection.",
-                "With CURRENT_PREFERRED the channel stays on BACKUP after MAIN recovers: "
-                "switch it back (restart or an INPUT_SWITCH plan) in a quiet moment.",
-            ],
-        )
+            return m.CAUSE_MAIN_CONTRIBUTION_LOST(), [
+                m.DO_START_MAIN_FLOWS(flows=", ".join(f.name for f in main_flows)),
+                m.DO_SWITCH_BACK_TO_MAIN(),
+            ]
+        return m.CAUSE_MAIN_LOST_UPSTREAM(), [m.DO_CHECK_MAIN_UPSTREAM(), m.DO_CURRENT_PREFERRED()]
     if InputRole.NONE in roles:
-        down = [str(i) for i, r in enumerate(roles) if r == InputRole.NONE]
-        return (
-            f"Degraded: pipeline {', '.join(down)} has no input (the other still runs).",
-            ["Check the push to that pipeline's input address (StreamLink output destination)."],
-        )
+        down = ", ".join(str(i) for i, r in enumerate(roles) if r == InputRole.NONE)
+        return m.CAUSE_PIPELINE_WITHOUT_INPUT(pipelines=down), [m.DO_CHECK_PIPELINE_PUSH()]
     if css is not None and css.state != CssStream.State.ACTIVE:
-        return (
-            f"Delivery: the CSS stream {css} is {css.state} while StreamLive runs on MAIN.",
-            [
-                "Check the StreamLive RTMP output group's destination URL.",
-                "Resume the stream if it was forbidden.",
-            ],
-        )
-    return ("All services healthy.", [])
+        state = choice_message(m.CSS_STATE, css.state)
+        return m.CAUSE_DELIVERY(stream=str(css), state=state), [
+            m.DO_CHECK_OUTPUT_GROUP(),
+            m.DO_RESUME_STREAM(),
+        ]
+    if channel.input_protected is False:
+        return m.CAUSE_UNPROTECTED(reason=_protection(channel)), [m.DO_PROTECT(name=name)]
+    return m.CAUSE_HEALTHY(), []
+
+
+def _protection(channel: LiveChannel) -> Message:
+    """Why the failover audit found the channel unprotected (its own stored message)."""
+    return Message.from_json(channel.input_protection_reason or "") or Text("-")

@@ -7,21 +7,22 @@ actions on them is ``broadcastops.actions.models.OperatorAction``.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class InputRole(models.TextChoices):
-    MAIN = "MAIN", "MAIN"
-    BACKUP = "BACKUP", "BACKUP"
-    NONE = "NONE", "none"
-    UNKNOWN = "UNKNOWN", "unknown"
+    MAIN = "MAIN", _("MAIN")
+    BACKUP = "BACKUP", _("BACKUP")
+    NONE = "NONE", _("none")
+    UNKNOWN = "UNKNOWN", _("unknown")
 
 
 class Health(models.TextChoices):
-    GREEN = "green", "Healthy"
-    AMBER = "amber", "Degraded"
-    RED = "red", "Off air"
-    IDLE = "idle", "Idle (not on air)"
-    UNKNOWN = "unknown", "Unknown"
+    GREEN = "green", _("Healthy")
+    AMBER = "amber", _("Degraded")
+    RED = "red", _("Off air")
+    IDLE = "idle", _("Idle (not on air)")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class CloudService(models.TextChoices):
@@ -38,11 +39,17 @@ class ServiceSync(models.Model):
     in the cache (``services.sync.last_success``), so a quiet poll writes nothing here.
     """
 
-    service = models.CharField(max_length=8, choices=CloudService.choices, unique=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
-    stale_since = models.DateTimeField(null=True, blank=True)
+    service = models.CharField(
+        _("service"), max_length=8, choices=CloudService.choices, unique=True
+    )
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cloud service")
+        verbose_name_plural = _("cloud services")
 
     def __str__(self) -> str:
         return self.get_service_display()
@@ -51,15 +58,17 @@ class ServiceSync(models.Model):
 class LiveInput(models.Model):
     """A StreamLive input (RTMP_PUSH, RTP_PUSH, ...) with its normalised ingest endpoints."""
 
-    cloud_id = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=200, blank=True)
-    input_type = models.CharField(max_length=32, blank=True)
+    cloud_id = models.CharField(_("cloud id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    input_type = models.CharField(_("input type"), max_length=32, blank=True)
     # Normalised endpoint keys, one per InputSettings entry (index = pipeline).
-    endpoints = models.JSONField(default=list, blank=True)
-    attached_channel_ids = models.JSONField(default=list, blank=True)
+    endpoints = models.JSONField(_("endpoints"), default=list, blank=True)
+    attached_channel_ids = models.JSONField(_("attached to channels"), default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("StreamLive input")
+        verbose_name_plural = _("StreamLive inputs")
 
     def __str__(self) -> str:
         return self.name or self.cloud_id
@@ -68,13 +77,15 @@ class LiveInput(models.Model):
 class PackageChannel(models.Model):
     """A StreamPackage channel: two ingest URLs (main, backup), no state of its own."""
 
-    cloud_id = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=200, blank=True)
-    protocol = models.CharField(max_length=16, blank=True)
-    input_urls = models.JSONField(default=list, blank=True)
+    cloud_id = models.CharField(_("cloud id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    protocol = models.CharField(_("protocol"), max_length=16, blank=True)
+    input_urls = models.JSONField(_("input URLs"), default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("package channel")
+        verbose_name_plural = _("package channels")
 
     def __str__(self) -> str:
         return self.name or self.cloud_id
@@ -84,19 +95,23 @@ class CssStream(models.Model):
     """A CSS (live) stream and whether it is being pushed."""
 
     class State(models.TextChoices):
-        ACTIVE = "active", "active"
-        INACTIVE = "inactive", "inactive"
-        FORBID = "forbid", "forbidden"
-        UNKNOWN = "unknown", "unknown"
+        ACTIVE = "active", _("active")
+        INACTIVE = "inactive", _("inactive")
+        FORBID = "forbid", _("forbidden")
+        UNKNOWN = "unknown", _("unknown")
 
-    domain = models.CharField(max_length=200)
-    app_name = models.CharField(max_length=64, default="live")
-    stream_name = models.CharField(max_length=200)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.UNKNOWN)
-    publish_started_at = models.DateTimeField(null=True, blank=True)
+    domain = models.CharField(_("domain"), max_length=200)
+    app_name = models.CharField(_("app name"), max_length=64, default="live")
+    stream_name = models.CharField(_("stream name"), max_length=200)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.UNKNOWN
+    )
+    publish_started_at = models.DateTimeField(_("pushed since"), null=True, blank=True)
 
     class Meta:
         ordering = ["stream_name"]
+        verbose_name = _("CSS stream")
+        verbose_name_plural = _("CSS streams")
         constraints = [
             models.UniqueConstraint(
                 fields=["domain", "app_name", "stream_name"], name="css_stream_unique"
@@ -111,38 +126,58 @@ class LiveChannel(models.Model):
     """A StreamLive channel: state, attached inputs with FailOverSettings, derived links."""
 
     class State(models.TextChoices):
-        IDLE = "IDLE", "Idle"
-        STARTING = "STARTING", "Starting"
-        RUNNING = "RUNNING", "Running"
-        STOPPING = "STOPPING", "Stopping"
+        IDLE = "IDLE", _("Idle")
+        STARTING = "STARTING", _("Starting")
+        RUNNING = "RUNNING", _("Running")
+        STOPPING = "STOPPING", _("Stopping")
 
-    cloud_id = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=200, db_index=True)
-    # Shown verbatim: the cloud's enum is not fully documented.
-    state = models.CharField(max_length=32, db_index=True)
+    cloud_id = models.CharField(_("cloud id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200, db_index=True)
+    # Shown verbatim when unknown: the cloud's enum is not fully documented.
+    state = models.CharField(_("state"), max_length=32, db_index=True)
     # [{"id", "failover": {"SecondaryInputId", "LossThreshold", "RecoverBehavior"} | null}]
-    attached_inputs = models.JSONField(default=list, blank=True)
-    output_groups = models.JSONField(default=list, blank=True)
+    attached_inputs = models.JSONField(_("attached inputs"), default=list, blank=True)
+    output_groups = models.JSONField(_("output groups"), default=list, blank=True)
     package_channel = models.ForeignKey(
-        PackageChannel, null=True, blank=True, on_delete=models.SET_NULL, related_name="channels"
+        PackageChannel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="channels",
+        verbose_name=_("package channel"),
     )
     css_stream = models.ForeignKey(
-        CssStream, null=True, blank=True, on_delete=models.SET_NULL, related_name="channels"
+        CssStream,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="channels",
+        verbose_name=_("CSS stream"),
     )
     active_input = models.CharField(
-        max_length=8, choices=InputRole.choices, default=InputRole.UNKNOWN, db_index=True
+        _("active input"),
+        max_length=8,
+        choices=InputRole.choices,
+        default=InputRole.UNKNOWN,
+        db_index=True,
     )
     # [{"pipeline": 0, "input_id", "role", "alerts": [{"type", "message", "set_time"}]}]
-    pipelines = models.JSONField(default=list, blank=True)
+    pipelines = models.JSONField(_("pipelines"), default=list, blank=True)
     health = models.CharField(
-        max_length=8, choices=Health.choices, default=Health.UNKNOWN, db_index=True
+        _("health"), max_length=8, choices=Health.choices, default=Health.UNKNOWN, db_index=True
     )
-    stale_since = models.DateTimeField(null=True, blank=True)
-    changed_at = models.DateTimeField(null=True, blank=True)
-    removed_at = models.DateTimeField(null=True, blank=True)
+    # What the input-failover audit last found (``services.channel_protection_set``): None
+    # until an audit has run; the reason is a stored message (``broadcastops.i18n``).
+    input_protected = models.BooleanField(_("input protected"), null=True, blank=True)
+    input_protection_reason = models.JSONField(_("input protection"), default=dict, blank=True)
+    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("live channel")
+        verbose_name_plural = _("live channels")
         permissions = [("operate_livechannel", "Can start, stop and restart channels")]
 
     def __str__(self) -> str:
@@ -154,30 +189,42 @@ class LiveChannel(models.Model):
 
     @property
     def needs_attention(self) -> bool:
-        return self.health in (Health.AMBER, Health.RED) or self.stale_since is not None
+        """See ``inventory.attention``: the one definition."""
+        from broadcastops.inventory.attention import channel_attention_reasons
+
+        return bool(channel_attention_reasons(self))
 
 
 class LinkFlow(models.Model):
     """A StreamLink flow, its MAIN/BACKUP role and the StreamLive input its output feeds."""
 
     class State(models.TextChoices):
-        IDLE = "IDLE", "Idle"
-        RUNNING = "RUNNING", "Running"
+        IDLE = "IDLE", _("Idle")
+        RUNNING = "RUNNING", _("Running")
 
-    cloud_id = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=200, db_index=True)
-    state = models.CharField(max_length=32, db_index=True)
-    role = models.CharField(max_length=8, choices=InputRole.choices, default=InputRole.UNKNOWN)
-    # Normalised endpoint keys of the flow's outputs.
-    output_endpoints = models.JSONField(default=list, blank=True)
-    feeds_input = models.ForeignKey(
-        LiveInput, null=True, blank=True, on_delete=models.SET_NULL, related_name="flows"
+    cloud_id = models.CharField(_("cloud id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200, db_index=True)
+    state = models.CharField(_("state"), max_length=32, db_index=True)
+    role = models.CharField(
+        _("role"), max_length=8, choices=InputRole.choices, default=InputRole.UNKNOWN
     )
-    stale_since = models.DateTimeField(null=True, blank=True)
-    removed_at = models.DateTimeField(null=True, blank=True)
+    # Normalised endpoint keys of the flow's outputs.
+    output_endpoints = models.JSONField(_("output endpoints"), default=list, blank=True)
+    feeds_input = models.ForeignKey(
+        LiveInput,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="flows",
+        verbose_name=_("feeds input"),
+    )
+    stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("StreamLink flow")
+        verbose_name_plural = _("StreamLink flows")
         permissions = [("operate_linkflow", "Can start and stop flows")]
 
     def __str__(self) -> str:
@@ -187,17 +234,20 @@ class LinkFlow(models.Model):
 class ChannelStatus(models.Model):
     """One row per change of a channel's state, active input or health (not per poll)."""
 
-    channel = models.ForeignKey(LiveChannel, on_delete=models.CASCADE, related_name="history")
-    at = models.DateTimeField(db_index=True)
-    state = models.CharField(max_length=32)
-    active_input = models.CharField(max_length=8, choices=InputRole.choices)
-    health = models.CharField(max_length=8, choices=Health.choices)
-    pipelines = models.JSONField(default=list, blank=True)
+    channel = models.ForeignKey(
+        LiveChannel, on_delete=models.CASCADE, related_name="history", verbose_name=_("channel")
+    )
+    at = models.DateTimeField(_("at"), db_index=True)
+    state = models.CharField(_("state"), max_length=32)
+    active_input = models.CharField(_("active input"), max_length=8, choices=InputRole.choices)
+    health = models.CharField(_("health"), max_length=8, choices=Health.choices)
+    pipelines = models.JSONField(_("pipelines"), default=list, blank=True)
 
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["channel", "at"])]
-        verbose_name_plural = "channel statuses"
+        verbose_name = _("channel status")
+        verbose_name_plural = _("channel statuses")
 
     def __str__(self) -> str:
         return f"{self.channel} {self.state} {self.active_input} @ {self.at:%Y-%m-%d %H:%M:%S}"
@@ -207,26 +257,34 @@ class FailoverEvent(models.Model):
     """An input failover or recovery, recorded once however many polls see it."""
 
     class Kind(models.TextChoices):
-        FAILOVER = "failover", "Failover to BACKUP"
-        RECOVER = "recover", "Recovered to MAIN"
-        INPUT_LOST = "input_lost", "Input lost"
+        FAILOVER = "failover", _("Failover to BACKUP")
+        RECOVER = "recover", _("Recovered to MAIN")
+        INPUT_LOST = "input_lost", _("Input lost")
 
     class Source(models.TextChoices):
-        LOG = "log", "StreamLive log"
-        OBSERVED = "observed", "Observed change of active input"
+        LOG = "log", _("StreamLive log")
+        OBSERVED = "observed", _("Observed change of active input")
 
-    channel = models.ForeignKey(LiveChannel, on_delete=models.CASCADE, related_name="failovers")
-    pipeline = models.PositiveSmallIntegerField()
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    source = models.CharField(max_length=16, choices=Source.choices)
-    occurred_at = models.DateTimeField(db_index=True)
-    from_input_id = models.CharField(max_length=64, blank=True)
-    to_input_id = models.CharField(max_length=64, blank=True)
-    message = models.TextField(blank=True)
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    channel = models.ForeignKey(
+        LiveChannel,
+        on_delete=models.CASCADE,
+        related_name="failovers",
+        verbose_name=_("channel"),
+    )
+    pipeline = models.PositiveSmallIntegerField(_("pipeline"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
+    from_input_id = models.CharField(_("from input"), max_length=64, blank=True)
+    to_input_id = models.CharField(_("to input"), max_length=64, blank=True)
+    # The StreamLive log's type name (PipelineFailover...), not a sentence of ours.
+    message = models.TextField(_("log entry"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-occurred_at"]
+        verbose_name = _("failover event")
+        verbose_name_plural = _("failover events")
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "pipeline", "kind", "occurred_at"],

@@ -1,4 +1,7 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from broadcastops.i18n import Message
 
 
 class Notification(models.Model):
@@ -6,39 +9,62 @@ class Notification(models.Model):
 
     Repeats of the same ``dedup_key`` inside the de-duplication window do not create rows:
     they increment ``suppressed_count`` on the row that was sent.
+
+    The title, the text, the facts' labels and the actions are stored messages (codes and
+    parameters, ``broadcastops.i18n``): each is rendered in the language of whoever reads it
+    (``services.notification_render``). Rows from before codes hold plain text, shown as is.
     """
 
     class Severity(models.TextChoices):
-        INFO = "info", "Info"
-        WARNING = "warning", "Warning"
-        CRITICAL = "critical", "Critical"
-        RESOLVED = "resolved", "Resolved"
+        INFO = "info", _("Info")
+        WARNING = "warning", _("Warning")
+        CRITICAL = "critical", _("Critical")
+        RESOLVED = "resolved", _("Resolved")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Skipped (no destination configured)"
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped (no destination configured)")
 
-    event = models.CharField(max_length=64, help_text="What happened, e.g. channel.failover")
-    subject = models.CharField(max_length=200, help_text="What it happened to, e.g. a channel id")
-    dedup_key = models.CharField(max_length=300, db_index=True)
-    severity = models.CharField(max_length=16, choices=Severity.choices)
-    title = models.CharField(max_length=200)
-    text = models.TextField(blank=True)
-    facts = models.JSONField(default=dict, blank=True)
-    actions = models.JSONField(default=list, blank=True)
-    destination = models.CharField(max_length=32, default="slack")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    suppressed_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    event = models.CharField(
+        _("event"), max_length=64, help_text=_("What happened, e.g. channel.failover")
+    )
+    subject = models.CharField(
+        _("subject"), max_length=200, help_text=_("What it happened to, e.g. a channel id")
+    )
+    dedup_key = models.CharField(_("de-duplication key"), max_length=300, db_index=True)
+    severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices)
+    # A message: {"code", "params"} (or {"text"}).
+    title = models.JSONField(_("title"), default=dict)
+    text = models.JSONField(_("text"), default=dict, blank=True)
+    # [[label message, value], ...]; rows from before codes hold {label: value}.
+    facts = models.JSONField(_("facts"), default=list, blank=True)
+    # [message, ...]
+    actions = models.JSONField(_("what to do"), default=list, blank=True)
+    destination = models.CharField(_("destination"), max_length=32, default="slack")
+    status = models.CharField(
+        _("delivery"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    suppressed_count = models.PositiveIntegerField(_("repeats held back"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["subject", "created_at"])]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
 
     def __str__(self) -> str:
-        return f"{self.severity} {self.event} {self.subject}"
+        return f"{self.get_severity_display()} {self.event} {self.subject}"
+
+    @property
+    def title_message(self) -> Message:
+        return Message.from_json(self.title)
+
+    @property
+    def text_message(self) -> Message:
+        return Message.from_json(self.text)

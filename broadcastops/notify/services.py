@@ -1,6 +1,8 @@
 """``notify()``: the one entry for every alert; delivery with bounded retries and a log."""
 
 import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +11,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from broadcastops.i18n import Message, Text, language_active, language_supported
+from broadcastops.notify import messages as m
 from broadcastops.notify.models import Notification
 from broadcastops.notify.slack import (
     DeliveryPermanentError,
@@ -38,19 +42,39 @@ def _enqueue(notification_id: int) -> None:
         logger.exception("Could not enqueue delivery of notification %s", notification_id)
 
 
+Said = Message | str  # a message, or text that is not ours (stored as it is)
+
+
+def _message(value: Any) -> Message:
+    if isinstance(value, Message):
+        return value
+    if value is None or isinstance(value, str | int | float):
+        return Text("" if value is None else str(value))
+    # A MessageKind not called, a lazy string: it would be stored as its repr.
+    raise TypeError(f"Not a message or text: {value!r}")
+
+
+def _facts_json(facts: Mapping[Message, Any] | Mapping[str, Any] | None) -> list[list[Any]]:
+    return [[_message(k).as_json(), _message(v).as_json()] for k, v in (facts or {}).items()]
+
+
 def notify(
     *,
     event: str,
     subject: str,
     severity: str,
-    title: str,
-    text: str = "",
-    facts: dict[str, Any] | None = None,
-    actions: list[str] | tuple[str, ...] = (),
+    title: Said,
+    text: Said = "",
+    facts: Mapping[Message, Any] | Mapping[str, Any] | None = None,
+    actions: Iterable[Said] = (),
     dedup_key: str | None = None,
     dedup_window_s: int | None = None,
 ) -> Notification | None:
     """Record an alert and send it after commit, unless it repeats one sent recently.
+
+    ``title``, ``text``, the facts' labels and values, and ``actions`` are messages
+    (``broadcastops.i18n``), stored as codes and rendered in each recipient's language; a
+    plain string is kept as it is (a cloud's error, a name).
 
     - The same ``dedup_key`` (default ``event:subject``) inside ``dedup_window_s`` is
       counted on the first row instead of being sent again.
@@ -81,6 +105,10 @@ def notify(
             if flapping is not None:
                 return _suppress(flapping)
             count = Notification.objects.filter(subject=subject, created_at__gte=flap_since).count()
+            stored = {
+                "facts": _facts_json(facts),
+                "actions": [_message(a).as_json() for a in actions],
+            }
             if count + 1 >= settings.NOTIFY_FLAP_THRESHOLD:
                 minutes = settings.NOTIFY_FLAP_WINDOW_S // 60
                 row = Notification.objects.create(
@@ -88,13 +116,11 @@ def notify(
                     subject=subject,
                     dedup_key=flapping_key,
                     severity=Severity.WARNING,
-                    title=f"{subject} is flapping",
-                    text=(
-                        f"{count + 1} alerts in the last {minutes} min; further alerts for "
-                        f"{subject} are held back for {minutes} min. Latest: {title}"
-                    ),
-                    facts=facts or {},
-                    actions=list(actions),
+                    title=m.FLAPPING_TITLE(subject=subject).as_json(),
+                    text=m.FLAPPING_TEXT(
+                        count=count + 1, minutes=minutes, subject=subject, latest=_message(title)
+                    ).as_json(),
+                    **stored,
                 )
             else:
                 row = Notification.objects.create(
@@ -102,10 +128,9 @@ def notify(
                     subject=subject,
                     dedup_key=dedup_key,
                     severity=severity,
-                    title=title,
-                    text=text,
-                    facts=facts or {},
-                    actions=list(actions),
+                    title=_message(title).as_json(),
+                    text=_message(text).as_json(),
+                    **stored,
                 )
             transaction.on_commit(lambda: _enqueue(row.pk))
             logger.info("Notification %s %s %s queued", row.pk, row.event, subject)
@@ -113,6 +138,40 @@ def notify(
     except Exception:
         logger.exception("Could not record notification %s for %s", event, subject)
         return None
+
+
+@dataclass(frozen=True)
+class RenderedNotification:
+    """A notification as one reader reads it."""
+
+    title: str
+    text: str
+    facts: list[tuple[str, str]]
+    actions: list[str]
+
+
+def _facts_of(stored: Any) -> list[tuple[Message, Message]]:
+    if isinstance(stored, dict):  # a row from before codes: {label: value}
+        return [(Text(str(k)), Message.from_json(v)) for k, v in stored.items()]
+    return [(Message.from_json(k), Message.from_json(v)) for k, v in stored or ()]
+
+
+def notification_language() -> str:
+    """The language notifications are delivered in (``NOTIFY_LANGUAGE``; per-user later)."""
+    return language_supported(settings.NOTIFY_LANGUAGE) or settings.LANGUAGE_CODE
+
+
+def notification_render(
+    *, notification: Notification, language: str | None = None
+) -> RenderedNotification:
+    """The notification's texts in ``language`` (default: the active one)."""
+    with language_active(language):
+        return RenderedNotification(
+            title=notification.title_message.render(),
+            text=notification.text_message.render(),
+            facts=[(k.render(), v.render()) for k, v in _facts_of(notification.facts)],
+            actions=[Message.from_json(a).render() for a in notification.actions or ()],
+        )
 
 
 def notification_deliver(*, notification_id: int) -> Notification:
@@ -129,13 +188,16 @@ def notification_deliver(*, notification_id: int) -> Notification:
         Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(status=Status.SKIPPED)
         row.refresh_from_db()
         return row
+    language = notification_language()
+    rendered = notification_render(notification=row, language=language)
     payload = slack_blocks(
         severity=row.severity,
-        title=row.title,
-        text=row.text,
-        facts=row.facts,
-        actions=row.actions,
+        title=rendered.title,
+        text=rendered.text,
+        facts=rendered.facts,
+        actions=rendered.actions,
         created_at=row.created_at,
+        language=language,
     )
     attempts = row.attempts + 1
     try:

@@ -7,6 +7,9 @@ from typing import Any
 
 import requests
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from broadcastops.i18n import language_active
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +42,15 @@ def slack_blocks(
     severity: str,
     title: str,
     text: str,
-    facts: dict[str, Any],
+    facts: Sequence[tuple[str, str]],
     actions: Sequence[str],
     created_at: datetime,
+    language: str | None = None,
 ) -> dict[str, Any]:
-    """A Block Kit message; ``text`` is the notification fallback shown by phones."""
+    """A Block Kit message of rendered texts; ``text`` is the fallback shown by phones.
+    Its own words (the "What to do" heading) are in ``language``."""
+    with language_active(language):
+        what_to_do = _("What to do")
     emoji = SEVERITY_EMOJI.get(severity, "")
     local = timezone.localtime(created_at).strftime("%Y-%m-%d %H:%M:%S %Z")
     blocks: list[dict[str, Any]] = [
@@ -57,14 +64,17 @@ def slack_blocks(
                 "type": "section",
                 "fields": [
                     {"type": "mrkdwn", "text": f"*{name}*\n{value}"[:2000]}
-                    for name, value in list(facts.items())[:10]
+                    for name, value in facts[:10]
                 ],
             }
         )
     if actions:
         steps = "\n".join(f"{n}. {step}" for n, step in enumerate(actions, start=1))
         blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*What to do*\n{steps}"[:3000]}}
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*{what_to_do}*\n{steps}"[:3000]},
+            }
         )
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"BroadcastOps · {local}"}]}

@@ -82,3 +82,11 @@ def test_extract_keeps_translations_when_a_sentence_moves_between_apps(project):
 
     assert 'msgid "Home"\nmsgstr "홈"' in _po(project, "shows")
     assert "Home" not in _po(project, ".")
+
+
+def test_extract_lists_what_is_left_to_translate(project, capsys):
+    i18n_catalogues.command_extract([])
+    out = capsys.readouterr().out
+    # A singular entry's empty translation is listed (``all("")`` is true: it once was not).
+    assert "to translate: 'The show is on air.'" in out
+    assert "to translate: 'Home'" in out

@@ -5,15 +5,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from broadcastops.cloud.types import AttachedInput
+from broadcastops.i18n import choice_message
 from broadcastops.inventory.models import CloudService, LiveChannel
+from broadcastops.inventory.services.poll_types import PollReport
+from broadcastops.inventory.services.protection import channel_protection_set
+from broadcastops.notify import messages as nm
 from broadcastops.notify.services import notify
+from failover import messages as m
 from failover.audit import (
     ChannelVerdict,
+    FlowFacts,
+    InputFacts,
     attached_from_json,
     failover_from_json,
     pending_verdict,
@@ -34,7 +43,7 @@ _local = threading.local()
 
 
 @contextlib.contextmanager
-def _after_poll_suppressed():
+def _after_poll_suppressed() -> Iterator[None]:
     _local.suppressed = True
     try:
         yield
@@ -42,7 +51,7 @@ def _after_poll_suppressed():
         _local.suppressed = False
 
 
-def failover_audit_after_poll(report) -> None:
+def failover_audit_after_poll(report: PollReport) -> None:
     """The inventory's after-poll hook: audit what the poll just wrote."""
     if getattr(_local, "suppressed", False) or report.skipped:
         return
@@ -71,24 +80,24 @@ def failover_audit_run(
     flows_by_input = flow_facts()
     audits = {a.channel_id: a for a in FailoverAudit.objects.all()}
     fixes: dict[int, FailoverFix] = {}
-    for fix in FailoverFix.objects.filter(status__in=OPEN_FIXES).order_by("applied_at"):
-        fixes[fix.channel_id] = fix  # the newest open fix of each channel wins
+    for open_fix in FailoverFix.objects.filter(status__in=OPEN_FIXES).order_by("applied_at"):
+        fixes[open_fix.channel_id] = open_fix  # the newest open fix of each channel wins
     results = []
     for channel in channels:
         attached = attached_from_json(channel.attached_inputs)
         verdict = verdict_of(
             channel.cloud_id, channel.name, channel.state, attached, inputs, flows_by_input
         )
-        verdict, explained = _fix_reconcile(
-            channel,
-            verdict,
-            attached,
-            fixes.get(channel.pk),
-            inputs,
-            flows_by_input,
-            polled_at,
-            now,
-        )
+        explained = False
+        fix = fixes.get(channel.pk)
+        if fix is not None:
+            seen = _fix_reconcile(
+                fix,
+                _Audited(channel, verdict, attached, inputs, flows_by_input),
+                polled_at=polled_at,
+                now=now,
+            )
+            verdict, explained = seen.verdict, seen.explained
         audit_record(channel, verdict, audits.get(channel.pk), now, explained=explained)
         results.append(verdict)
     logger.info(
@@ -99,41 +108,64 @@ def failover_audit_run(
     return results
 
 
-def _fix_reconcile(channel, verdict, attached, fix, inputs, flows_by_input, polled_at, now):
-    """(verdict, whether a fix of ours explains a change of settings) for an open fix."""
-    if fix is None:
-        return verdict, False
+@dataclass(frozen=True, slots=True)
+class _Audited:
+    """One channel as the audit sees it from the inventory rows."""
+
+    channel: LiveChannel
+    verdict: ChannelVerdict
+    attached: tuple[AttachedInput, ...]
+    inputs: dict[str, InputFacts]
+    flows_by_input: dict[str, list[FlowFacts]]
+
+
+@dataclass(frozen=True, slots=True)
+class _FixSeen:
+    """The verdict to store, and whether a fix of ours explains a change of settings (so
+    the change is not reported as a drift)."""
+
+    verdict: ChannelVerdict
+    explained: bool
+
+
+def _fix_reconcile(
+    fix: FailoverFix, audited: _Audited, *, polled_at: datetime | None, now: datetime
+) -> _FixSeen:
+    """Reconcile an open fix with what the inventory rows show of its channel."""
+    channel, verdict, attached = audited.channel, audited.verdict, audited.attached
     if shows(attached, fix.primary_input_id, fix.expected):
         _fix_close(fix, FixStatus.CONFIRMED, now)
         logger.info("Failover fix %s on channel %s seen by the audit", fix.pk, channel.cloud_id)
-        return verdict, True
+        return _FixSeen(verdict, explained=True)
     synced_since = polled_at is not None and polled_at > fix.applied_at
     if fix.status == FixStatus.VERIFIED:
         if synced_since:
             # The API showed the fix, and a later poll no longer does: someone changed it.
             _fix_close(fix, FixStatus.EXPIRED, now)
-            return verdict, False
+            return _FixSeen(verdict, explained=False)
         # The API showed it; the inventory has not polled since: audit what the API showed.
-        fo = failover_from_json(fix.expected)
-        overlaid = with_settings(attached, fix.primary_input_id, fo)
-        return (
-            verdict_of(
-                channel.cloud_id, channel.name, channel.state, overlaid, inputs, flows_by_input
-            ),
-            True,
+        overlaid = with_settings(attached, fix.primary_input_id, failover_from_json(fix.expected))
+        shown = verdict_of(
+            channel.cloud_id,
+            channel.name,
+            channel.state,
+            overlaid,
+            audited.inputs,
+            audited.flows_by_input,
         )
+        return _FixSeen(shown, explained=True)
     if now >= fix.deadline:
         _fix_close(fix, FixStatus.EXPIRED, now)
         logger.warning(
             "Failover fix %s on channel %s never became visible", fix.pk, channel.cloud_id
         )
-        return verdict, False
+        return _FixSeen(verdict, explained=False)
     actor = fix.actor.get_username() if fix.actor else "system"
     at = timezone.localtime(fix.applied_at).strftime("%Y-%m-%d %H:%M:%S")
-    return pending_verdict(verdict, applied_at=at, actor=actor), True
+    return _FixSeen(pending_verdict(verdict, applied_at=at, actor=actor), explained=True)
 
 
-def _fix_close(fix: FailoverFix, status: str, now) -> None:
+def _fix_close(fix: FailoverFix, status: str, now: datetime) -> None:
     FailoverFix.objects.filter(pk=fix.pk, status=fix.status).update(status=status, resolved_at=now)
 
 
@@ -141,16 +173,17 @@ def audit_record(
     channel: LiveChannel,
     verdict: ChannelVerdict,
     previous: FailoverAudit | None,
-    now,
+    now: datetime,
     *,
     explained: bool,
     notify_changes: bool = True,
 ) -> FailoverAudit:
-    """Store the verdict; notify a drift or a loss of protection once (not per audit)."""
+    """Store the verdict (its sentences as codes); tell the inventory whether the channel is
+    protected; notify a drift or a loss of protection once (not per audit)."""
     values = {
         "verdict": verdict.verdict,
-        "reason": verdict.reason,
-        "report": verdict.to_dict(),
+        "reason": verdict.reason.as_json(),
+        "report": verdict.to_json(),
         "fingerprint": verdict.fingerprint,
         "audited_at": now,
     }
@@ -168,6 +201,8 @@ def audit_record(
         audit = previous
         for k, v in values.items():
             setattr(audit, k, v)
+    # The inventory's "needs attention" counts a channel on air without protection.
+    channel_protection_set(channel=channel, protected=verdict.protected, reason=verdict.reason)
     if notify_changes:
         _notify_transition(channel, verdict, before, explained=explained)
     return audit
@@ -176,17 +211,23 @@ def audit_record(
 _SAFE = (Verdict.OK, Verdict.PENDING)
 
 
-def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: bool) -> None:
+def _notify_transition(
+    channel: LiveChannel,
+    verdict: ChannelVerdict,
+    before: tuple[str, str] | None,
+    *,
+    explained: bool,
+) -> None:
     """``before``: (verdict, fingerprint) of the previous audit, or None for the first."""
     facts = {
-        "Channel": channel.name,
-        "Verdict": verdict.verdict,
-        "Primary": verdict.mapping.primary_id or "?",
-        "Backup": verdict.mapping.backup_id or "?",
+        nm.FACT_CHANNEL(): channel.name,
+        m.FACT_VERDICT(): choice_message(m.VERDICT, verdict.verdict),
+        m.FACT_PRIMARY(): verdict.mapping.primary_id or "?",
+        m.FACT_BACKUP(): verdict.mapping.backup_id or "?",
     }
     unprotected = verdict.verdict not in _SAFE
-    drift = before is not None and before[1] and before[1] != verdict.fingerprint and not explained
-    if drift:
+    # A drift: the settings changed since the last audit, and no fix of ours explains it.
+    if before is not None and before[1] and before[1] != verdict.fingerprint and not explained:
         logger.warning(
             "Failover settings of channel %s changed outside BroadcastOps: now %s",
             channel.cloud_id,
@@ -196,16 +237,9 @@ def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: b
             event="failover.drift",
             subject=channel.cloud_id,
             severity="critical" if unprotected else "warning",
-            title=_("%(name)s: input failover settings changed outside BroadcastOps")
-            % {"name": channel.name},
-            text=(
-                _(
-                    "Someone changed the channel in the Tencent console (or the API) since the "
-                    "last audit. Now: %(reason)s"
-                )
-                % {"reason": verdict.reason}
-            ),
-            facts={**facts, "Before": before[0]},
+            title=m.DRIFT_TITLE(name=channel.name),
+            text=m.DRIFT_TEXT(reason=verdict.reason),
+            facts={**facts, m.FACT_BEFORE(): choice_message(m.VERDICT, before[0])},
             actions=list(verdict.steps[:8]),
             dedup_key=f"failover.drift:{channel.cloud_id}:{verdict.fingerprint}",
         )
@@ -226,7 +260,7 @@ def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: b
             event="failover.unprotected",
             subject=channel.cloud_id,
             severity="critical",
-            title=_("%(name)s has no input failover protection") % {"name": channel.name},
+            title=m.UNPROTECTED_TITLE(name=channel.name),
             text=verdict.reason,
             facts=facts,
             actions=list(verdict.steps[:8]),

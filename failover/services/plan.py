@@ -12,6 +12,7 @@ from broadcastops.cloud import types
 from broadcastops.cloud.errors import CloudError
 from broadcastops.cloud.tencent import tencent_gateway
 from broadcastops.errors import ValidationFailed
+from broadcastops.i18n import Message
 from broadcastops.inventory.models import LiveChannel
 from failover.audit import (
     DEFAULT_LOSS_THRESHOLD_MS,
@@ -54,7 +55,7 @@ class Plan:
     mapping: Mapping
     verdict: ChannelVerdict
     changes: tuple[InputChange, ...]
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[Message | str, ...] = field(default=())  # rendered when read
 
     @property
     def has_changes(self) -> bool:
@@ -78,30 +79,31 @@ class Plan:
             if c.role:
                 label += f" [{c.role}]"
             lines.append(label)
-            before = json.dumps(c.before) if c.before is not None else "(absent)"
-            after = json.dumps(c.after) if c.after is not None else "(absent)"
+            before = json.dumps(c.before) if c.before is not None else _("(absent)")
+            after = json.dumps(c.after) if c.after is not None else _("(absent)")
             if c.changed:
                 lines.append(f"-   FailOverSettings: {before}")
                 lines.append(f"+   FailOverSettings: {after}")
             else:
                 lines.append(f"    FailOverSettings: {before}")
-        lines.append("  (every other field is sent back unchanged)")
+        lines.append("  " + _("(every other field is sent back unchanged)"))
         return lines
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, every sentence in the active language."""
         return {
             "channel_id": self.channel_id,
             "channel": self.channel_name,
             "state": self.state,
             "verdict": self.verdict.verdict,
-            "reason": self.verdict.reason,
+            "reason": str(self.verdict.reason),
             "primary_input_id": self.primary_input_id,
             "secondary_input_id": self.secondary_input_id,
             "loss_threshold_ms": self.loss_threshold_ms,
             "recover_behavior": self.recover_behavior,
             "mapping": {
                 "confidence": self.mapping.confidence,
-                "basis": self.mapping.basis,
+                "basis": self.mapping.basis_text,
                 "main_flow": self.mapping.main_flow,
                 "backup_flow": self.mapping.backup_flow,
             },
@@ -118,7 +120,7 @@ class Plan:
                 for c in self.changes
             ],
             "diff": self.diff_lines(),
-            "notes": list(self.notes),
+            "notes": [str(n) for n in self.notes],
         }
 
 
@@ -236,7 +238,7 @@ def plan_build(
                 after=after if a.id == primary else before,
             )
         )
-    notes = list(verdict.notes)
+    notes: list[Message | str] = list(verdict.notes)
     chosen = primary_input_id or secondary_input_id
     if (
         chosen

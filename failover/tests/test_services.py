@@ -61,6 +61,15 @@ def _assert_only_primary_failover_changed(before: dict, after: dict) -> None:
     assert after == expected
 
 
+def _backup_emptied_in_console(demo, channel) -> None:
+    """The primary's backup emptied in the Tencent console (toggle on, nothing selected)."""
+    with demo.sim.lock:
+        cloud = demo.sim.tencent._channels[channel.cloud_id]
+        config = json.loads(json.dumps(cloud.config))
+        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
+        cloud.config = config
+
+
 # --- audit ---------------------------------------------------------------------------------
 
 
@@ -77,7 +86,10 @@ def test_poll_audits_the_incident_and_notifies_once(incident, slack):
     inventory_poll(full=True)
     sent = Notification.objects.filter(event="failover.unprotected", subject=CJ)
     assert sent.count() == 1
-    assert "no input failover protection" in sent.get().title
+    assert str(sent.get().title_message) == "cj_onstyle has no input failover protection"
+    # The inventory knows it too: on air without protection needs attention.
+    channel = _channel()
+    assert channel.input_protected is False and channel.needs_attention
     status = failover_verdict_get(channel=_channel())
     assert status.verdict == "ENABLED_WITHOUT_BACKUP" and not status.protected
 
@@ -96,18 +108,15 @@ def test_drift_in_the_console_is_notified_once(demo, slack):
     kbo = LiveChannel.objects.get(name="channel-kbo-001")
     assert FailoverAudit.objects.get(channel=kbo).verdict == "OK"
     # Someone empties the backup in the Tencent console, behind the team's back.
-    with demo.sim.lock:
-        channel = demo.sim.tencent._channels[kbo.cloud_id]
-        config = json.loads(json.dumps(channel.config))
-        config["AttachedInputs"][0]["FailOverSettings"] = dict(EMPTY)
-        channel.config = config
+    _backup_emptied_in_console(demo, kbo)
     inventory_poll(full=True)
     inventory_poll(full=True)
     audit = FailoverAudit.objects.get(channel=kbo)
     assert audit.verdict == "ENABLED_WITHOUT_BACKUP"
     drift = Notification.objects.filter(event="failover.drift", subject=kbo.cloud_id)
     assert drift.count() == 1
-    assert drift.get().severity == "critical" and "outside BroadcastOps" in drift.get().title
+    assert drift.get().severity == "critical"
+    assert "outside BroadcastOps" in str(drift.get().title_message)
     # The unprotected alert is not sent on top of the drift alert.
     assert not Notification.objects.filter(event="failover.unprotected", subject=kbo.cloud_id)
 
@@ -120,6 +129,29 @@ def test_demo_verdicts(demo):
     assert verdicts["channel-kbo-001"] == "OK"
     assert verdicts["channel-kbo-002"] == "OFF"
     assert verdicts["channel-shopping-001"] == "OK"
+
+
+def test_the_audit_tells_the_inventory_which_channels_are_protected(demo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    inventory_poll()
+    protected = dict(LiveChannel.objects.values_list("name", "input_protected"))
+    assert protected["channel-kbo-001"] is True
+    assert protected["cj_onstyle"] is False and protected["channel-kbo-002"] is False
+    cj = LiveChannel.objects.get(name="cj_onstyle")
+    assert cj.input_protection_reason["code"] == "failover.reason.no_backup"
+    # A second audit that finds nothing new writes nothing, to the inventory or its own rows.
+    with CaptureQueriesContext(connection) as queries:
+        failover_audit_run()
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    # Someone empties kbo-001's backup in the console: it needs attention from the next poll.
+    kbo = LiveChannel.objects.get(name="channel-kbo-001")
+    _backup_emptied_in_console(demo, kbo)
+    inventory_poll(full=True)
+    kbo.refresh_from_db()
+    assert kbo.input_protected is False and kbo.needs_attention
 
 
 # --- plan ----------------------------------------------------------------------------------

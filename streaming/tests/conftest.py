@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
+from broadcastops.tests.daphne_server import daphne_prepare
 from streaming import runtime
-from streaming.tests.daphne_server import daphne_prepare
 
 
 def clip_write(path, *, frames=60, fps=30.0, size=(320, 240), fourcc="mp4v"):

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from broadcastops.tests.daphne_server import daphne_prepare
 from streaming.tests.conftest import clip_write
-from streaming.tests.daphne_server import daphne_prepare
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 
 from broadcastops.cloud import types
+from broadcastops.i18n import Text
+from broadcastops.inventory import messages as m
 from broadcastops.inventory.inference import (
     active_input_summary,
     health_of,
@@ -95,6 +98,10 @@ def _mark_stale(queryset: QuerySet[Any], now: datetime) -> int:
     return queryset.filter(stale_since__isnull=True).update(stale_since=now)
 
 
+def _local_time(when: datetime) -> str:
+    return timezone.localtime(when).strftime("%H:%M:%S %Z")
+
+
 def service_state(service: str, error: str | None, now: datetime) -> int:
     """Record a service turning unreachable or answering again (and tell the operators)."""
     row, _ = ServiceSync.objects.get_or_create(service=service)
@@ -109,8 +116,8 @@ def service_state(service: str, error: str | None, now: datetime) -> int:
                 event="service.reachable",
                 subject=f"service:{service}",
                 severity="resolved",
-                title=f"{row.get_service_display()} answers again",
-                text=f"Unreachable from {row.stale_since:%H:%M:%S} until {now:%H:%M:%S} UTC.",
+                title=m.REACHABLE_TITLE(service=row.get_service_display()),
+                text=m.REACHABLE_TEXT(since=_local_time(row.stale_since), until=_local_time(now)),
             )
         return 1
     ServiceSync.objects.filter(pk=row.pk).update(
@@ -121,9 +128,9 @@ def service_state(service: str, error: str | None, now: datetime) -> int:
             event="service.unreachable",
             subject=f"service:{service}",
             severity="warning",
-            title=f"{row.get_service_display()} cannot be reached",
-            text=f"Statuses from {row.get_service_display()} are stale, not stopped. {error}",
-            actions=["Check the Tencent Cloud status page, the network and the credentials."],
+            title=m.UNREACHABLE_TITLE(service=row.get_service_display()),
+            text=m.UNREACHABLE_TEXT(service=row.get_service_display(), error=Text(error)),
+            actions=[m.DO_CHECK_REACHABILITY()],
         )
     return 1
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from broadcastops.actions.models import OperatorAction
 from broadcastops.cloud import types
+from broadcastops.i18n import choice_message
+from broadcastops.inventory import messages as m
 from broadcastops.inventory.inference import (
     active_input_summary,
     health_of,
@@ -21,6 +23,7 @@ from broadcastops.inventory.inference import (
 )
 from broadcastops.inventory.models import FailoverEvent, InputRole, LiveChannel
 from broadcastops.inventory.services.poll_types import ChannelDetails, PollReport
+from broadcastops.notify import messages as nm
 from broadcastops.notify.models import Notification
 from broadcastops.notify.services import notify
 
@@ -81,29 +84,31 @@ def record_event(
 
 
 def notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, now: datetime) -> None:
-    where = f"pipeline {pipeline}" if pipeline is not None else "the channel"
-    local = timezone.localtime(now).strftime("%H:%M:%S")
-    facts = {"Channel": channel.name, "State": channel.state, "Input": channel.active_input}
+    where = m.WHERE_PIPELINE(pipeline=pipeline) if pipeline is not None else m.WHERE_CHANNEL()
+    time = timezone.localtime(now).strftime("%H:%M:%S")
+    name = channel.name
+    facts = {
+        nm.FACT_CHANNEL(): name,
+        nm.FACT_STATE(): choice_message(m.CHANNEL_STATE, channel.state),
+        nm.FACT_INPUT(): choice_message(m.INPUT, channel.active_input),
+    }
     if kind == "failover":
         notify(
             event="channel.failover",
             subject=channel.cloud_id,
             severity="critical",
-            title=f"{channel.name} switched to the BACKUP input",
-            text=f"{where} lost its MAIN input at {local}.",
+            title=m.FAILOVER_TITLE(name=name),
+            text=m.FAILOVER_TEXT(where=where, time=time),
             facts=facts,
-            actions=[
-                "Check the MAIN encoder and the MAIN StreamLink flow.",
-                "Run `ops_status --channel " + channel.name + "` for the full diagnosis.",
-            ],
+            actions=[m.DO_CHECK_MAIN(), m.DO_RUN_OPS_STATUS(name=name)],
         )
     elif kind == "recover":
         notify(
             event="channel.recovered",
             subject=channel.cloud_id,
             severity="resolved",
-            title=f"{channel.name} is back on the MAIN input",
-            text=f"{where} recovered at {local}.",
+            title=m.RECOVERED_TITLE(name=name),
+            text=m.RECOVERED_TEXT(where=where, time=time),
             facts=facts,
         )
     elif kind == "input_restored":
@@ -116,8 +121,8 @@ def notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, now
                 event="channel.input_restored",
                 subject=channel.cloud_id,
                 severity="resolved",
-                title=f"{channel.name} has its MAIN input again",
-                text=f"{where} receives its MAIN input again since {local}.",
+                title=m.RESTORED_TITLE(name=name),
+                text=m.RESTORED_TEXT(where=where, time=time),
                 facts=facts,
             )
     elif kind == "input_lost":
@@ -125,23 +130,20 @@ def notify_transition(channel: LiveChannel, kind: str, pipeline: int | None, now
             event="channel.input_lost",
             subject=channel.cloud_id,
             severity="critical",
-            title=f"{channel.name} lost its input",
-            text=f"{where} has no input since {local}: viewers may see the loss image.",
+            title=m.INPUT_LOST_TITLE(name=name),
+            text=m.INPUT_LOST_TEXT(where=where, time=time),
             facts=facts,
-            actions=["Check the encoders and the StreamLink flows feeding this channel."],
+            actions=[m.DO_CHECK_FEEDS()],
         )
     elif kind == "stopped":
         notify(
             event="channel.stopped",
             subject=channel.cloud_id,
             severity="critical",
-            title=f"{channel.name} stopped unexpectedly",
-            text=f"The StreamLive channel went IDLE at {local} without an operator stopping it.",
+            title=m.STOPPED_TITLE(name=name),
+            text=m.STOPPED_TEXT(time=time),
             facts=facts,
-            actions=[
-                f"Start {channel.name} from the console if it should be on air.",
-                "Check the schedules and the Tencent console for who stopped it.",
-            ],
+            actions=[m.DO_START_IF_ON_AIR(name=name), m.DO_CHECK_WHO_STOPPED_CONSOLE()],
         )
 
 

@@ -31,6 +31,7 @@ from broadcastops.inventory.models import (
     LiveChannel,
     ServiceSync,
 )
+from broadcastops.inventory.services.dashboard import dashboard_nudge
 from broadcastops.inventory.services.poll_types import (
     ChannelDetails,
     ChannelSync,
@@ -159,19 +160,6 @@ def _due_channels(
     return [cid for _, cid in urgent] + [cid for _, cid in idle[:room]]
 
 
-def _dashboard_nudge() -> None:
-    """Tell dashboards in every web process to refresh now (scaled mode; embedded ones poll)."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    try:
-        async_to_sync(get_channel_layer().group_send)(
-            "inventory.dashboard", {"type": "dashboard.changed"}
-        )
-    except Exception:  # the dashboards refresh on their own timer anyway
-        logger.warning("Could not nudge the dashboards", exc_info=True)
-
-
 def inventory_poll(*, now: datetime | None = None, full: bool = False) -> PollReport:
     """One poll of every service; see the module docstring. Safe to call from many workers."""
     token = uuid.uuid4().hex
@@ -241,7 +229,7 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
     successes.update({service: now.timestamp() for service in listed})
     cache.set(SUCCESS_KEY, successes, timeout=None)
     if report.changed or report.events:
-        transaction.on_commit(_dashboard_nudge)
+        transaction.on_commit(dashboard_nudge)
     report.writes = writer.writes
     report.duration_s = time.monotonic() - started
     metrics.poll_observe(report)

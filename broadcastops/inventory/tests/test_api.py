@@ -24,7 +24,14 @@ def test_channel_list_filters_by_state_and_input_in_constant_queries(synced, vie
     assert len(queries) <= 4  # session-less auth + count + page, whatever the page size
     idle = viewer_client.get("/api/v1/channels/?active_input=NONE").json()
     assert idle["count"] == 6
-    assert viewer_client.get("/api/v1/channels/?attention=true").json()["count"] == 0
+    attention = viewer_client.get("/api/v1/channels/?attention=true").json()
+    # On air without input protection: failover off, and twice the incident's misconfiguration.
+    assert {c["name"] for c in attention["results"]} == {
+        "channel-kbo-002",
+        "channel-news-001",
+        "cj_onstyle",
+    }
+    assert all(c["needs_attention"] for c in attention["results"])
 
 
 def test_bad_filter_value_is_a_400_naming_the_field(synced, viewer_client):

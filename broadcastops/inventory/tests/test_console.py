@@ -37,7 +37,7 @@ def test_channel_page_shows_links_timeline_and_diagnosis(synced, viewer):
     kbo = LiveChannel.objects.get(name="channel-kbo-001")
     html = _client_for(viewer).get(f"/admin/inventory/livechannel/{kbo.pk}/change/").content
     html = html.decode()
-    assert "kbo001_m (RUNNING)" in html and "pkg-kbo-001" in html
+    assert "kbo001_m (Running)" in html and "pkg-kbo-001" in html
     assert "All services healthy." in html
 
 
@@ -141,12 +141,17 @@ async def test_dashboard_socket_sends_summary_then_changes(synced, viewer, setti
     assert first["summary"]["streamlive"]["by_state"] == {"RUNNING": 6, "IDLE": 6}
     from broadcastops.inventory.models import LiveChannel
 
-    await sync_to_async(LiveChannel.objects.filter(name="channel-kbo-002").update)(
+    # Three channels are on air without input protection; kbo-001 is protected and healthy.
+    assert first["summary"]["attention"] == 3
+    await sync_to_async(LiveChannel.objects.filter(name="channel-kbo-001").update)(
         health="red", active_input="NONE"
     )
     changed = await communicator.receive_json_from(timeout=5)
-    assert changed["summary"]["attention"] == 1
-    assert changed["channels"][0]["name"] == "channel-kbo-002"
+    assert changed["summary"]["attention"] == 4
+    assert changed["channels"][0]["name"] == "channel-kbo-001"
+    assert changed["channels"][0]["attention_reasons"] == ["Health: Off air"]
+    # The summary counts exactly the rows it highlights.
+    assert sum(c["attention"] for c in changed["channels"]) == 4
     await communicator.disconnect()
 
 
@@ -176,3 +181,78 @@ def test_a_flow_page_shows_its_actions_to_operators(synced, operator, viewer):
     assert "flow.stop by operator" in html.decode() and "kbo001_b is IDLE." in html.decode()
     seen = _client_for(viewer).get(f"/admin/inventory/linkflow/{flow.pk}/change/").content
     assert "kbo001_b" in seen.decode() and "flow.stop by operator" not in seen.decode()
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list:
+    """One entry per reading of the dashboard (whichever socket asked for it)."""
+    from broadcastops.inventory import consumers
+
+    counted: list = []
+    real = consumers.dashboard_get
+
+    def read():
+        counted.append(1)
+        return real()
+
+    monkeypatch.setattr(consumers, "dashboard_get", read)
+    return counted
+
+
+async def test_one_dashboard_read_per_refresh_for_all_sockets_each_in_its_language(
+    synced, viewer, settings, reads
+):
+    """Five sockets, two languages: one read per tick and per nudge, not one per socket."""
+    from channels.layers import get_channel_layer
+
+    from broadcastops.inventory.models import LiveChannel
+    from broadcastops.inventory.services.dashboard import DASHBOARD_GROUP
+
+    settings.DASHBOARD_REFRESH_S = 30  # no tick during the test: only joins and the nudge read
+    sockets = []
+    for language in ("ko", "ko", "en", "ko", "en"):
+        communicator = await _session_communicator(viewer)
+        communicator.scope["query_string"] = f"lang={language}".encode()
+        assert (await communicator.connect())[0]
+        first = await communicator.receive_json_from(timeout=5)
+        assert first["type"] == "dashboard"
+        sockets.append((language, communicator))
+    # The first socket read for "ko", the first English one for both languages; the others
+    # were given what the feed had just read.
+    assert len(reads) == 2
+
+    await sync_to_async(LiveChannel.objects.filter(name="channel-kbo-001").update)(
+        health="red", active_input="NONE"
+    )
+    await get_channel_layer().group_send(DASHBOARD_GROUP, {"type": "dashboard.changed"})
+    for language, communicator in sockets:
+        changed = await communicator.receive_json_from(timeout=5)
+        top = changed["channels"][0]
+        assert top["name"] == "channel-kbo-001"
+        assert top["health_label"] == ("방송 중단" if language == "ko" else "Off air")
+    assert len(reads) == 3
+    for _language, communicator in sockets:
+        assert await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+    assert len(reads) == 3
+
+
+async def test_the_dashboard_refreshes_on_its_own_timer_once_per_tick(
+    synced, viewer, settings, reads
+):
+    import asyncio
+
+    settings.DASHBOARD_REFRESH_S = 0.2
+    sockets = []
+    for _ in range(4):
+        communicator = await _session_communicator(viewer)
+        assert (await communicator.connect())[0]
+        await communicator.receive_json_from(timeout=5)
+        sockets.append(communicator)
+    before = len(reads)
+    await asyncio.sleep(1.0)
+    ticks = len(reads) - before
+    # About five ticks in a second: four sockets did not make it twenty.
+    assert 2 <= ticks <= 7
+    for communicator in sockets:
+        await communicator.disconnect()

@@ -52,7 +52,7 @@ def test_a_channel_without_protection_loses_its_input_and_says_so(demo, slack, s
     news = LiveChannel.objects.get(name="channel-news-001")
     assert news.active_input == InputRole.NONE and news.health == "red"
     alert = Notification.objects.get(event="channel.input_lost")
-    assert alert.subject == news.cloud_id and "lost its input" in alert.title
+    assert alert.subject == news.cloud_id and "lost its input" in str(alert.title_message)
 
 
 def test_a_channel_just_started_gets_the_grace_period_before_an_input_alert(demo, slack):

@@ -74,7 +74,7 @@ def test_a_flapping_channel_is_reported_once_as_flapping(settings):
         "flapping",
     ]
     flapping = rows[-1]
-    assert flapping.title == "channel-x is flapping"
+    assert str(flapping.title_message) == "channel-x is flapping"
     assert flapping.suppressed_count == 36
 
 
@@ -132,3 +132,30 @@ def test_a_failure_to_record_never_breaks_the_caller(monkeypatch):
 
     monkeypatch.setattr(Notification.objects, "create", broken)
     assert _failover() is None
+
+
+def test_the_log_reads_in_the_readers_language_and_searches_the_stored_messages(admin_client):
+    from broadcastops.inventory import messages as m
+
+    notify(
+        event="channel.failover",
+        subject="69220B6482B6EAF453CC",
+        severity="critical",
+        title=m.FAILOVER_TITLE(name="channel-kbo-001"),
+        text=m.FAILOVER_TEXT(where=m.WHERE_PIPELINE(pipeline=0), time="19:15:23"),
+    )
+    page = admin_client.get(
+        "/admin/notify/notification/?q=kbo-001", HTTP_ACCEPT_LANGUAGE="ko"
+    ).content.decode()
+    # Found by a parameter of its stored title, shown in Korean.
+    assert "channel-kbo-001 이(가) BACKUP 입력으로 전환되었습니다" in page
+    missing = admin_client.get("/admin/notify/notification/?q=nothing-like-it").content.decode()
+    assert "channel-kbo-001" not in missing
+
+
+def test_an_uncalled_message_kind_is_refused_not_stored_as_its_repr():
+    from broadcastops.notify import messages as nm
+
+    row = _failover(facts={nm.FACT_CHANNEL: "channel-kbo-001"})
+    assert row is None  # logged; the caller goes on
+    assert not Notification.objects.exists()

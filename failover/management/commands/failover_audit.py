@@ -2,7 +2,11 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from broadcastops.i18n import choice_message, cli_language, language_argument_add
+from failover import messages as m
 from failover.audit import ChannelVerdict
 from failover.models import Verdict
 from failover.services import failover_audit_run
@@ -13,22 +17,30 @@ MARK = {Verdict.OK: "✅", Verdict.PENDING: "⏳"}
 def _render(verdict: ChannelVerdict) -> str:
     d = verdict.to_dict()
     mark = MARK.get(d["verdict"], "❌")
-    lines = [f"{mark} {d['name']} ({d['channel_id']}, {d['state']}): {d['verdict']}"]
+    label = choice_message(m.VERDICT, d["verdict"])
+    lines = [f"{mark} {d['name']} ({d['channel_id']}, {d['state']}): {label} [{d['verdict']}]"]
     lines.append(f"   {d['reason']}")
     mapping = d["mapping"]
     if d["primary_input_id"] or d["backup_input_id"]:
         lines.append(
-            f"   primary {d['primary_input_id'] or '?'} / backup {d['backup_input_id'] or '?'}"
-            f" — {mapping['basis'] or 'no mapping'} (confidence {mapping['confidence']})"
+            "   "
+            + _("primary %(primary)s / backup %(backup)s — %(basis)s (%(confidence)s)")
+            % {
+                "primary": d["primary_input_id"] or "?",
+                "backup": d["backup_input_id"] or "?",
+                "basis": mapping["basis"] or "-",
+                "confidence": choice_message(m.CONFIDENCE, mapping["confidence"]),
+            }
         )
     if d["verdict"] != Verdict.OK:
         for i in d["inputs"]:
-            lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {i['verdict']}")
+            label = choice_message(m.VERDICT, i["verdict"])
+            lines.append(f"   - {i['input_id']} {i['name']} [{i['role'] or '-'}]: {label}")
         if d["causes"]:
-            lines.append("   Likely causes:")
+            lines.append("   " + _("Likely causes") + ":")
             lines.extend(f"     • {c}" for c in d["causes"])
         if d["steps"]:
-            lines.append("   What to do:")
+            lines.append("   " + _("What to do") + ":")
             lines.extend(f"     {n}. {s}" for n, s in enumerate(d["steps"], start=1))
     lines.extend(f"   ⚠️  {n}" for n in d["notes"])
     return "\n".join(lines)
@@ -48,16 +60,23 @@ class Command(BaseCommand):
             help="audit the inventory as last polled, without polling the cloud first",
         )
         parser.add_argument("--unprotected", action="store_true", help="only channels not OK")
+        language_argument_add(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        language = cli_language(options.get("language"))
         verdicts = failover_audit_run(sync=not options["no_sync"])
         if options["unprotected"]:
             verdicts = [v for v in verdicts if not v.protected]
-        if options["json"]:
-            body = {"channels": [v.to_dict() for v in verdicts]}
-            self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
-            return
-        for verdict in verdicts:
-            self.stdout.write(_render(verdict))
-        unprotected = sum(1 for v in verdicts if not v.protected)
-        self.stdout.write(f"\n{len(verdicts)} channels, {unprotected} without effective failover.")
+        with translation.override(language):
+            if options["json"]:
+                body = {"channels": [v.to_dict() for v in verdicts]}
+                self.stdout.write(json.dumps(body, indent=2, ensure_ascii=False))
+                return
+            for verdict in verdicts:
+                self.stdout.write(_render(verdict))
+            unprotected = sum(1 for v in verdicts if not v.protected)
+            self.stdout.write(
+                "\n"
+                + _("%(count)s channels, %(unprotected)s without effective failover.")
+                % {"count": len(verdicts), "unprotected": unprotected}
+            )
