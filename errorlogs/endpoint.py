@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -62,7 +63,7 @@ async def _answer(
     send: Send,
     incoming: intake.Incoming,
     status: int,
-    body: dict | None,
+    body: dict[str, Any] | None,
     headers: list[tuple[str, str]] = (),  # type: ignore[assignment]
 ) -> None:
     payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -116,7 +117,11 @@ async def report_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _accept(
-    scope: Scope, receive: Receive, send: Send, incoming: intake.Incoming, cors: list
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    incoming: intake.Incoming,
+    cors: list[tuple[str, str]],
 ) -> None:
     intake.intake_check(incoming)
     body = await _body(receive)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncMinute
@@ -100,7 +101,7 @@ class Statistics:
     probes: list[ProbeResult]
 
 
-def _top(reports: QuerySet[ErrorReport], field_name: str, limit: int = 10) -> list[tuple]:
+def _top(reports: QuerySet[ErrorReport], field_name: str, limit: int = 10) -> list[tuple[Any, int]]:
     rows = reports.values(field_name).annotate(n=Count("id")).order_by("-n", field_name)[:limit]
     return [(row[field_name], row["n"]) for row in rows]
 

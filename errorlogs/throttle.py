@@ -27,11 +27,12 @@ class AddressThrottle:
 
     def retry_after_s(self, address: str, *, now: float | None = None) -> int | None:
         """Count one request of ``address``; None if allowed, else the seconds to wait."""
-        rate = settings.ERRORLOGS_THROTTLE_PER_S
+        rate: float = settings.ERRORLOGS_THROTTLE_PER_S
         if rate <= 0:
             return None
         interval = 1.0 / rate
-        tolerance = interval * (max(settings.ERRORLOGS_THROTTLE_BURST, 1) - 1)
+        burst: int = settings.ERRORLOGS_THROTTLE_BURST
+        tolerance = interval * (max(burst, 1) - 1)
         now = time.monotonic() if now is None else now
         with self._lock:
             due = max(self._due.get(address, now), now)

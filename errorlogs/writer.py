@@ -114,7 +114,8 @@ class GroupCommitWriter:
                 and (left := linger_until - time.monotonic()) > 0
             ):
                 self._cond.wait(left)
-            batch, count = [], 0
+            batch: list[_Submission] = []
+            count = 0
             while self._waiting and (not batch or count + len(self._waiting[0].reports) <= limit):
                 submission = self._waiting.popleft()
                 batch.append(submission)

@@ -4,7 +4,9 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from itertools import islice
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery, Value
@@ -55,21 +57,21 @@ def _rows_insert(reports: Sequence[Report]) -> list[Report]:
     unique: dict[uuid.UUID, Report] = {}
     for report in reports:
         unique.setdefault(report.report_id, report)
-    per_query = max(1, connection.features.max_query_params - 1)
+    per_query = max(1, (connection.features.max_query_params or 999) - 1)
     already = _already_kept(list(unique.values()), per_query)
     fresh = [r for r in unique.values() if r.report_id not in already]
     if not fresh:
         return []
     ops, quote = connection.ops, connection.ops.quote_name
     native_uuid = connection.features.has_native_uuid_field
-    adapted: dict[object, object] = {None: None}  # a batch shares its few distinct times
+    adapted: dict[datetime | None, Any] = {None: None}  # a batch shares its few distinct times
 
-    def moment(value: object) -> object:
+    def moment(value: datetime | None) -> Any:
         if value not in adapted:
             adapted[value] = ops.adapt_datetimefield_value(value)
         return adapted[value]
 
-    rows = [
+    rows: list[Any] = [
         (
             r.report_id if native_uuid else r.report_id.hex,
             moment(r.received_at),
@@ -93,7 +95,7 @@ def _rows_insert(reports: Sequence[Report]) -> list[Report]:
         for r in fresh
     ]
     table = quote(ErrorReport._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in _COLUMNS)
+    columns = ", ".join(quote(f.column or f.name) for f in _COLUMNS)
     placeholders = ", ".join(["%s"] * len(_COLUMNS))
     with connection.cursor() as cursor:
         cursor.executemany(
