@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ErrorlogsConfig(AppConfig):
     name = "errorlogs"
     label = "errorlogs"
-    verbose_name = "Player errors"
+    verbose_name = _("Player errors")
 
     def ready(self) -> None:
         from broadcastops import registry

@@ -76,8 +76,9 @@ def test_many_viewers_open_one_incident_and_one_alert_naming_the_show(
     ]
     [alert] = Notification.objects.all()
     assert alert.event == "errorlogs.incident_opened"
-    assert "12 viewers" in alert.title
-    assert "Evening news" in alert.text and "MediaMTX server down" in alert.text
+    assert "12 viewers" in alert.title_message.render()
+    text = alert.text_message.render()
+    assert "Evening news" in text and "MediaMTX server down" in text
 
 
 def test_fewer_viewers_than_the_threshold_open_nothing(
@@ -164,7 +165,7 @@ def test_the_probe_records_an_outage_of_a_stopped_server_with_no_player_open(
     assert incident.verdict == Incident.Verdict.SERVER_DOWN
     services.incident_verify(incident_id=incident.pk)
     [alert] = Notification.objects.all()
-    assert "server down" in alert.title.lower()
+    assert "server down" in alert.title_message.render().lower()
 
 
 def test_the_probe_reads_an_older_servers_fields(settings):
