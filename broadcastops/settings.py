@@ -321,6 +321,10 @@ REQUEST_BODY_ROUTES: dict[str, dict[str, int | bool | str]] = {
     "set_language": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
 }
 
+# On SIGTERM the web process gives the apps' drains (registry.WEB_SHUTDOWN) this long to
+# finish what they accepted before the requests still running are cancelled.
+WEB_SHUTDOWN_DRAIN_S = env.float("WEB_SHUTDOWN_DRAIN_S", default=10.0)
+
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
@@ -537,9 +541,70 @@ CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
 # --- IVS stages (ivs_scaling/) --------------------------------------------------------------
 
 # --- Player error reports (errorlogs/) ------------------------------------------------------
-# A player's report is a small JSON document, posted without signing in.
+# A player's report is a small JSON document (or an array of them), posted without signing in.
 ERRORLOGS_REPORT_MAX_BYTES = env.int("ERRORLOGS_REPORT_MAX_BYTES", default=64 * 1024)
 REQUEST_BODY_ROUTES["/api/v1/error-logs/mediamtx"] = {"max_bytes": ERRORLOGS_REPORT_MAX_BYTES}
+ERRORLOGS_MAX_REPORTS_PER_REQUEST = env.int("ERRORLOGS_MAX_REPORTS_PER_REQUEST", default=500)
+# Per client address and web process: requests a second sustained, and the burst allowed
+# (a player flushing its buffer after an outage sends one array, not one request per report).
+ERRORLOGS_THROTTLE_PER_S = env.float("ERRORLOGS_THROTTLE_PER_S", default=10.0)
+ERRORLOGS_THROTTLE_BURST = env.int("ERRORLOGS_THROTTLE_BURST", default=120)
+# What is kept of the client: "user_agent", "browser" (name, version, OS), "screen", "address".
+ERRORLOGS_CLIENT_DETAILS = env.list(
+    "ERRORLOGS_CLIENT_DETAILS", default=["user_agent", "browser", "screen", "address"]
+)
+# Addresses are kept truncated to these prefixes (32 and 128 keep them whole).
+ERRORLOGS_ADDRESS_PREFIX_V4 = env.int("ERRORLOGS_ADDRESS_PREFIX_V4", default=24)
+ERRORLOGS_ADDRESS_PREFIX_V6 = env.int("ERRORLOGS_ADDRESS_PREFIX_V6", default=48)
+# The day's JSON Lines file: <ERRORLOGS_DIR>/YYYY-MM-DD.jsonl (the day in TIME_ZONE).
+ERRORLOGS_DIR = Path(env.str("ERRORLOGS_DIR", default=str(DATA_DIR / "logs" / "mediamtx_errors")))
+# A batch's lines are fsync'd before its requests hear 202.
+ERRORLOGS_FSYNC = env.bool("ERRORLOGS_FSYNC", default=True)
+# The web process's writer (errorlogs/writer.py): reports per batch at most, reports that may
+# wait at most (past it: 503 and Retry-After), and how long a request waits for its batch.
+ERRORLOGS_BATCH_MAX = env.int("ERRORLOGS_BATCH_MAX", default=2000)
+# How long a batch waits for more reports before it is written (the group-commit window).
+ERRORLOGS_BATCH_LINGER_MS = env.float("ERRORLOGS_BATCH_LINGER_MS", default=10.0)
+ERRORLOGS_QUEUE_MAX = env.int("ERRORLOGS_QUEUE_MAX", default=50_000)
+ERRORLOGS_WRITE_TIMEOUT_S = env.float("ERRORLOGS_WRITE_TIMEOUT_S", default=10.0)
+# An incident opens when this many distinct viewers fail on one MediaMTX server (or stream)
+# within the window, and resolves after the quiet period without a report.
+ERRORLOGS_INCIDENT_VIEWERS = env.int("ERRORLOGS_INCIDENT_VIEWERS", default=5)
+ERRORLOGS_INCIDENT_WINDOW_S = env.int("ERRORLOGS_INCIDENT_WINDOW_S", default=30)
+ERRORLOGS_INCIDENT_QUIET_S = env.int("ERRORLOGS_INCIDENT_QUIET_S", default=120)
+# The MediaMTX servers the probe checks (and the only ones it ever calls), as JSON:
+# [{"name": "main", "api_url": "http://10.0.0.5:9997", "whep_url": "http://10.0.0.5:8889",
+#   "paths": ["stitched"]}]; "paths" are checked through WHEP on every probe.
+ERRORLOGS_MEDIAMTX_SERVERS = env.json("ERRORLOGS_MEDIAMTX_SERVERS", default=[])
+# The control API's user, if it asks for one (MediaMTX authInternalUsers with "api").
+ERRORLOGS_MEDIAMTX_API_USER = env.str("ERRORLOGS_MEDIAMTX_API_USER", default="")
+ERRORLOGS_MEDIAMTX_API_PASSWORD = env.str("ERRORLOGS_MEDIAMTX_API_PASSWORD", default="")
+ERRORLOGS_PROBE_INTERVAL_S = env.int("ERRORLOGS_PROBE_INTERVAL_S", default=30)
+ERRORLOGS_PROBE_TIMEOUT_S = env.float("ERRORLOGS_PROBE_TIMEOUT_S", default=3.0)
+ERRORLOGS_PROBE_RETRIES = env.int("ERRORLOGS_PROBE_RETRIES", default=2)
+# Failed probes in a row that open an incident with no viewer report.
+ERRORLOGS_PROBE_FAILURES_TO_OPEN = env.int("ERRORLOGS_PROBE_FAILURES_TO_OPEN", default=2)
+# Retention (prune_errorlogs and its beat job): rows and files older than this many days go;
+# files older than the compress age are gzipped first.
+ERRORLOGS_RETENTION_DAYS = env.int("ERRORLOGS_RETENTION_DAYS", default=30)
+ERRORLOGS_COMPRESS_AFTER_DAYS = env.int("ERRORLOGS_COMPRESS_AFTER_DAYS", default=2)
+# The reporter script's defaults on the console's pages (the demo player).
+ERRORLOGS_REPORTER_RETRY_BASE_MS = env.int("ERRORLOGS_REPORTER_RETRY_BASE_MS", default=2000)
+ERRORLOGS_REPORTER_RETRY_MAX_MS = env.int("ERRORLOGS_REPORTER_RETRY_MAX_MS", default=60_000)
+CELERY_BEAT_SCHEDULE["errorlogs-probe"] = {
+    "task": "errorlogs.tasks.probes_run_task",
+    "schedule": timedelta(seconds=ERRORLOGS_PROBE_INTERVAL_S),
+    "options": {"expires": ERRORLOGS_PROBE_INTERVAL_S},
+}
+CELERY_BEAT_SCHEDULE["errorlogs-incidents-resolve"] = {
+    "task": "errorlogs.tasks.incidents_resolve_task",
+    "schedule": timedelta(seconds=15),
+    "options": {"expires": 15},
+}
+CELERY_BEAT_SCHEDULE["errorlogs-prune"] = {
+    "task": "errorlogs.tasks.errorlogs_prune_task",
+    "schedule": timedelta(hours=6),
+}
 
 # --- Security -------------------------------------------------------------------------------
 # Every page loads scripts, styles, images and connections from the console itself only: no
