@@ -9,30 +9,35 @@ the bundled cloud simulator). Setting ``DATABASE_URL`` and ``REDIS_URL`` switche
 from datetime import timedelta
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from broadcastops.secret_key import secret_key_from_data_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEV_SECRET_KEY = "django-insecure-broadcastops-development-key-do-not-use-in-production"  # noqa: S105 (refused when DEBUG=False)
-
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=False.")
-    SECRET_KEY = DEV_SECRET_KEY
-elif SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
-    raise ImproperlyConfigured("The development SECRET_KEY cannot be used when DEBUG=False.")
-
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Development turns DEBUG on explicitly (DEBUG=1); `make run` and production run without it.
+DEBUG = env.bool("DEBUG", default=False)
 
 DATA_DIR = Path(env.str("BROADCASTOPS_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# SECRET_KEY from the environment (production: the same value on every process and machine);
+# without one, a key made on first start and kept in the data folder (mode 0600).
+SECRET_KEY = env.str("SECRET_KEY", default="") or secret_key_from_data_dir(DATA_DIR)
+if SECRET_KEY.startswith("django-insecure"):
+    raise ImproperlyConfigured("SECRET_KEY is a development key; set a real one or unset it.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The console is served over HTTPS (itself or behind a TLS proxy) once it answers any host
+# beyond loopback; plain HTTP is for the loopback console of `make run`. HTTPS=0/1 decides.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+HTTPS = env.bool("HTTPS", default=not DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
@@ -52,6 +57,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "channels",
     "django_prometheus",
+    "axes",
+    "csp",
     "broadcastops.accounts",
     "broadcastops.cloud",
     "broadcastops.actions",
@@ -69,6 +76,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "broadcastops.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -78,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last but Prometheus's: turns a sign-in that axes locked out into the lockout answer.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -239,6 +249,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes first: it refuses a locked-out user name and address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (admin login page and POST /api/v1/auth/token/) are counted per user name
+# and address in the database (both modes, every process); past the limit that pair is
+# locked for LOGIN_LOCKOUT_MINUTES, even with the right password, or until an Admin unlocks
+# it (broadcastops/accounts/lockout.py).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "broadcastops.accounts.lockout.lockout_response"
+# The attempts and sign-ins are in the admin through broadcastops/accounts/admin.py.
+AXES_ENABLE_ADMIN = False
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call gets 401 with WWW-Authenticate, not a redirect.
@@ -247,6 +274,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own parsers, the JSON one with a nesting limit (deep JSON was a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "broadcastops.jsonlimits.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "broadcastops.rest.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -274,6 +307,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"InputRoleEnum": "broadcastops.inventory.models.InputRole"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "broadcastops.rest.schema_error_responses",
+    ],
 }
 
 # --- Request bodies (broadcastops/request_guard.py) -------------------------------------------
@@ -295,11 +332,17 @@ REQUEST_BODY_ROUTES: dict[str, dict[str, int | bool | str]] = {
     "set_language": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
 }
 
+# On SIGTERM the web process gives the apps' drains (registry.WEB_SHUTDOWN) this long to
+# finish what they accepted before the requests still running are cancelled.
+WEB_SHUTDOWN_DRAIN_S = env.float("WEB_SHUTDOWN_DRAIN_S", default=10.0)
+
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Metrics --------------------------------------------------------------------------------
-METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# /metrics needs Authorization: Bearer $METRICS_TOKEN; METRICS_ALLOWED_IPS opens it to the
+# addresses it names (none by default: behind a local reverse proxy everyone is loopback).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Internationalisation -------------------------------------------------------------------
@@ -379,13 +422,34 @@ INVENTORY_FAILOVER_LOG_TYPES = env.list(
     "INVENTORY_FAILOVER_LOG_TYPES", default=["PipelineFailover"]
 )
 INVENTORY_RECOVER_LOG_TYPES = env.list("INVENTORY_RECOVER_LOG_TYPES", default=["PipelineRecover"])
-NOTIFY_DEDUP_WINDOW_S = env.int("NOTIFY_DEDUP_WINDOW_S", default=900)
+# The same alert (its de-duplication key) is sent once per window; repeats are counted.
+NOTIFY_DEDUP_WINDOW_S = env.int("NOTIFY_DEDUP_WINDOW_S", default=300)
+# The throttle: at most RATE_MAX non-critical Slack posts per RATE_WINDOW_S (critical ones
+# always go at once); the next post says how many were held back.
+NOTIFY_RATE_MAX = env.int("NOTIFY_RATE_MAX", default=5)
+NOTIFY_RATE_WINDOW_S = env.int("NOTIFY_RATE_WINDOW_S", default=600)
 NOTIFY_FLAP_WINDOW_S = env.int("NOTIFY_FLAP_WINDOW_S", default=600)
 NOTIFY_FLAP_THRESHOLD = env.int("NOTIFY_FLAP_THRESHOLD", default=4)
 NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=5.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=2.0)
-# The language Slack (and e-mail) notifications are written in: the team reads Korean.
+# E-mail through Django's mail backend (console in the embedded mode; SMTP when EMAIL_HOST
+# is set). Tests use the locmem backend.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="broadcastops@localhost")
+# The language of Slack posts and e-mails for nobody in particular (a user's own settings
+# choose theirs): the team reads Korean.
 NOTIFY_LANGUAGE = env.str("NOTIFY_LANGUAGE", default="ko")
 
 # --- Failover audit (failover/) -------------------------------------------------------------
@@ -398,6 +462,46 @@ FAILOVER_PENDING_MAX_S = env.int("FAILOVER_PENDING_MAX_S", default=1800)
 FAILOVER_STOP_START_TIMEOUT_S = env.float("FAILOVER_STOP_START_TIMEOUT_S", default=300.0)
 
 # --- Schedules (scheduling/) ----------------------------------------------------------------
+# The beat tick over the schedules table; each tick reads a fixed number of queries.
+SCHEDULING_TICK_INTERVAL_S = env.float("SCHEDULING_TICK_INTERVAL_S", default=15.0)
+# A step found later than this after its time (the workers were away) is marked missed and
+# notified, never run late; within it, it runs once, late.
+SCHEDULING_GRACE_S = env.int("SCHEDULING_GRACE_S", default=300)
+# A step claimed (or begun) this long ago by a worker that never finished it goes back to
+# pending (its task was lost or its worker died).
+SCHEDULING_CLAIM_TIMEOUT_S = env.int("SCHEDULING_CLAIM_TIMEOUT_S", default=120)
+SCHEDULING_TICK_BATCH = env.int("SCHEDULING_TICK_BATCH", default=200)
+# A start this late (or later) says so in its notification.
+SCHEDULING_LATE_REPORT_S = env.int("SCHEDULING_LATE_REPORT_S", default=30)
+# A start this far in the past still counts as now (the form took a minute to fill in).
+SCHEDULING_PAST_TOLERANCE_S = env.int("SCHEDULING_PAST_TOLERANCE_S", default=120)
+SCHEDULING_MAX_HOURS = env.int("SCHEDULING_MAX_HOURS", default=24)
+SCHEDULING_MAX_OCCURRENCES = env.int("SCHEDULING_MAX_OCCURRENCES", default=400)
+CELERY_BEAT_SCHEDULE["scheduling-tick"] = {
+    "task": "scheduling.tasks.schedule_tick_task",
+    "schedule": timedelta(seconds=SCHEDULING_TICK_INTERVAL_S),
+    "options": {"expires": SCHEDULING_TICK_INTERVAL_S},
+}
+# The daily report of the day before is posted to Slack at this local time (HH:MM, in
+# TIME_ZONE; empty: not posted). Beat runs in UTC, so the local time is turned into UTC here.
+SCHEDULING_REPORT_AT = env.str("SCHEDULING_REPORT_AT", default="09:00")
+if SCHEDULING_REPORT_AT:
+    from datetime import datetime as _datetime
+    from zoneinfo import ZoneInfo as _ZoneInfo
+
+    from celery.schedules import crontab as _crontab
+
+    try:
+        _at = _datetime.strptime(SCHEDULING_REPORT_AT, "%H:%M").time()
+    except ValueError as _exc:
+        raise ImproperlyConfigured("SCHEDULING_REPORT_AT must be HH:MM, e.g. 09:00") from _exc
+    _local = _datetime.combine(_datetime.now(_ZoneInfo(TIME_ZONE)).date(), _at)
+    _utc = _local.replace(tzinfo=_ZoneInfo(TIME_ZONE)).astimezone(_ZoneInfo("UTC"))
+    CELERY_BEAT_SCHEDULE["scheduling-daily-report"] = {
+        "task": "scheduling.tasks.daily_report_post_task",
+        "schedule": _crontab(hour=_utc.hour, minute=_utc.minute),
+        "options": {"expires": 3600},
+    }
 
 # --- Live monitoring (streaming/) -----------------------------------------------------------
 STREAMING_DIR = DATA_DIR / "streaming"
@@ -485,14 +589,95 @@ CELERY_BEAT_SCHEDULE["ivs-reconcile"] = {
 }
 
 # --- Player error reports (errorlogs/) ------------------------------------------------------
-# A player's report is a small JSON document, posted without signing in.
+# A player's report is a small JSON document (or an array of them), posted without signing in.
 ERRORLOGS_REPORT_MAX_BYTES = env.int("ERRORLOGS_REPORT_MAX_BYTES", default=64 * 1024)
 REQUEST_BODY_ROUTES["/api/v1/error-logs/mediamtx"] = {"max_bytes": ERRORLOGS_REPORT_MAX_BYTES}
+ERRORLOGS_MAX_REPORTS_PER_REQUEST = env.int("ERRORLOGS_MAX_REPORTS_PER_REQUEST", default=500)
+# Per client address and web process: requests a second sustained, and the burst allowed
+# (a player flushing its buffer after an outage sends one array, not one request per report).
+ERRORLOGS_THROTTLE_PER_S = env.float("ERRORLOGS_THROTTLE_PER_S", default=10.0)
+ERRORLOGS_THROTTLE_BURST = env.int("ERRORLOGS_THROTTLE_BURST", default=120)
+# What is kept of the client: "user_agent", "browser" (name, version, OS), "screen", "address".
+ERRORLOGS_CLIENT_DETAILS = env.list(
+    "ERRORLOGS_CLIENT_DETAILS", default=["user_agent", "browser", "screen", "address"]
+)
+# Addresses are kept truncated to these prefixes (32 and 128 keep them whole).
+ERRORLOGS_ADDRESS_PREFIX_V4 = env.int("ERRORLOGS_ADDRESS_PREFIX_V4", default=24)
+ERRORLOGS_ADDRESS_PREFIX_V6 = env.int("ERRORLOGS_ADDRESS_PREFIX_V6", default=48)
+# The day's JSON Lines file: <ERRORLOGS_DIR>/YYYY-MM-DD.jsonl (the day in TIME_ZONE).
+ERRORLOGS_DIR = Path(env.str("ERRORLOGS_DIR", default=str(DATA_DIR / "logs" / "mediamtx_errors")))
+# A batch's lines are fsync'd before its requests hear 202.
+ERRORLOGS_FSYNC = env.bool("ERRORLOGS_FSYNC", default=True)
+# The web process's writer (errorlogs/writer.py): reports per batch at most, reports that may
+# wait at most (past it: 503 and Retry-After), and how long a request waits for its batch.
+ERRORLOGS_BATCH_MAX = env.int("ERRORLOGS_BATCH_MAX", default=2000)
+# How long a batch waits for more reports before it is written (the group-commit window).
+ERRORLOGS_BATCH_LINGER_MS = env.float("ERRORLOGS_BATCH_LINGER_MS", default=10.0)
+ERRORLOGS_QUEUE_MAX = env.int("ERRORLOGS_QUEUE_MAX", default=50_000)
+ERRORLOGS_WRITE_TIMEOUT_S = env.float("ERRORLOGS_WRITE_TIMEOUT_S", default=10.0)
+# An incident opens when this many distinct viewers fail on one MediaMTX server (or stream)
+# within the window, and resolves after the quiet period without a report.
+ERRORLOGS_INCIDENT_VIEWERS = env.int("ERRORLOGS_INCIDENT_VIEWERS", default=5)
+ERRORLOGS_INCIDENT_WINDOW_S = env.int("ERRORLOGS_INCIDENT_WINDOW_S", default=30)
+ERRORLOGS_INCIDENT_QUIET_S = env.int("ERRORLOGS_INCIDENT_QUIET_S", default=120)
+# The MediaMTX servers the probe checks (and the only ones it ever calls), as JSON:
+# [{"name": "main", "api_url": "http://10.0.0.5:9997", "whep_url": "http://10.0.0.5:8889",
+#   "paths": ["stitched"]}]; "paths" are checked through WHEP on every probe.
+ERRORLOGS_MEDIAMTX_SERVERS = env.json("ERRORLOGS_MEDIAMTX_SERVERS", default=[])
+# The control API's user, if it asks for one (MediaMTX authInternalUsers with "api").
+ERRORLOGS_MEDIAMTX_API_USER = env.str("ERRORLOGS_MEDIAMTX_API_USER", default="")
+ERRORLOGS_MEDIAMTX_API_PASSWORD = env.str("ERRORLOGS_MEDIAMTX_API_PASSWORD", default="")
+ERRORLOGS_PROBE_INTERVAL_S = env.int("ERRORLOGS_PROBE_INTERVAL_S", default=30)
+ERRORLOGS_PROBE_TIMEOUT_S = env.float("ERRORLOGS_PROBE_TIMEOUT_S", default=3.0)
+ERRORLOGS_PROBE_RETRIES = env.int("ERRORLOGS_PROBE_RETRIES", default=2)
+# Failed probes in a row that open an incident with no viewer report.
+ERRORLOGS_PROBE_FAILURES_TO_OPEN = env.int("ERRORLOGS_PROBE_FAILURES_TO_OPEN", default=2)
+# Retention (prune_errorlogs and its beat job): rows and files older than this many days go;
+# files older than the compress age are gzipped first.
+ERRORLOGS_RETENTION_DAYS = env.int("ERRORLOGS_RETENTION_DAYS", default=30)
+ERRORLOGS_COMPRESS_AFTER_DAYS = env.int("ERRORLOGS_COMPRESS_AFTER_DAYS", default=2)
+# The reporter script's defaults on the console's pages (the demo player).
+ERRORLOGS_REPORTER_RETRY_BASE_MS = env.int("ERRORLOGS_REPORTER_RETRY_BASE_MS", default=2000)
+ERRORLOGS_REPORTER_RETRY_MAX_MS = env.int("ERRORLOGS_REPORTER_RETRY_MAX_MS", default=60_000)
+CELERY_BEAT_SCHEDULE["errorlogs-probe"] = {
+    "task": "errorlogs.tasks.probes_run_task",
+    "schedule": timedelta(seconds=ERRORLOGS_PROBE_INTERVAL_S),
+    "options": {"expires": ERRORLOGS_PROBE_INTERVAL_S},
+}
+CELERY_BEAT_SCHEDULE["errorlogs-incidents-resolve"] = {
+    "task": "errorlogs.tasks.incidents_resolve_task",
+    "schedule": timedelta(seconds=15),
+    "options": {"expires": 15},
+}
+CELERY_BEAT_SCHEDULE["errorlogs-prune"] = {
+    "task": "errorlogs.tasks.errorlogs_prune_task",
+    "schedule": timedelta(hours=6),
+}
 
 # --- Security -------------------------------------------------------------------------------
+# Every page loads scripts, styles, images and connections from the console itself only: no
+# inline script or style anywhere (the admin, the dashboard, the API docs, live monitoring).
+# 'self' covers the page's own ws:/wss: in CSP Level 3 browsers (Chromium tested); frames
+# arrive as blob: images on the live-monitoring page, Swagger UI draws data: icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:", "blob:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
+# Error pages and reports never show a secret, by name or by value, DEBUG or not.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "broadcastops.error_reports.SecretsReporterFilter"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
+if HTTPS:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe these over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
@@ -502,6 +687,11 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+else:
+    # Plain HTTP on loopback (`make run`): no HTTPS to redirect to, pin or keep cookies to.
+    # check --deploy's four HTTPS warnings are replaced by broadcastops.W001, which warns
+    # when HTTPS is off while ALLOWED_HOSTS names any host beyond loopback.
+    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
@@ -509,7 +699,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "broadcastops.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "broadcastops.logs.RequestIdFilter"},
+        "secrets": {"()": "broadcastops.logs.SecretsFilter"},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -519,7 +712,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "secrets"],
             "formatter": "json" if LOG_FORMAT == "json" else "text",
         }
     },

@@ -2,7 +2,6 @@
 
 import logging
 import os
-import re
 import time
 import uuid
 from datetime import timedelta
@@ -18,13 +17,13 @@ from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.accounts.types import RequestUser
 from broadcastops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from streaming import runtime
+from streaming.camera_ids import camera_id_message, camera_id_valid
 from streaming.media import VideoUnreadable, video_probe
 from streaming.models import StreamSession, Upload
 from streaming.selectors import stream_spec_from_session
 
 logger = logging.getLogger(__name__)
 
-CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SPEED_MIN, SPEED_MAX = 0.25, 4.0
 # Files in the incoming folder older than this belong to no running request any more.
 _ORPHAN_AGE_S = 6 * 3600
@@ -43,9 +42,9 @@ def incoming_dir() -> Path:
 
 
 def camera_id_check(camera_id: str) -> str:
-    if not CAMERA_ID_RE.match(camera_id or ""):
+    if not camera_id_valid(camera_id):
         raise ValidationFailed(
-            gettext("A camera id is 1 to 64 letters, digits, dots, dashes or underscores."),
+            camera_id_message(),
             code="invalid_camera_id",
             detail={"camera_id": camera_id},
         )

@@ -28,9 +28,13 @@ PROJECT_APP_LABELS = (
     "errorlogs",
 )
 
-# Permission codenames in the project apps that stay with Admins (settings-like models).
-# Apps add to this as their models arrive.
-ADMIN_ONLY_CODENAMES: set[str] = set()
+# Permission codenames in the project apps that stay with Admins (settings-like models and
+# the sign-in records). Apps add to this as their models arrive.
+ADMIN_ONLY_CODENAMES: set[str] = {
+    f"{verb}_{model}"
+    for verb in ("view", "add", "change", "delete")
+    for model in ("failedsignin", "signin")
+}
 
 
 class Role(TextChoices):
@@ -47,7 +51,9 @@ def _role_permissions(
 ) -> "QuerySet[PermissionModel]":
     project = Permission.objects.filter(content_type__app_label__in=PROJECT_APP_LABELS)
     if role == Role.VIEWER:
-        return project.filter(codename__startswith="view_")
+        return project.filter(codename__startswith="view_").exclude(
+            codename__in=ADMIN_ONLY_CODENAMES
+        )
     if role == Role.OPERATOR:
         return project.exclude(codename__in=ADMIN_ONLY_CODENAMES)
     return Permission.objects.all()

@@ -1,10 +1,20 @@
 """The operator console for the inventory. Rows are synced from the clouds, so the admin is
 read-only; start/stop/restart are admin actions with a confirmation page that call services."""
 
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from broadcastops import registry
@@ -16,7 +26,7 @@ from broadcastops.actions.admin import (
     action_started_message,
     resource_page_redirect,
 )
-from broadcastops.actions.models import Origin
+from broadcastops.actions.models import OperatorAction, Origin
 from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError
 from broadcastops.i18n import choice_message
@@ -25,50 +35,34 @@ from broadcastops.inventory import selectors
 from broadcastops.inventory.models import (
     CssStream,
     FailoverEvent,
-    Health,
-    InputRole,
     LinkFlow,
     LiveChannel,
     LiveInput,
     PackageChannel,
 )
 from broadcastops.inventory.services import actions
-
-BADGE_COLOURS = {
-    Health.GREEN: "#2e7d32",
-    Health.AMBER: "#ef6c00",
-    Health.RED: "#c62828",
-    Health.IDLE: "#757575",
-    Health.UNKNOWN: "#757575",
-    InputRole.MAIN: "#2e7d32",
-    InputRole.BACKUP: "#ef6c00",
-    InputRole.NONE: "#c62828",
-    InputRole.UNKNOWN: "#757575",
-    "RUNNING": "#2e7d32",
-    "IDLE": "#757575",
-}
+from broadcastops.masking import secrets_mask
 
 
-def badge(value: str, label=None):
-    """A coloured badge: the label in the reader's language, the value as its tooltip."""
-    colour = BADGE_COLOURS.get(value, "#455a64")
+def badge(value: str, label: object = None) -> SafeString:
+    """A coloured badge: the label in the reader's language, the value as its tooltip. The
+    colour comes from console.css by class (bo-green, bo-main, ...), as on the dashboard: the
+    Content-Security-Policy allows no inline style."""
+    css = re.sub(r"[^a-z0-9-]", "-", str(value).lower())
     return format_html(
-        '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
-        colour,
-        value,
-        label or value,
+        '<span class="bo-badge bo-{}" title="{}">{}</span>', css, value, label or value
     )
 
 
-def _input_badge(role: str):
+def _input_badge(role: str) -> SafeString:
     return badge(role, choice_message(m.INPUT, role))
 
 
-def _local(when) -> str:
+def _local(when: datetime) -> str:
     return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _lines(template: str, rows) -> str:
+def _lines(template: str, rows: Iterable[Sequence[object]]) -> str:
     """One ``template`` line per row, or a dash when there is none."""
     return format_html_join("", template, rows) or "-"
 
@@ -80,11 +74,11 @@ class StateFilter(admin.SimpleListFilter):
     parameter_name = "state"
     labels = m.CHANNEL_STATE
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         states = model_admin.get_queryset(request).order_by("state").values_list("state", flat=True)
         return [(s, choice_message(self.labels, s)) for s in states.distinct()]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(state=self.value()) if self.value() else queryset
 
 
@@ -92,10 +86,10 @@ class AttentionFilter(admin.SimpleListFilter):
     title = _("needs attention")
     parameter_name = "attention"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("yes", _("Yes")), ("no", _("No"))]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         # The one definition (inventory.attention), as the dashboard and the API use it.
         if self.value() == "yes":
             return queryset.filter(selectors.ATTENTION)
@@ -108,7 +102,13 @@ class AttentionFilter(admin.SimpleListFilter):
 VERBS = {"start": _("start"), "stop": _("stop"), "restart": _("restart")}
 
 
-def _confirm_and_run(modeladmin, request, queryset, verb: str, service):
+def _confirm_and_run(
+    modeladmin: admin.ModelAdmin[LiveChannel],
+    request: HttpRequest,
+    queryset: QuerySet[LiveChannel],
+    verb: str,
+    service: Callable[..., OperatorAction],
+) -> HttpResponse | None:
     """Show a confirmation page first; on confirmation begin the action on each channel and
     say where to follow it (the channel's page, when there is one channel)."""
     if not user_has_role(request.user, Role.OPERATOR):
@@ -186,7 +186,7 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     # class exists (failover: "Fix input failover"); Django's checks and permission filters
     # still see one list.
     @property
-    def actions(self):  # type: ignore[override]
+    def actions(self) -> list[str | Callable[..., Any]]:  # type: ignore[override]
         return [
             "start_channels",
             "stop_channels",
@@ -194,14 +194,16 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
             *registry.CHANNEL_ADMIN_ACTIONS.all(),
         ]
 
-    def get_list_display(self, request):
+    def get_list_display(self, request: HttpRequest) -> tuple[Any, ...]:
         return (*self.list_display, *registry.CHANNEL_ADMIN_COLUMNS.all())
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LiveChannel]:
         # Rows other apps keep one-to-one with a channel (failover's audit, shown in its
         # column) come in the same query: the list costs the same with 10 or 1000 channels.
         extensions = [
-            r.get_accessor_name() for r in LiveChannel._meta.related_objects if r.one_to_one
+            name
+            for r in LiveChannel._meta.related_objects
+            if r.one_to_one and (name := r.get_accessor_name())
         ]
         return (
             super()
@@ -210,35 +212,35 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
             .select_related(*extensions)
         )
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # Actions need the changelist's "change" gate; editing itself stays impossible
         # because every field is read-only.
         return user_has_role(request.user, Role.OPERATOR)
 
     @admin.display(description=_("state"), ordering="state")
-    def state_badge(self, obj):
+    def state_badge(self, obj: Any) -> str:
         return badge(obj.state, choice_message(m.CHANNEL_STATE, obj.state))
 
     @admin.display(description=_("input"), ordering="active_input")
-    def input_badge(self, obj):
+    def input_badge(self, obj: Any) -> str:
         return _input_badge(obj.active_input)
 
     @admin.display(description=_("health"), ordering="health")
-    def health_badge(self, obj):
+    def health_badge(self, obj: Any) -> str:
         return badge(obj.health, obj.get_health_display())
 
     @admin.display(description=_("data"))
-    def stale(self, obj):
+    def stale(self, obj: Any) -> str:
         if obj.stale_since:
             return format_html(
                 '<span class="bo-stale">{}</span>',
                 _("stale since %(time)s")
                 % {"time": timezone.localtime(obj.stale_since).strftime("%H:%M:%S")},
             )
-        return _("fresh")
+        return str(_("fresh"))
 
     @admin.display(description=_("pipelines"))
-    def pipelines_table(self, obj):
+    def pipelines_table(self, obj: Any) -> str:
         return _lines(
             "<div>{} {} {} {}</div>",
             (
@@ -253,9 +255,9 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         )
 
     @admin.display(description=_("linked"))
-    def linked(self, obj):
+    def linked(self, obj: Any) -> str:
         flows = selectors.channel_flows(obj)
-        rows = [
+        rows: list[tuple[str, object]] = [
             (
                 f"StreamLink {choice_message(m.INPUT, f.role)}",
                 f"{f.name} ({choice_message(m.FLOW_STATE, f.state)})",
@@ -270,7 +272,7 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         return format_html_join("", "<div><b>{}</b>: {}</div>", rows)
 
     @admin.display(description=_("diagnosis"))
-    def diagnosis(self, obj):
+    def diagnosis(self, obj: Any) -> str:
         d = selectors.channel_status_get(channel=obj)
         lines = format_html_join(
             "",
@@ -288,12 +290,12 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         )
 
     @admin.display(description=_("recent actions"))
-    def recent_actions(self, obj):
+    def recent_actions(self, obj: Any) -> str:
         # Starts, stops, restarts and failover fixes, with their progress as they run.
         return action_history(target_type="channel", target_id=obj.cloud_id)
 
     @admin.display(description=_("status timeline"))
-    def timeline(self, obj):
+    def timeline(self, obj: Any) -> str:
         return _lines(
             "<div>{} — {} {} {}</div>",
             (
@@ -308,7 +310,7 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         )
 
     @admin.display(description=_("failover events"))
-    def failover_events(self, obj):
+    def failover_events(self, obj: Any) -> str:
         return _lines(
             "<div>{} — {} {} ({})</div>",
             (
@@ -322,16 +324,22 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
             ),
         )
 
-    @admin.action(description=_("Start selected channels"))
-    def start_channels(self, request, queryset):
+    @admin.action(permissions=["operator"], description=_("Start selected channels"))
+    def start_channels(
+        self, request: HttpRequest, queryset: QuerySet[LiveChannel]
+    ) -> HttpResponse | None:
         return _confirm_and_run(self, request, queryset, "start", actions.channel_start)
 
-    @admin.action(description=_("Stop selected channels"))
-    def stop_channels(self, request, queryset):
+    @admin.action(permissions=["operator"], description=_("Stop selected channels"))
+    def stop_channels(
+        self, request: HttpRequest, queryset: QuerySet[LiveChannel]
+    ) -> HttpResponse | None:
         return _confirm_and_run(self, request, queryset, "stop", actions.channel_stop)
 
-    @admin.action(description=_("Restart selected channels"))
-    def restart_channels(self, request, queryset):
+    @admin.action(permissions=["operator"], description=_("Restart selected channels"))
+    def restart_channels(
+        self, request: HttpRequest, queryset: QuerySet[LiveChannel]
+    ) -> HttpResponse | None:
         return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart)
 
 
@@ -339,8 +347,26 @@ class FlowStateFilter(StateFilter):
     labels = m.FLOW_STATE
 
 
+class PushUrlsAdmin(ReadOnlyAdmin):
+    """Shows its push-URL fields whole to Operators; to Viewers with the stream keys masked
+    (anyone holding a key can push into the input). Each field ``f`` in ``url_fields`` has a
+    display method ``f_masked``."""
+
+    url_fields: tuple[str, ...] = ()
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[Any]:
+        fields = super().get_fields(request, obj)
+        if user_has_role(request.user, Role.OPERATOR):
+            return list(fields)
+        return [f"{f}_masked" if f in self.url_fields else f for f in fields]
+
+
+def _masked_urls(urls: Iterable[object] | None) -> str:
+    return _lines("<div>{}</div>", ((secrets_mask(str(u)),) for u in urls or []))
+
+
 @admin.register(LinkFlow)
-class LinkFlowAdmin(ActionHistoryMixin, ReadOnlyAdmin):
+class LinkFlowAdmin(ActionHistoryMixin, PushUrlsAdmin):
     list_display = ("name", "state_badge", "role", "feeds_input", "stale_since")
     list_filter = (FlowStateFilter, "role")
     search_fields = ("name", "cloud_id")
@@ -355,26 +381,41 @@ class LinkFlowAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         "stale_since",
         "recent_actions",
     )
-    readonly_fields = fields
+    readonly_fields = (*fields, "output_endpoints_masked")
+    url_fields = ("output_endpoints",)
 
     @admin.display(description=_("state"), ordering="state")
-    def state_badge(self, obj):
+    def state_badge(self, obj: Any) -> str:
         return badge(obj.state, choice_message(m.FLOW_STATE, obj.state))
 
+    @admin.display(description=_("output endpoints"))
+    def output_endpoints_masked(self, obj: Any) -> str:
+        return _masked_urls(obj.output_endpoints)
+
     @admin.display(description=_("recent actions"))
-    def recent_actions(self, obj):
+    def recent_actions(self, obj: Any) -> str:
         return action_history(target_type="flow", target_id=obj.cloud_id)
 
 
 @admin.register(LiveInput)
-class LiveInputAdmin(ReadOnlyAdmin):
+class LiveInputAdmin(PushUrlsAdmin):
     list_display = ("name", "cloud_id", "input_type")
     search_fields = ("name", "cloud_id")
+    url_fields = ("endpoints",)
+
+    @admin.display(description=_("endpoints"))
+    def endpoints_masked(self, obj: Any) -> str:
+        return _masked_urls(obj.endpoints)
 
 
 @admin.register(PackageChannel)
-class PackageChannelAdmin(ReadOnlyAdmin):
+class PackageChannelAdmin(PushUrlsAdmin):
     list_display = ("name", "cloud_id", "protocol")
+    url_fields = ("input_urls",)
+
+    @admin.display(description=_("input URLs"))
+    def input_urls_masked(self, obj: Any) -> str:
+        return _masked_urls(obj.input_urls)
 
 
 @admin.register(CssStream)

@@ -18,7 +18,7 @@ from broadcastops.errors import ValidationFailed
 from broadcastops.inventory import selectors
 from broadcastops.inventory.models import Health, InputRole, LinkFlow, LiveChannel
 from broadcastops.inventory.services import actions
-from broadcastops.rest import IsOperator, IsViewer
+from broadcastops.rest import IsOperator, IsViewer, StreamUrlField
 
 
 class LinkedSerializer(serializers.Serializer):
@@ -61,6 +61,8 @@ class FlowOutput(serializers.ModelSerializer):
     feeds_input = serializers.CharField(
         source="feeds_input.cloud_id", allow_null=True, default=None
     )
+    # Push URLs: the stream key is masked for Viewers (anyone holding it can push).
+    output_endpoints = serializers.ListField(child=StreamUrlField())
 
     class Meta:
         model = LinkFlow
@@ -139,7 +141,9 @@ class ChannelDetailApi(APIView):
     def get(self, request: Request, key: str) -> Response:
         channel = selectors.channel_get(key=key)
         body = ChannelOutput(channel).data
-        body["flows"] = FlowOutput(selectors.channel_flows(channel), many=True).data
+        body["flows"] = FlowOutput(
+            selectors.channel_flows(channel), many=True, context={"request": request}
+        ).data
         body["history"] = list(channel.history.values("at", "state", "active_input", "health")[:50])
         body["failovers"] = list(
             channel.failovers.values(

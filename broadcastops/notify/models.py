@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +28,7 @@ class Notification(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped (no destination configured)")
+        HELD = "held", _("Held back by the throttle")
 
     event = models.CharField(
         _("event"), max_length=64, help_text=_("What happened, e.g. channel.failover")
@@ -42,6 +45,11 @@ class Notification(models.Model):
     facts = models.JSONField(_("facts"), default=list, blank=True)
     # [message, ...]
     actions = models.JSONField(_("what to do"), default=list, blank=True)
+    # The users it is for (ids): mentioned in Slack, e-mailed if they chose e-mail.
+    recipients = models.JSONField(_("recipients"), default=list, blank=True)
+    # False for an event that happens once (a schedule's step): never held by the throttle.
+    throttled = models.BooleanField(_("throttled"), default=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
     destination = models.CharField(_("destination"), max_length=32, default="slack")
     status = models.CharField(
         _("delivery"), max_length=16, choices=Status.choices, default=Status.PENDING
@@ -68,3 +76,51 @@ class Notification(models.Model):
     @property
     def text_message(self) -> Message:
         return Message.from_json(self.text)
+
+
+class NotifyProfile(models.Model):
+    """How one user wants to be told: by Slack (mentioned by their Slack id), by e-mail, both
+    or neither, and in which language."""
+
+    class Channels(models.TextChoices):
+        SLACK = "slack", _("Slack")
+        EMAIL = "email", _("E-mail")
+        BOTH = "both", _("Slack and e-mail")
+        NONE = "none", _("Neither")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notify_profile",
+        verbose_name=_("user"),
+    )
+    slack_user_id = models.CharField(
+        _("Slack member id"),
+        max_length=32,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[UW][A-Z0-9]{2,30}$", _("A Slack member id looks like U012AB3CD."))
+        ],
+        help_text=_("Slack: profile, ⋮, Copy member ID (U012AB3CD)."),
+    )
+    channels = models.CharField(
+        _("notify me by"), max_length=8, choices=Channels.choices, default=Channels.SLACK
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="ko"
+    )
+
+    class Meta:
+        verbose_name = _("notification settings")
+        verbose_name_plural = _("notification settings")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def by_slack(self) -> bool:
+        return self.channels in (self.Channels.SLACK, self.Channels.BOTH)
+
+    @property
+    def by_email(self) -> bool:
+        return self.channels in (self.Channels.EMAIL, self.Channels.BOTH)

@@ -3,17 +3,21 @@
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from broadcastops.i18n import Message, Text, language_active, language_supported
 from broadcastops.notify import messages as m
-from broadcastops.notify.models import Notification
+from broadcastops.notify.models import Notification, NotifyProfile
 from broadcastops.notify.slack import (
     DeliveryPermanentError,
     DeliveryTransientError,
@@ -69,6 +73,8 @@ def notify(
     actions: Iterable[Said] = (),
     dedup_key: str | None = None,
     dedup_window_s: int | None = None,
+    recipients: Iterable[Any] = (),
+    once: bool = False,
 ) -> Notification | None:
     """Record an alert and send it after commit, unless it repeats one sent recently.
 
@@ -81,8 +87,16 @@ def notify(
     - A subject with ``NOTIFY_FLAP_THRESHOLD`` alerts inside ``NOTIFY_FLAP_WINDOW_S`` is
       reported once as flapping; its further alerts are counted, not sent.
 
+    ``once``: an event that happens once by construction (a schedule's step, keyed by its
+    id): it is never folded into a subject's flapping report nor held by the throttle, so it
+    is sent at least once; its key still de-duplicates it (a step run twice tells once).
+
+    ``recipients`` (users or their ids) are mentioned in Slack by their Slack id and
+    e-mailed if they chose e-mail (``NotifyProfile``), each in their own language.
+
     Never raises: an alert that cannot be recorded is logged, and the caller goes on.
     """
+    recipient_ids = sorted({getattr(r, "pk", r) for r in recipients if r is not None})
     dedup_key = dedup_key or f"{event}:{subject}"
     window = timedelta(
         seconds=settings.NOTIFY_DEDUP_WINDOW_S if dedup_window_s is None else dedup_window_s
@@ -102,14 +116,15 @@ def notify(
             flapping = Notification.objects.filter(
                 dedup_key=flapping_key, created_at__gte=flap_since
             ).first()
-            if flapping is not None:
+            if flapping is not None and not once:
                 return _suppress(flapping)
             count = Notification.objects.filter(subject=subject, created_at__gte=flap_since).count()
             stored = {
+                "recipients": recipient_ids,
                 "facts": _facts_json(facts),
                 "actions": [_message(a).as_json() for a in actions],
             }
-            if count + 1 >= settings.NOTIFY_FLAP_THRESHOLD:
+            if not once and count + 1 >= settings.NOTIFY_FLAP_THRESHOLD:
                 minutes = settings.NOTIFY_FLAP_WINDOW_S // 60
                 row = Notification.objects.create(
                     event="flapping",
@@ -130,6 +145,7 @@ def notify(
                     severity=severity,
                     title=_message(title).as_json(),
                     text=_message(text).as_json(),
+                    throttled=not once,
                     **stored,
                 )
             transaction.on_commit(lambda: _enqueue(row.pk))
@@ -157,7 +173,7 @@ def _facts_of(stored: Any) -> list[tuple[Message, Message]]:
 
 
 def notification_language() -> str:
-    """The language notifications are delivered in (``NOTIFY_LANGUAGE``; per-user later)."""
+    """The language of a notification nobody in particular reads (``NOTIFY_LANGUAGE``)."""
     return language_supported(settings.NOTIFY_LANGUAGE) or settings.LANGUAGE_CODE
 
 
@@ -174,22 +190,149 @@ def notification_render(
         )
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """One user a notification is for, with their choices (defaults without a profile)."""
+
+    user_id: int
+    email: str
+    slack_user_id: str
+    by_slack: bool
+    by_email: bool
+    language: str
+
+
+def _recipients(row: Notification) -> list[Recipient]:
+    if not row.recipients:
+        return []
+    users = get_user_model().objects.filter(pk__in=row.recipients, is_active=True)
+    profiles = {p.user_id: p for p in NotifyProfile.objects.filter(user_id__in=row.recipients)}
+    default = notification_language()
+    out = []
+    for user in users.order_by("pk"):
+        profile = profiles.get(user.pk)
+        language = language_supported(profile.language) if profile else None
+        out.append(
+            Recipient(
+                user_id=user.pk,
+                email=user.email,
+                slack_user_id=profile.slack_user_id if profile else "",
+                by_slack=profile.by_slack if profile else True,
+                by_email=profile.by_email if profile else False,
+                language=language or default,
+            )
+        )
+    return out
+
+
+def _email_body(rendered: RenderedNotification, language: str) -> str:
+    with language_active(language):
+        heading = _("What to do")
+    lines = [rendered.text, ""] if rendered.text else []
+    lines += [f"{name}: {value}" for name, value in rendered.facts]
+    if rendered.actions:
+        lines += ["", heading]
+        lines += [f"{n}. {a}" for n, a in enumerate(rendered.actions, start=1)]
+    return "\n".join(lines).strip() + "\n"
+
+
+def _emails_send(row: Notification, recipients: list[Recipient]) -> list[str]:
+    """E-mail the recipients who chose it (Django's mail backend), once per notification.
+    Returns the errors (the Slack post goes on regardless)."""
+    if row.emailed_at is not None:
+        return []
+    errors = []
+    sent = False
+    for recipient in recipients:
+        if not (recipient.by_email and recipient.email):
+            continue
+        rendered = notification_render(notification=row, language=recipient.language)
+        try:
+            send_mail(
+                subject=rendered.title[:200],
+                message=_email_body(rendered, recipient.language),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[recipient.email],
+            )
+            sent = True
+        except (OSError, ValueError) as exc:  # smtplib's errors are OSErrors
+            logger.warning(
+                "Notification %s: e-mail to user %s failed: %s", row.pk, recipient.user_id, exc
+            )
+            errors.append(f"e-mail to user {recipient.user_id}: {exc}")
+    if sent:
+        Notification.objects.filter(pk=row.pk, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+    return errors
+
+
+def _throttled(row: Notification, now: datetime) -> int | None:
+    """``None`` if ``row`` may be posted; else the throttle holds it. At most
+    ``NOTIFY_RATE_MAX`` non-critical posts per ``NOTIFY_RATE_WINDOW_S`` go to Slack; critical
+    ones always go at once."""
+    if row.severity == Severity.CRITICAL or not row.throttled:
+        return None
+    since = now - timedelta(seconds=settings.NOTIFY_RATE_WINDOW_S)
+    posted = (
+        Notification.objects.filter(status=Status.SENT, sent_at__gte=since)
+        .exclude(severity=Severity.CRITICAL)
+        .count()
+    )
+    return posted if posted >= settings.NOTIFY_RATE_MAX else None
+
+
+def _held_recently(now: datetime) -> int:
+    """Alerts the throttle held back inside its window (said in the next post)."""
+    since = now - timedelta(seconds=settings.NOTIFY_RATE_WINDOW_S)
+    return Notification.objects.filter(status=Status.HELD, created_at__gte=since).count()
+
+
 def notification_deliver(*, notification_id: int) -> Notification:
     """Send one pending notification; idempotent (a sent one is not sent again).
 
-    Raises ``DeliveryTransientError`` while attempts remain, so the task retries; the last
-    failure marks the row FAILED.
+    E-mail first (to the recipients who chose it, once), then Slack (mentioning the
+    recipients who chose it). Raises ``DeliveryTransientError`` while attempts remain, so the
+    task retries; the last failure marks the row FAILED.
     """
     row = Notification.objects.get(pk=notification_id)
     if row.status != Status.PENDING:
         return row
+    now = timezone.now()
+    recipients = _recipients(row)
+    email_errors = _emails_send(row, recipients)
+    emailed = Notification.objects.filter(pk=row.pk, emailed_at__isnull=False).exists()
+    on_slack = [r for r in recipients if r.by_slack]
     webhook_url = settings.SLACK_WEBHOOK_URL
-    if not webhook_url:
-        Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(status=Status.SKIPPED)
+    if not webhook_url or (recipients and not on_slack):
+        Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(
+            status=Status.SENT if emailed else Status.SKIPPED,
+            sent_at=now if emailed else None,
+            last_error="; ".join(email_errors),
+        )
         row.refresh_from_db()
         return row
-    language = notification_language()
+    if _throttled(row, now) is not None:
+        Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(status=Status.HELD)
+        logger.info("Notification %s held back by the throttle", row.pk)
+        row.refresh_from_db()
+        return row
+    language = on_slack[0].language if on_slack else notification_language()
     rendered = notification_render(notification=row, language=language)
+    mentions = " ".join(f"<@{r.slack_user_id}>" for r in on_slack if r.slack_user_id)
+    held = _held_recently(now)
+    minutes = settings.NOTIFY_RATE_WINDOW_S // 60
+    with language_active(language):
+        held_line = (
+            ngettext(
+                "%(n)s other alert was held back by the throttle in the last %(minutes)s min.",
+                "%(n)s other alerts were held back by the throttle in the last %(minutes)s min.",
+                held,
+            )
+            % {"n": held, "minutes": minutes}
+            if held
+            else ""
+        )
     payload = slack_blocks(
         severity=row.severity,
         title=rendered.title,
@@ -198,6 +341,8 @@ def notification_deliver(*, notification_id: int) -> Notification:
         actions=rendered.actions,
         created_at=row.created_at,
         language=language,
+        mentions=mentions,
+        note=held_line,
     )
     attempts = row.attempts + 1
     try:
@@ -219,7 +364,10 @@ def notification_deliver(*, notification_id: int) -> Notification:
         logger.error("Notification %s refused by Slack: %s", row.pk, exc)
     else:
         Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(
-            attempts=attempts, status=Status.SENT, sent_at=timezone.now(), last_error=""
+            attempts=attempts,
+            status=Status.SENT,
+            sent_at=timezone.now(),
+            last_error="; ".join(email_errors),
         )
     row.refresh_from_db()
     return row

@@ -46,6 +46,8 @@ def slack_blocks(
     actions: Sequence[str],
     created_at: datetime,
     language: str | None = None,
+    mentions: str = "",
+    note: str = "",
 ) -> dict[str, Any]:
     """A Block Kit message of rendered texts; ``text`` is the fallback shown by phones.
     Its own words (the "What to do" heading) are in ``language``."""
@@ -56,8 +58,9 @@ def slack_blocks(
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"{title}"[:150]}},
     ]
-    if text:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
+    if mentions or text:
+        body = f"{mentions} {text}".strip()
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:3000]}})
     if facts:
         blocks.append(
             {
@@ -76,10 +79,9 @@ def slack_blocks(
                 "text": {"type": "mrkdwn", "text": f"*{what_to_do}*\n{steps}"[:3000]},
             }
         )
-    blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"BroadcastOps · {local}"}]}
-    )
-    return {"text": f"{emoji} {title}".strip(), "blocks": blocks}
+    footer = f"BroadcastOps · {local}" + (f" · {note}" if note else "")
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
+    return {"text": f"{emoji} {mentions} {title}".strip().replace("  ", " "), "blocks": blocks}
 
 
 def slack_post(*, webhook_url: str, payload: dict[str, Any], timeout_s: float) -> None:
