@@ -10,15 +10,25 @@ from broadcastops.tests.authz_levels import ANYONE, NO_ONE, OPERATOR, VIEWER, re
 def _show():
     from ivs_scaling.models import Show
 
-    return Show.objects.create(name="authz-show", state=Show.State.ENDED)
+    # The stage, seat and event samples each need a show: one for all of them.
+    show, _ = Show.objects.get_or_create(name="authz-show", defaults={"state": Show.State.ENDED})
+    return show
 
 
 def _stage():
     from ivs_scaling.models import Stage
 
-    return Stage.objects.create(
-        show=_show(), role=Stage.Role.SECONDARY, state=Stage.State.DELETED, name="authz-show-2"
+    stage, _ = Stage.objects.get_or_create(
+        show=_show(),
+        name="authz-show-2",
+        defaults={
+            "role": Stage.Role.SECONDARY,
+            "state": Stage.State.DELETED,
+            "create_id": "authz-stage",
+            "capacity": 50,
+        },
     )
+    return stage
 
 
 def _seat():
