@@ -116,7 +116,12 @@ TEMPLATES = [
 # one of them writes. Scaled: DATABASE_URL (PostgreSQL is the one we test).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # No persistent connections by default: under ASGI every request runs in a thread of its
+    # own (Django's ThreadSensitiveContext), so a kept connection is never reused and stays
+    # open until its thread is collected. With 60 s, 300 joins through one web process held
+    # 96 PostgreSQL connections and PostgreSQL's 100 ran out (500s); with 0, at most 17
+    # (benchmarks/ivs_joins.py). A pool (psycopg_pool, or pgbouncer) is the next step.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
@@ -197,6 +202,9 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How often a worker looks for new tasks (kombu's default 1 s: an action, such as a
+        # scale-up's CreateStage, waited up to a second before a worker took it).
+        "polling_interval": env.float("CELERY_FILESYSTEM_POLL_S", default=0.1),
     }
     CELERY_RESULT_BACKEND = None
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -282,6 +290,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="3000/min"),
+        # The players' anonymous stage join and leave (ivs_scaling), per client address.
+        "ivs_join": env.str("IVS_JOIN_THROTTLE", default="30/min"),
+        "ivs_leave": env.str("IVS_LEAVE_THROTTLE", default="60/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "broadcastops.rest.exception_handler",
@@ -539,6 +550,43 @@ CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
 }
 
 # --- IVS stages (ivs_scaling/) --------------------------------------------------------------
+# The watch (beat): the broadcaster's publishing state, pending replications, empty secondaries.
+# Each tick costs 2 IVS calls per show with a broadcaster (GetStage, ListParticipantEvents).
+IVS_WATCH_INTERVAL_S = env.float("IVS_WATCH_INTERVAL_S", default=2.0)
+# The reconcile (beat): the database against ListStages, ListParticipantReplicas and
+# ListParticipants (5 calls/s each), within the rate limits.
+IVS_RECONCILE_INTERVAL_S = env.float("IVS_RECONCILE_INTERVAL_S", default=30.0)
+# A join whose view of the free seats is within this many of the scale-up trigger asks the
+# scaler, which decides from fresh counts under the show's lock: at least the joins that may
+# commit between one join's read and its write (the requests in flight across web processes).
+IVS_SCALE_CHECK_MARGIN = env.int("IVS_SCALE_CHECK_MARGIN", default=32)
+# A viewer's seat is freed when its participant is not seen connected within this time.
+IVS_SEAT_CONNECT_S = env.int("IVS_SEAT_CONNECT_S", default=120)
+IVS_VIEWER_TOKEN_MINUTES = env.int("IVS_VIEWER_TOKEN_MINUTES", default=240)
+IVS_PUBLISHER_TOKEN_MINUTES = env.int("IVS_PUBLISHER_TOKEN_MINUTES", default=720)
+# A join waits at most this long for a slot of IVS's 50 tokens/s, then answers 503.
+IVS_TOKEN_MAX_WAIT_S = env.float("IVS_TOKEN_MAX_WAIT_S", default=2.0)
+# A pending replication is tried again at most this often while the broadcaster publishes.
+IVS_REPLICATION_RETRY_S = env.float("IVS_REPLICATION_RETRY_S", default=10.0)
+# CreateStage refused by throttling is sent again (it was not executed) this many times.
+IVS_CREATE_THROTTLE_RETRIES = env.int("IVS_CREATE_THROTTLE_RETRIES", default=3)
+IVS_CREATE_BACKOFF_S = env.float("IVS_CREATE_BACKOFF_S", default=1.0)
+# A stage still being created after this long with no action running is created again (the
+# create looks for its tag first, so a create whose answer was lost is adopted, not doubled).
+IVS_CREATING_STALE_S = env.int("IVS_CREATING_STALE_S", default=60)
+# The audience's join and leave are anonymous: a few hundred bytes of JSON, no more.
+for _route in ("ivs:join", "ivs:leave"):
+    REQUEST_BODY_ROUTES[_route] = {"max_bytes": env.int("IVS_JOIN_MAX_BYTES", default=4096)}
+CELERY_BEAT_SCHEDULE["ivs-watch"] = {
+    "task": "ivs_scaling.tasks.show_watch_task",
+    "schedule": timedelta(seconds=IVS_WATCH_INTERVAL_S),
+    "options": {"expires": IVS_WATCH_INTERVAL_S},
+}
+CELERY_BEAT_SCHEDULE["ivs-reconcile"] = {
+    "task": "ivs_scaling.tasks.show_reconcile_task",
+    "schedule": timedelta(seconds=IVS_RECONCILE_INTERVAL_S),
+    "options": {"expires": IVS_RECONCILE_INTERVAL_S},
+}
 
 # --- Player error reports (errorlogs/) ------------------------------------------------------
 # A player's report is a small JSON document (or an array of them), posted without signing in.
