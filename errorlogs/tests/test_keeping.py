@@ -65,14 +65,16 @@ def test_a_failed_batch_leaves_no_row_and_no_line(errorlogs_state, monkeypatch):
     [path] = errorlogs_state.iterdir()
     assert len(path.read_text().splitlines()) == 1
 
-    # The commit itself fails after the lines were written: they are cut off again.
+    # The commit itself fails after the lines were written: they are cut off again. A failed
+    # commit is a DatabaseError, which Django's atomic block answers with a rollback (any
+    # other exception out of commit() would leave psycopg's connection in its transaction).
     monkeypatch.undo()
-    from django.db import connection
+    from django.db import OperationalError, connection
 
     def commit_fails(*args, **kwargs):
-        raise RuntimeError("commit failed")
+        raise OperationalError("commit failed")
 
-    with pytest.raises(RuntimeError), monkeypatch.context() as patch:
+    with pytest.raises(OperationalError), monkeypatch.context() as patch:
         patch.setattr(connection, "commit", commit_fails)
         reports_store(reports=parsed([report()]))
     assert len(path.read_text().splitlines()) == 1
