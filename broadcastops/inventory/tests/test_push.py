@@ -315,3 +315,21 @@ def test_a_switch_on_a_channel_without_callbacks_is_not_reported(demo, keyed):
     kbo = LiveChannel.objects.get(cloud_id=KBO)
     assert FailoverEvent.objects.filter(channel=kbo).exists()
     assert kbo.push_missing_since is None
+
+
+def test_the_simulators_callbacks_reach_the_console(cloudsim, keyed, live_server, refreshes):
+    scenario = load_scenario(None)
+    for channel in scenario["mdl"]["channels"]:
+        if channel["Id"] == KBO:
+            push_settings = {"NotifyUrl": live_server.url + URL, "NotifyKey": KEY}
+            channel["EventNotifySettings"] = {"PushEventSettings": push_settings}
+    cloudsim.load(scenario)
+    inventory_poll()
+    cloudsim.control("signal", {"input_id": KBO_MAIN, "pipeline": None, "present": False})
+    deadline = time.monotonic() + 15
+    while PushEvent.objects.count() < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(PushEvent.objects.values_list("pipeline", "event_type")) == [(0, 330), (1, 330)]
+    log = cloudsim.control("callbacks", {})["log"]
+    assert [e["status"] for e in log] == [200, 200]
+    assert (KBO, 0) in refreshes  # the refresh of that channel was enqueued
