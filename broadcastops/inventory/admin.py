@@ -105,7 +105,12 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 # The verbs the confirmation page puts in its sentence, in the reader's language.
-VERBS = {"start": _("start"), "stop": _("stop"), "restart": _("restart")}
+VERBS = {
+    "start": _("start"),
+    "stop": _("stop"),
+    "restart": _("restart"),
+    "callbacks": _("configure push callbacks on"),
+}
 
 
 def _confirm_and_run(modeladmin, request, queryset, verb: str, service):
@@ -191,6 +196,7 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
             "start_channels",
             "stop_channels",
             "restart_channels",
+            "configure_callbacks",
             *registry.CHANNEL_ADMIN_ACTIONS.all(),
         ]
 
@@ -333,6 +339,12 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     @admin.action(description=_("Restart selected channels"))
     def restart_channels(self, request, queryset):
         return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart)
+
+    @admin.action(description=_("Configure push callbacks on selected channels"))
+    def configure_callbacks(self, request, queryset):
+        return _confirm_and_run(
+            self, request, queryset, "callbacks", actions.channel_push_events_configure
+        )
 
 
 class FlowStateFilter(StateFilter):

@@ -291,13 +291,15 @@ def channel_refresh(*, channel_id: str, now: datetime | None = None) -> PollRepo
         *_detail_calls(gateway, channel_id, since, now),
     ]
     outcomes = map_parallel(lambda call: call(), calls, max_workers=len(calls))
-    failed = [o for o in outcomes if isinstance(o, CloudError)]
-    if failed:
-        logger.warning("Inventory: refresh of channel %s failed: %s", channel_id, failed[0])
-        report.errors[CloudService.STREAMLIVE] = str(failed[0])
-        return report
-    cloud, statistics, alerts, logs = outcomes
-    details = {channel_id: ChannelDetails(statistics, alerts, logs)}
+    answers: list[Any] = []
+    for outcome in outcomes:
+        if isinstance(outcome, CloudError):
+            logger.warning("Inventory: refresh of channel %s failed: %s", channel_id, outcome)
+            report.errors[CloudService.STREAMLIVE] = str(outcome)
+            return report
+        answers.append(outcome)
+    cloud: types.LiveChannel = answers[0]
+    details = {channel_id: ChannelDetails(*answers[1:])}
     writer = Writer()
     with transaction.atomic():
         channel = LiveChannel.objects.select_for_update().filter(cloud_id=channel_id).first()
