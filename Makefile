@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # The bundled cloud simulator runs while no Tencent credentials are set (the DEMO mode).
 PROCESSES := web worker beat $(if $(TENCENTCLOUD_SECRET_ID),,cloudsim)
 
-.PHONY: run test test-postgres install messages messages-extract lint typecheck format clean
+.PHONY: run test test-postgres install messages messages-extract lint typecheck audit format clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: install
 # mypy with the django-stubs and DRF plugins (pyproject.toml [tool.mypy]; cache in .mypy_cache).
 typecheck: install
 	$(BIN)/mypy
+
+# Known vulnerabilities of the pinned dependencies (PyPI's advisory database: needs the network).
+audit: install
+	$(BIN)/pip-audit -r requirements.txt
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -23,6 +23,18 @@ def require_service(what: str, available: bool, how: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    # PBKDF2 with Django's iterations costs ~0.7 s a password here; every user a fixture
+    # makes, every sign-in and every wrong password would pay it. Hashing itself is Django's.
+    from django.test import override_settings
+
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    fast.enable()
+    yield
+    fast.disable()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttle counters, heartbeats and rate-limiter buckets must not leak between tests.

@@ -6,9 +6,9 @@ route needs) before it is read. The web process serves this with ``broadcastops.
 (daphne that reads a body only as the application asks for it).
 
 WebSocket connections are authenticated with the Django session (resolved once at the
-handshake, ``broadcastops.websocket_auth``) and refused unless their Origin is one of
-``ALLOWED_HOSTS``. Each app contributes its socket routes in
-``<app>/routing.py`` as ``websocket_urlpatterns``.
+handshake, ``broadcastops.websocket_auth``) and refused unless their Origin is the console's
+own (scheme, host and port) or a trusted one (``broadcastops.origins``). Each app
+contributes its socket routes in ``<app>/routing.py`` as ``websocket_urlpatterns``.
 """
 
 import gc
@@ -26,8 +26,8 @@ django_asgi_app = GuardedASGIHandler()
 
 import autobahn.util  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from broadcastops.origins import WebSocketOriginValidator  # noqa: E402
 from broadcastops.routing import websocket_urlpatterns  # noqa: E402
 from broadcastops.websocket_auth import WebSocketAuthMiddlewareStack  # noqa: E402
 
@@ -40,7 +40,7 @@ autobahn.util._HAS_CLICK = False
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": WebSocketOriginValidator(
             WebSocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

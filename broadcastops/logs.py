@@ -1,4 +1,7 @@
-"""One-line log records carrying the request id; JSON lines with ``LOG_FORMAT=json``."""
+"""One-line log records carrying the request id; JSON lines with ``LOG_FORMAT=json``.
+
+No line shows a stream key or a URL's password (``SecretsFilter``).
+"""
 
 import contextvars
 import json
@@ -8,6 +11,8 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+from broadcastops.masking import secrets_mask
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -39,6 +44,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_PLAIN = logging.Formatter()
+
+
+class SecretsFilter(logging.Filter):
+    """Mask stream keys, signed queries and URL passwords in every line (``masking``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = secrets_mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text: the traceback's messages are masked once, here.
+            record.exc_text = secrets_mask(_PLAIN.formatException(record.exc_info))
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """A JSON object per line: time, level, logger, request id, message, exception."""
 
@@ -51,5 +73,5 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.exc_info:
-            body["exc_info"] = self.formatException(record.exc_info)
+            body["exc_info"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(body, ensure_ascii=False)

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Unread
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.errors import ApplicationError, StrOrPromise
+from broadcastops.masking import secrets_mask
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,58 @@ def api_server_error(request: HttpRequest) -> HttpResponse:
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+class StreamUrlField(serializers.CharField):
+    """A push URL: whole for Operators and Admins, its stream key masked for everyone else
+    (``broadcastops.masking``). Masked too when the serializer has no request to ask."""
+
+    def to_representation(self, value: Any) -> str:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        text = super().to_representation(value)
+        if user is not None and user_has_role(user, Role.OPERATOR):
+            return text
+        return secrets_mask(text)
+
+
+# Every operation may answer these, always with the error body; the schema says so.
+_ERROR_STATUSES = {
+    "400": "The request is not valid (see detail for each field).",
+    "401": "No valid credentials: sign in or send Authorization: Token <key>.",
+    "403": "The account lacks the role this needs.",
+    "404": "No such resource or endpoint.",
+    "405": "The method is not allowed here.",
+    "406": "No answer in the media type the Accept header asks for.",
+    "409": "The resource is busy or not in a state that allows this.",
+    "413": "The body is too large.",
+    "415": "The body's media type is not accepted.",
+    "429": "Too many requests, or too many failed sign-ins.",
+    "503": "A cloud or service this needs cannot be reached.",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message", "detail"],
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "detail": {"description": "Structured detail: fields and their errors, ids."},
+    },
+}
+
+
+def schema_error_responses(
+    result: dict[str, Any], generator: object, request: object, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular hook: document the error body for every operation's error statuses."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status_code, description in _ERROR_STATUSES.items():
+                responses.setdefault(status_code, {"description": description, "content": error})
+    return result
 
 
 class Pagination(LimitOffsetPagination):

@@ -9,30 +9,35 @@ the bundled cloud simulator). Setting ``DATABASE_URL`` and ``REDIS_URL`` switche
 from datetime import timedelta
 from pathlib import Path
 
+import csp.constants as csp
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from broadcastops.secret_key import secret_key_from_data_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 
-DEV_SECRET_KEY = "django-insecure-broadcastops-development-key-do-not-use-in-production"  # noqa: S105 (refused when DEBUG=False)
-
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=False.")
-    SECRET_KEY = DEV_SECRET_KEY
-elif SECRET_KEY == DEV_SECRET_KEY and not DEBUG:
-    raise ImproperlyConfigured("The development SECRET_KEY cannot be used when DEBUG=False.")
-
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Development turns DEBUG on explicitly (DEBUG=1); `make run` and production run without it.
+DEBUG = env.bool("DEBUG", default=False)
 
 DATA_DIR = Path(env.str("BROADCASTOPS_DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# SECRET_KEY from the environment (production: the same value on every process and machine);
+# without one, a key made on first start and kept in the data folder (mode 0600).
+SECRET_KEY = env.str("SECRET_KEY", default="") or secret_key_from_data_dir(DATA_DIR)
+if SECRET_KEY.startswith("django-insecure"):
+    raise ImproperlyConfigured("SECRET_KEY is a development key; set a real one or unset it.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The console is served over HTTPS (itself or behind a TLS proxy) once it answers any host
+# beyond loopback; plain HTTP is for the loopback console of `make run`. HTTPS=0/1 decides.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+HTTPS = env.bool("HTTPS", default=not DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
@@ -52,6 +57,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "channels",
     "django_prometheus",
+    "axes",
+    "csp",
     "broadcastops.accounts",
     "broadcastops.cloud",
     "broadcastops.actions",
@@ -69,6 +76,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "broadcastops.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -78,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last but Prometheus's: turns a sign-in that axes locked out into the lockout answer.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -231,6 +241,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes first: it refuses a locked-out user name and address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (admin login page and POST /api/v1/auth/token/) are counted per user name
+# and address in the database (both modes, every process); past the limit that pair is
+# locked for LOGIN_LOCKOUT_MINUTES, even with the right password, or until an Admin unlocks
+# it (broadcastops/accounts/lockout.py).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "broadcastops.accounts.lockout.lockout_response"
+# The attempts and sign-ins are in the admin through broadcastops/accounts/admin.py.
+AXES_ENABLE_ADMIN = False
 
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call gets 401 with WWW-Authenticate, not a redirect.
@@ -239,6 +266,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own parsers, the JSON one with a nesting limit (deep JSON was a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "broadcastops.jsonlimits.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "broadcastops.rest.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -263,6 +296,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"InputRoleEnum": "broadcastops.inventory.models.InputRole"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "broadcastops.rest.schema_error_responses",
+    ],
 }
 
 # --- Request bodies (broadcastops/request_guard.py) -------------------------------------------
@@ -288,7 +325,9 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Metrics --------------------------------------------------------------------------------
-METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# /metrics needs Authorization: Bearer $METRICS_TOKEN; METRICS_ALLOWED_IPS opens it to the
+# addresses it names (none by default: behind a local reverse proxy everyone is loopback).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Internationalisation -------------------------------------------------------------------
@@ -476,9 +515,29 @@ ERRORLOGS_REPORT_MAX_BYTES = env.int("ERRORLOGS_REPORT_MAX_BYTES", default=64 * 
 REQUEST_BODY_ROUTES["/api/v1/error-logs/mediamtx"] = {"max_bytes": ERRORLOGS_REPORT_MAX_BYTES}
 
 # --- Security -------------------------------------------------------------------------------
+# Every page loads scripts, styles, images and connections from the console itself only: no
+# inline script or style anywhere (the admin, the dashboard, the API docs, live monitoring).
+# 'self' covers the page's own ws:/wss: in CSP Level 3 browsers (Chromium tested); frames
+# arrive as blob: images on the live-monitoring page, Swagger UI draws data: icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:", "blob:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
+# Error pages and reports never show a secret, by name or by value, DEBUG or not.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "broadcastops.error_reports.SecretsReporterFilter"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
+if HTTPS:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe these over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
@@ -488,6 +547,11 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+else:
+    # Plain HTTP on loopback (`make run`): no HTTPS to redirect to, pin or keep cookies to.
+    # check --deploy's four HTTPS warnings are replaced by broadcastops.W001, which warns
+    # when HTTPS is off while ALLOWED_HOSTS names any host beyond loopback.
+    SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
@@ -495,7 +559,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "broadcastops.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "broadcastops.logs.RequestIdFilter"},
+        "secrets": {"()": "broadcastops.logs.SecretsFilter"},
+    },
     "formatters": {
         "text": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -505,7 +572,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "secrets"],
             "formatter": "json" if LOG_FORMAT == "json" else "text",
         }
     },

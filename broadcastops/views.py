@@ -4,7 +4,7 @@ import hmac
 import ipaddress
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
@@ -22,6 +22,8 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     auth = request.headers.get("Authorization", "")
     if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:], token):
         return True
+    # Only addresses named explicitly: behind a reverse proxy on the same host every client
+    # arrives from loopback, so loopback alone proves nothing.
     try:
         remote = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
@@ -31,6 +33,14 @@ def _metrics_allowed(request: HttpRequest) -> bool:
 
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics for a scraper holding ``METRICS_TOKEN`` (or an address listed in
+    ``METRICS_ALLOWED_IPS``); everyone else gets 401, without any work done."""
     if not _metrics_allowed(request):
-        return HttpResponseForbidden("metrics: address not allowed and no valid token\n")
+        response = HttpResponse(
+            "metrics: send Authorization: Bearer <METRICS_TOKEN>\n",
+            status=401,
+            content_type="text/plain",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -29,20 +29,16 @@ from broadcastops.inventory.models import LiveChannel
 from failover import messages as m
 from failover import services
 from failover.audit import DEFAULT_LOSS_THRESHOLD_MS, DEFAULT_RECOVER_BEHAVIOR, RECOVER_BEHAVIORS
-from failover.models import FailoverAudit, Verdict
-
-COLOURS: dict[str, str] = {
-    Verdict.OK: "#2e7d32",
-    Verdict.PENDING: "#1565c0",
-    Verdict.OFF: "#757575",
-}
+from failover.models import FailoverAudit
 
 
 def verdict_badge(verdict: str, title: object = "") -> SafeString:
-    """The verdict's label in the reader's language; the code and ``title`` on hover."""
+    """The verdict's label in the reader's language; the code and ``title`` on hover. Coloured
+    by console.css (bo-verdict-ok, -pending, -off; red otherwise): the Content-Security-Policy
+    allows no inline style."""
     return format_html(
-        '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
-        COLOURS.get(verdict, "#c62828"),
+        '<span class="bo-badge bo-verdict bo-verdict-{}" title="{}">{}</span>',
+        str(verdict).lower(),
         f"{verdict}: {title}" if title else verdict,
         choice_message(m.VERDICT, verdict),
     )
@@ -97,7 +93,7 @@ def _page(
     )
 
 
-@admin.action(description=_("Fix input failover"))
+@admin.action(permissions=["operator"], description=_("Fix input failover"))
 def fix_input_failover(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any]
 ) -> HttpResponse | None:

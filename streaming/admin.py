@@ -6,13 +6,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from broadcastops.accounts.admin import RoleActions
 from broadcastops.errors import ApplicationError
 from streaming import services
 from streaming.models import StreamSession, Upload
 
 
 @admin.register(Upload)
-class UploadAdmin(admin.ModelAdmin):
+class UploadAdmin(RoleActions, admin.ModelAdmin):
     list_display = [
         "camera_id",
         "original_name",
@@ -37,7 +38,9 @@ class UploadAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # deleting goes through the service, which spares playing uploads
 
-    @admin.action(description=_("Delete the selected uploads that no stream plays"))
+    @admin.action(
+        permissions=["operator"], description=_("Delete the selected uploads that no stream plays")
+    )
     def delete_unused(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         deleted = 0
         for upload in queryset:
@@ -54,7 +57,7 @@ class UploadAdmin(admin.ModelAdmin):
 
 
 @admin.register(StreamSession)
-class StreamSessionAdmin(admin.ModelAdmin):
+class StreamSessionAdmin(RoleActions, admin.ModelAdmin):
     list_display = [
         "camera_id",
         "state",
@@ -76,7 +79,7 @@ class StreamSessionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    @admin.action(description=_("Stop the selected running streams"))
+    @admin.action(permissions=["operator"], description=_("Stop the selected running streams"))
     def stop_sessions(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for session in queryset.filter(state=StreamSession.State.RUNNING):
             try:

@@ -4,27 +4,29 @@ import logging
 import uuid
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from broadcastops.errors import NotFound
-from broadcastops.rest import IsOperator, IsViewer, Pagination
+from broadcastops.rest import IsOperator, IsViewer
 from streaming import selectors, services
+from streaming.camera_ids import CAMERA_ID_RE
 from streaming.models import StreamSession, Upload
 from streaming.uploads import VideoUploadHandler
 
 logger = logging.getLogger(__name__)
 
-CAMERA_ID_FIELD: dict[str, Any] = {"max_length": 64, "regex": services.CAMERA_ID_RE.pattern}
+CAMERA_ID_FIELD: dict[str, Any] = {"max_length": 64, "regex": CAMERA_ID_RE.pattern}
 
 
 def stream_urls(
@@ -102,7 +104,7 @@ class UploadCreateApi(APIView):
 
     permission_classes = [IsOperator]
     # Multipart only: the video streams through the upload handler. A JSON or form body would
-    # be read into memory whole.
+    # be read into memory whole (and a JSON list was a 500): another body is a 415.
     parser_classes = [MultiPartParser]
 
     class InputSerializer(serializers.Serializer):
@@ -150,21 +152,24 @@ class UploadCreateApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class UploadListApi(APIView):
+class UploadListApi(generics.ListAPIView):
+    """Uploads, newest first, paginated (the schema documents the page, not a bare list)."""
+
     permission_classes = [IsViewer]
+    serializer_class = UploadOutputSerializer
+    filter_backends: list = []
 
     class FilterSerializer(serializers.Serializer):
         camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
 
-    @extend_schema(parameters=[FilterSerializer], responses=UploadOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+    def get_queryset(self) -> QuerySet[Upload]:
+        filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        uploads = selectors.upload_list(**filters.validated_data)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(uploads, request, view=self)
-        data = UploadOutputSerializer(page, many=True, context={"request": request}).data
-        return paginator.get_paginated_response(data)
+        return selectors.upload_list(**filters.validated_data)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class UploadDetailApi(APIView):
@@ -190,7 +195,20 @@ class UploadDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class StreamStartApi(APIView):
+@extend_schema(
+    parameters=[
+        OpenApiParameter("camera_id", str, OpenApiParameter.PATH, pattern=CAMERA_ID_RE.pattern)
+    ]
+)
+class CameraApi(APIView):
+    """A view of one camera; its id is checked once the caller may use the view."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        services.camera_id_check(kwargs["camera_id"])
+
+
+class StreamStartApi(CameraApi):
     """Play an upload on a camera from its start; replaces the camera's running stream."""
 
     permission_classes = [IsOperator]
@@ -221,7 +239,7 @@ class StreamStartApi(APIView):
         )
 
 
-class StreamStopApi(APIView):
+class StreamStopApi(CameraApi):
     permission_classes = [IsOperator]
 
     @extend_schema(request=None, responses=SessionOutputSerializer)
@@ -230,7 +248,7 @@ class StreamStopApi(APIView):
         return Response(SessionOutputSerializer(session, context={"request": request}).data)
 
 
-class StreamUpdateApi(APIView):
+class StreamUpdateApi(CameraApi):
     """Change loop or speed without restarting playback."""
 
     permission_classes = [IsOperator]
@@ -249,7 +267,7 @@ class StreamUpdateApi(APIView):
         return Response(SessionOutputSerializer(session, context={"request": request}).data)
 
 
-class StreamDetailApi(APIView):
+class StreamDetailApi(CameraApi):
     """The camera's running session (404 when none runs)."""
 
     permission_classes = [IsViewer]
@@ -267,22 +285,25 @@ class StreamDetailApi(APIView):
         return Response(body)
 
 
-class StreamListApi(APIView):
+class StreamListApi(generics.ListAPIView):
+    """Stream sessions, newest first, paginated."""
+
     permission_classes = [IsViewer]
+    serializer_class = SessionOutputSerializer
+    filter_backends: list = []
 
     class FilterSerializer(serializers.Serializer):
         camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
         state = serializers.ChoiceField(choices=StreamSession.State.choices, required=False)
 
-    @extend_schema(parameters=[FilterSerializer], responses=SessionOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+    def get_queryset(self) -> QuerySet[StreamSession]:
+        filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        sessions = selectors.stream_session_list(**filters.validated_data)
-        paginator = Pagination()
-        page: list[StreamSession] | None = paginator.paginate_queryset(sessions, request, view=self)
-        data = SessionOutputSerializer(page, many=True, context={"request": request}).data
-        return paginator.get_paginated_response(data)
+        return selectors.stream_session_list(**filters.validated_data)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class FeedHealthApi(APIView):

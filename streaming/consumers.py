@@ -6,7 +6,9 @@ acknowledged, and nothing newer until an acknowledgement comes; frames that appe
 meanwhile are skipped and the client gets the newest one. ``ack`` (or ``{"type": "ack"}``)
 acknowledges one frame, ``ack 8`` (or ``{"type": "ack", "frames": 8}``) eight, so a client
 may acknowledge once per window. A stalled browser therefore costs at most a window of
-frames of server memory, never a queue.
+frames of server memory, never a queue. Any other message (binary, not an acknowledgement,
+a count outside 1-10000) closes the socket with 1003 or 1008 and a reason
+(``broadcastops.websocket_messages``).
 
 This is a plain ASGI application rather than a Channels consumer: every viewer sends an
 acknowledgement 30 times a second, and a consumer's dispatch (a new task and an
@@ -26,6 +28,8 @@ from django.conf import settings
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.asgi_types import Receive, Scope, Send
 from broadcastops.websocket_broadcast import broadcast_writer
+from broadcastops.websocket_messages import BadMessage, close_for, json_of, text_of
+from streaming.camera_ids import camera_id_message, camera_id_valid
 from streaming.hub import ViewerSlot, hub_get
 from streaming.media import rendition_width
 
@@ -33,6 +37,16 @@ logger = logging.getLogger(__name__)
 
 _CLOSE_FORBIDDEN = 4403
 _CLOSE_BAD_REQUEST = 4400
+
+
+async def _refuse(send: Send, message: str, *, what: str) -> None:
+    """Accept only to say why, then close with 4400 (a handshake refusal carries no text)."""
+    logger.info("WebSocket refused %s: %s", what, message)
+    await send({"type": "websocket.accept"})
+    await send(
+        {"type": "websocket.send", "text": json.dumps({"type": "error", "message": message})}
+    )
+    await send({"type": "websocket.close", "code": _CLOSE_BAD_REQUEST, "reason": message[:120]})
 
 
 def _number(params: dict[str, list[str]], name: str, low: float, high: float) -> float | None:
@@ -55,15 +69,15 @@ async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> 
         logger.info("WebSocket refused camera=%s: no viewer role", camera_id)
         await send({"type": "websocket.close", "code": _CLOSE_FORBIDDEN})
         return
+    if not camera_id_valid(camera_id):
+        await _refuse(send, camera_id_message(), what=f"camera={camera_id!r}")
+        return
     params = parse_qs(scope.get("query_string", b"").decode())
     try:
         requested_width = _number(params, "width", 16, 7680)
         max_fps = _number(params, "fps", 1, 60) or 0.0
     except ValueError:
-        message = {"type": "error", "message": "width must be 16-7680 and fps 1-60."}
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.send", "text": json.dumps(message)})
-        await send({"type": "websocket.close", "code": _CLOSE_BAD_REQUEST})
+        await _refuse(send, "width must be 16-7680 and fps 1-60.", what=f"camera={camera_id}")
         return
     await send({"type": "websocket.accept"})
 
@@ -104,27 +118,36 @@ async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> 
         while True:
             message = await receive()
             if message["type"] == "websocket.receive":
-                frames = _acknowledged(message.get("text"))
-                if frames:
-                    await feed.on_acknowledge(slot, frames)
+                try:
+                    frames = _acknowledged(text_of(message))
+                except BadMessage as error:
+                    await close_for(send, error, what=f"live monitoring camera={camera_id}")
+                    return
+                await feed.on_acknowledge(slot, frames)
             elif message["type"] == "websocket.disconnect":
                 return
     finally:
         hub.leave(camera_id, slot)
 
 
-def _acknowledged(text: str | None) -> int:
-    """How many frames a text message acknowledges (0: it is no acknowledgement)."""
+# Acknowledging more than this at once is no flow control any client needs.
+MAX_ACK_FRAMES = 10_000
+_ACK_RULE = 'expected "ack", "ack N" or {"type": "ack", "frames": N} with N from 1 to 10000'
+
+
+def _acknowledged(text: str) -> int:
+    """How many frames a client's message acknowledges; BadMessage for anything else."""
     if text == "ack":
         return 1
-    if text is None:
-        return 0
-    try:
-        if text.startswith("ack "):
-            return max(0, int(text[4:]))
-        message = json.loads(text)
-        if message.get("type") == "ack":
-            return max(0, int(message.get("frames", 1)))
-    except (ValueError, TypeError, AttributeError):
-        pass
-    return 0
+    if text.startswith("ack "):
+        count = text[4:]
+        frames = int(count) if count.isascii() and count.isdigit() else 0
+    else:
+        message = json_of(text)
+        if not isinstance(message, dict) or message.get("type") != "ack":
+            raise BadMessage(_ACK_RULE)
+        frames = message.get("frames", 1)
+    # bool is an int in Python; 1e999 is a float (inf): neither counts frames.
+    if type(frames) is not int or not 1 <= frames <= MAX_ACK_FRAMES:
+        raise BadMessage(_ACK_RULE)
+    return frames

@@ -2,7 +2,6 @@
 
 import logging
 import os
-import re
 import time
 import uuid
 from datetime import timedelta
@@ -15,16 +14,16 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from broadcastops.accounts.roles import Role, user_has_role
-from broadcastops.accounts.types import Actor
+from broadcastops.accounts.types import RequestUser
 from broadcastops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from streaming import runtime
+from streaming.camera_ids import camera_id_message, camera_id_valid
 from streaming.media import VideoUnreadable, video_probe
 from streaming.models import StreamSession, Upload
 from streaming.selectors import stream_spec_from_session
 
 logger = logging.getLogger(__name__)
 
-CAMERA_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SPEED_MIN, SPEED_MAX = 0.25, 4.0
 # Files in the incoming folder older than this belong to no running request any more.
 _ORPHAN_AGE_S = 6 * 3600
@@ -43,9 +42,9 @@ def incoming_dir() -> Path:
 
 
 def camera_id_check(camera_id: str) -> str:
-    if not CAMERA_ID_RE.match(camera_id or ""):
+    if not camera_id_valid(camera_id):
         raise ValidationFailed(
-            gettext("A camera id is 1 to 64 letters, digits, dots, dashes or underscores."),
+            camera_id_message(),
             code="invalid_camera_id",
             detail={"camera_id": camera_id},
         )
@@ -53,7 +52,7 @@ def camera_id_check(camera_id: str) -> str:
 
 
 def upload_create(
-    *, camera_id: str, incoming_path: Path, original_name: str, actor: Actor | None = None
+    *, camera_id: str, incoming_path: Path, original_name: str, actor: RequestUser | None = None
 ) -> Upload:
     """Keep a fully received video: check it with OpenCV, move it in place, record it.
 
@@ -190,7 +189,7 @@ def stream_start(
     jpeg_quality: int | None = None,
     max_width: int | None = None,
     start_token: str = "",
-    actor: Actor | None = None,
+    actor: RequestUser | None = None,
 ) -> StreamSession:
     """Play ``upload`` on ``camera_id`` from its start, replacing any running session.
 
@@ -244,7 +243,7 @@ def stream_start(
     return session
 
 
-def stream_stop(*, camera_id: str, actor: Actor | None = None) -> StreamSession:
+def stream_stop(*, camera_id: str, actor: RequestUser | None = None) -> StreamSession:
     """Stop the camera's running session. The upload stays (retention removes it later)."""
     with transaction.atomic():
         session = (
@@ -277,7 +276,7 @@ def stream_update(
     camera_id: str,
     loop: bool | None = None,
     speed: float | None = None,
-    actor: Actor | None = None,
+    actor: RequestUser | None = None,
 ) -> StreamSession:
     """Change loop or speed of the running session without restarting playback.
 
@@ -328,7 +327,7 @@ def stream_ensure(
     loop: bool | None,
     speed: float | None,
     start_token: str,
-    actor: Actor,
+    actor: RequestUser,
 ) -> StreamSession | None:
     """The old frontend's MJPEG URL: join the running stream, or start what it names.
 
@@ -365,7 +364,7 @@ def stream_ensure(
     return session
 
 
-def _operator_check(actor: Actor | None) -> None:
+def _operator_check(actor: RequestUser | None) -> None:
     if actor is None or not user_has_role(actor, Role.OPERATOR):
         raise PermissionDenied(
             gettext("Only an Operator can start a stream; ask one, or watch the running stream."),

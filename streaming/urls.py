@@ -4,10 +4,9 @@ from django.urls import path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from streaming import api, views
+from streaming.camera_ids import CAMERA_ID_ROUTE as CAMERA
 
 app_name = "streaming"
-
-CAMERA = r"(?P<camera_id>[A-Za-z0-9_.-]{1,64})"
 V1 = "api/v1/live-monitoring"
 
 urlpatterns = [

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -18,9 +19,12 @@ from django.shortcuts import render
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from rest_framework import serializers
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.errors import ApplicationError
+from broadcastops.origins import origin_trusted
 from broadcastops.rest import error_body
 from streaming import selectors, services
 from streaming.hub import LatestSlot, hub_get
@@ -47,19 +51,54 @@ def _error(exc: ApplicationError) -> JsonResponse:
     return JsonResponse(error_body(exc.code, exc.message, exc.detail), status=exc.status_code)
 
 
-async def _viewer_check(request: HttpRequest) -> JsonResponse | None:
-    user = await request.auser()
-    if not user.is_authenticated:
-        return JsonResponse(
-            error_body("not_authenticated", gettext("Sign in to watch live monitoring.")),
-            status=401,
-        )
+@dataclass(frozen=True)
+class _Viewer:
+    user: object
+    by_token: bool  # Authorization: Token, which no other site can make a browser send
+
+
+def _refusal(code: str, message: str, status: int) -> JsonResponse:
+    headers = {"WWW-Authenticate": "Token"} if status == 401 else None
+    return JsonResponse(error_body(code, message), status=status, headers=headers)
+
+
+async def _viewer(request: HttpRequest) -> _Viewer | JsonResponse:
+    """The session's user or the one of ``Authorization: Token``, holding the Viewer role.
+
+    Nothing is read from the database before there are credentials to check: an anonymous
+    request costs one look for a session cookie.
+    """
+    by_token = request.headers.get("Authorization", "").split(" ", 1)[0] == "Token"
+    if by_token:
+        try:
+            found = await database_sync_to_async(TokenAuthentication().authenticate)(request)
+        except AuthenticationFailed as exc:
+            return _refusal("authentication_failed", str(exc.detail), 401)
+        user = found[0] if found else None
+    else:
+        user = await request.auser()
+    if user is None or not user.is_authenticated:
+        return _refusal("not_authenticated", gettext("Sign in to watch live monitoring."), 401)
     if not await database_sync_to_async(user_has_role)(user, Role.VIEWER):
-        return JsonResponse(
-            error_body("permission_denied", gettext("Your account has no live-monitoring role.")),
-            status=403,
-        )
-    return None
+        message = gettext("Your account has no live-monitoring role.")
+        return _refusal("permission_denied", message, 403)
+    return _Viewer(user=user, by_token=by_token)
+
+
+def _same_site(request: HttpRequest) -> bool:
+    """Whether the request comes from the console's own pages (or a trusted origin's).
+
+    A browser attaches the session cookie to an ``<img>`` on any site, so the MJPEG URL's
+    ``t``, ``video_path``, ``loop`` and ``speed`` (which restart or change an Operator's stream)
+    count only when the browser says the request is same-site (``Sec-Fetch-Site``) or its
+    ``Origin`` or ``Referer`` is trusted (``broadcastops.origins``: the player frontend).
+    """
+    if request.headers.get("Sec-Fetch-Site") in {"same-origin", "same-site", "none"}:
+        return True
+    own = f"{request.scheme}://{request.get_host()}"
+    return any(
+        origin_trusted(request.headers.get(header), own=own) for header in ("Origin", "Referer")
+    )
 
 
 def _params(request: HttpRequest) -> dict[str, Any] | JsonResponse:
@@ -78,16 +117,24 @@ async def mjpeg_stream(request: HttpRequest, camera_id: str) -> HttpResponseBase
 
     The old frontend's parameters keep their meaning: ``video_path`` names the upload to
     play (only a known upload; anything else is refused), ``t`` asks for a fresh start once
-    per value, ``loop`` and ``speed`` set the playback. The response has no flow control of
-    its own (daphne does not signal a slow reader to an HTTP response), so the page uses the
-    WebSocket; this endpoint stays for ``<img>`` players.
+    per value, ``loop`` and ``speed`` set the playback, for same-site requests and Token
+    callers only (``_same_site``); from any other site the running stream is served as is.
+    Session or ``Authorization: Token`` authentication, as the API. The response has no flow
+    control of its own (daphne does not signal a slow reader to an HTTP response), so the
+    page uses the WebSocket; this endpoint stays for ``<img>`` players.
     """
-    denied = await _viewer_check(request)
-    if denied:
-        return denied
+    viewer = await _viewer(request)
+    if isinstance(viewer, JsonResponse):
+        return viewer
     params = _params(request)
     if isinstance(params, JsonResponse):
         return params
+    if not viewer.by_token and not _same_site(request):
+        # A link or an <img> on another site: watch what runs, change nothing.
+        ignored = sorted(k for k in ("t", "video_path", "loop", "speed") if params.get(k))
+        if ignored:
+            logger.info("Cross-site MJPEG request camera=%s: ignored %s", camera_id, ignored)
+        params = {k: v for k, v in params.items() if k not in ignored}
     try:
         services.camera_id_check(camera_id)
         upload = None
@@ -107,14 +154,13 @@ async def mjpeg_stream(request: HttpRequest, camera_id: str) -> HttpResponseBase
                     ),
                     status=400,
                 )
-        user = await request.auser()
         session = await database_sync_to_async(services.stream_ensure)(
             camera_id=camera_id,
             upload=upload,
             loop=params.get("loop"),
             speed=params.get("speed"),
             start_token=params.get("t", ""),
-            actor=user,
+            actor=viewer.user,
         )
     except ApplicationError as exc:
         return _error(exc)
@@ -167,12 +213,16 @@ async def mjpeg_stream(request: HttpRequest, camera_id: str) -> HttpResponseBase
 @never_cache
 async def snapshot(request: HttpRequest, camera_id: str) -> HttpResponseBase:
     """The camera's current frame as one JPEG."""
-    denied = await _viewer_check(request)
-    if denied:
-        return denied
+    viewer = await _viewer(request)
+    if isinstance(viewer, JsonResponse):
+        return viewer
     params = _params(request)
     if isinstance(params, JsonResponse):
         return params
+    try:
+        services.camera_id_check(camera_id)
+    except ApplicationError as exc:
+        return _error(exc)
     spec = await database_sync_to_async(selectors.stream_spec_get)(camera_id=camera_id)
     if spec is None:
         return JsonResponse(

@@ -1,5 +1,6 @@
 """Who am I, and API tokens for scripts and the player frontend."""
 
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from broadcastops.accounts.lockout import login_locked_out_error
 from broadcastops.accounts.roles import ROLE_ORDER, user_has_role
 
 
@@ -32,7 +34,11 @@ class TokenOutput(serializers.Serializer):
 
 
 class TokenCreateApi(APIView):
-    """Exchange a user name and password for the user's API token."""
+    """Exchange a user name and password for the user's API token.
+
+    Failed attempts count towards the same sign-in limit as the admin's login page (429
+    ``locked_out`` past it, even with the right password).
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -41,6 +47,13 @@ class TokenCreateApi(APIView):
     @extend_schema(request=AuthTokenSerializer, responses=TokenOutput)
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        if not serializer.is_valid():
+            # axes marks the request it was handed (this DRF request) when it locks out.
+            if getattr(request, "axes_locked_out", False):
+                raise login_locked_out_error()
+            serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        # A sign-in like the admin's: axes clears this address's failures, last_login moves.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        token, _ = Token.objects.get_or_create(user=user)
         return Response(TokenOutput({"token": token.key}).data)

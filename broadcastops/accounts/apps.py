@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and roles")
 
     def ready(self) -> None:
+        import broadcastops.checks  # noqa: F401 (registers the project's system checks)
         from broadcastops.accounts.roles import roles_sync_after_migrate
 
         # Later apps add models (and so permissions) in their own migrations: give the roles

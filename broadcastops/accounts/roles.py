@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet, TextChoices
 
-from broadcastops.accounts.types import Actor
+from broadcastops.accounts.types import RequestUser
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import Group as GroupModel
@@ -28,9 +28,13 @@ PROJECT_APP_LABELS = (
     "errorlogs",
 )
 
-# Permission codenames in the project apps that stay with Admins (settings-like models).
-# Apps add to this as their models arrive.
-ADMIN_ONLY_CODENAMES: set[str] = set()
+# Permission codenames in the project apps that stay with Admins (settings-like models and
+# the sign-in records). Apps add to this as their models arrive.
+ADMIN_ONLY_CODENAMES: set[str] = {
+    f"{verb}_{model}"
+    for verb in ("view", "add", "change", "delete")
+    for model in ("failedsignin", "signin")
+}
 
 
 class Role(TextChoices):
@@ -47,7 +51,9 @@ def _role_permissions(
 ) -> "QuerySet[PermissionModel]":
     project = Permission.objects.filter(content_type__app_label__in=PROJECT_APP_LABELS)
     if role == Role.VIEWER:
-        return project.filter(codename__startswith="view_")
+        return project.filter(codename__startswith="view_").exclude(
+            codename__in=ADMIN_ONLY_CODENAMES
+        )
     if role == Role.OPERATOR:
         return project.exclude(codename__in=ADMIN_ONLY_CODENAMES)
     return Permission.objects.all()
@@ -68,7 +74,7 @@ def roles_sync_after_migrate(sender: object, **kwargs: Any) -> None:
     roles_sync(Group=Group, Permission=Permission)
 
 
-def user_roles(user: Actor) -> set[str]:
+def user_roles(user: RequestUser) -> set[str]:
     cached = getattr(user, "_broadcastops_roles", None)
     if cached is None:
         cached = set(user.groups.values_list("name", flat=True))
@@ -76,7 +82,7 @@ def user_roles(user: Actor) -> set[str]:
     return cached
 
 
-def user_has_role(user: Actor, role: Role) -> bool:
+def user_has_role(user: RequestUser, role: Role) -> bool:
     """True when ``user`` holds ``role`` or a higher one."""
     if not user.is_authenticated or not user.is_active:
         return False

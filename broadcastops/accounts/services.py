@@ -2,12 +2,15 @@
 
 import logging
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.db.models import QuerySet
 
 from broadcastops.accounts.roles import ROLE_ORDER, Role
+from broadcastops.accounts.types import RequestUser
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +40,18 @@ def admin_ensure(*, username: str = "admin") -> str | None:
         user_set_role(user=user, role=Role.ADMIN)
     logger.info("Created the first administrator account user=%s", username)
     return password
+
+
+def login_unlock(*, attempts: QuerySet[Any], actor: RequestUser) -> int:
+    """Lift the sign-in lock of the selected failed-attempt records (django-axes, database).
+
+    Each record is one user name and address; deleting it clears its failure count, so
+    that pair may sign in again at once. Returns how many records were cleared.
+    """
+    pairs = list(attempts.values_list("username", "ip_address"))
+    deleted, _ = attempts.delete()
+    for username, ip_address in pairs:
+        logger.info(
+            "Sign-in unlocked user=%s ip=%s by=%s", username, ip_address, actor.get_username()
+        )
+    return int(deleted)

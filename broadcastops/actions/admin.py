@@ -7,6 +7,7 @@ edits it. A running action's block refreshes itself from ``/api/v1/actions/<id>/
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,12 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from broadcastops.accounts.admin import RoleActions
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.actions.api import action_url
 from broadcastops.actions.models import OperatorAction
 from broadcastops.actions.selectors import action_list, action_outcome, action_progress_lines
+from broadcastops.masking import secrets_hide
 
 PROGRESS_JS = "actions/progress.js"
 
@@ -33,8 +36,9 @@ def _local(when: datetime | None) -> str:
     return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S") if when else ""
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by services only: viewable, never added, changed or deleted here."""
+class ReadOnlyAdmin(RoleActions, admin.ModelAdmin):
+    """Rows written by services only: viewable, never added, changed or deleted here. Its
+    admin actions declare the role they need (``RoleActions``)."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -161,12 +165,12 @@ class OperatorActionAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         "target_type",
         "target_id",
         "target_name",
-        "params",
+        "params_shown",
         "status",
         "progress_lines",
         "outcome_text",
         "outcome_code",
-        "result",
+        "result_shown",
         "request_ids",
         "attempts",
     )
@@ -186,3 +190,12 @@ class OperatorActionAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("progress"))
     def progress_lines(self, obj: OperatorAction) -> SafeString:
         return action_block(obj)
+
+    # The parameters and the result as stored, with no secret in them (masking.secrets_hide).
+    @admin.display(description=gettext_lazy("parameters"))
+    def params_shown(self, obj: OperatorAction) -> str:
+        return json.dumps(secrets_hide(obj.params), ensure_ascii=False)
+
+    @admin.display(description=gettext_lazy("result"))
+    def result_shown(self, obj: OperatorAction) -> str:
+        return json.dumps(secrets_hide(obj.result), ensure_ascii=False)

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from broadcastops.actions import selectors
 from broadcastops.actions.models import OperatorAction
+from broadcastops.masking import secrets_hide
 from broadcastops.rest import IsOperator
 
 
@@ -65,6 +66,13 @@ class ActionOutput(serializers.ModelSerializer):
 
     def get_outcome(self, obj: OperatorAction) -> str:
         return selectors.action_outcome(obj)
+
+    def to_representation(self, instance: OperatorAction) -> dict[str, Any]:
+        # The parameters asked for and the result as stored, with no secret in them.
+        data = super().to_representation(instance)
+        data["params"] = secrets_hide(data["params"])
+        data["result"] = secrets_hide(data["result"])
+        return data
 
 
 def action_url(action: OperatorAction) -> str:

@@ -12,6 +12,7 @@ and a dead worker loses it within a lease.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -161,6 +162,7 @@ class ActionRun:
 
     def progress(self, line: Text, *, request_id: str = "") -> None:
         """Append a progress line (and the cloud request that made it); renews the lease."""
+        line = line.hidden()
         english = line.english()
         entry = {"at": timezone.now().isoformat(), "step": english, "msg": line.to_json()}
         progress = [*self.action.progress, entry]
@@ -198,6 +200,7 @@ class ActionRun:
     def finish(self, outcome: Outcome) -> None:
         """End the action, once. Inside the caller's transaction if it has one (a failover
         fix records its verdict in the same one), so a lost lease rolls that back too."""
+        outcome = dataclasses.replace(outcome, text=outcome.text.hidden())
         now = timezone.now()
         request_ids = self.action.request_ids
         self._update(

@@ -18,6 +18,8 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext
 
+from broadcastops.masking import secrets_hide
+
 
 @dataclass(frozen=True)
 class Text:
@@ -44,6 +46,11 @@ class Text:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.msgid, "params": {k: _json_value(v) for k, v in self.params.items()}}
 
+    def hidden(self) -> Text:
+        """The same sentence with no secret in its parameters (``masking.secrets_hide``): a
+        stream key or a secret setting's value never goes into a stored line."""
+        return Text.from_json({"id": self.msgid, "params": secrets_hide(self.to_json()["params"])})
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Text:
         params = {k: _from_json_value(v) for k, v in (data.get("params") or {}).items()}
@@ -62,10 +69,11 @@ def plain(value: str) -> Text:
 
 
 def text_render(stored: Mapping[str, Any] | None, fallback: str = "") -> str:
-    """A stored ``{"id", "params"}`` in the active language; ``fallback`` when there is none."""
+    """A stored ``{"id", "params"}`` in the active language; ``fallback`` when there is none.
+    Secrets are hidden in it (rows written before lines were hidden on the way in)."""
     if stored and stored.get("id"):
-        return Text.from_json(stored).render()
-    return fallback
+        return str(secrets_hide(Text.from_json(stored).render()))
+    return str(secrets_hide(fallback))
 
 
 def _is_text_json(value: Any) -> bool:

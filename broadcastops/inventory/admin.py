@@ -1,6 +1,8 @@
 """The operator console for the inventory. Rows are synced from the clouds, so the admin is
 read-only; start/stop/restart are admin actions with a confirmation page that call services."""
 
+import re
+
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -25,38 +27,22 @@ from broadcastops.inventory import selectors
 from broadcastops.inventory.models import (
     CssStream,
     FailoverEvent,
-    Health,
-    InputRole,
     LinkFlow,
     LiveChannel,
     LiveInput,
     PackageChannel,
 )
 from broadcastops.inventory.services import actions
-
-BADGE_COLOURS = {
-    Health.GREEN: "#2e7d32",
-    Health.AMBER: "#ef6c00",
-    Health.RED: "#c62828",
-    Health.IDLE: "#757575",
-    Health.UNKNOWN: "#757575",
-    InputRole.MAIN: "#2e7d32",
-    InputRole.BACKUP: "#ef6c00",
-    InputRole.NONE: "#c62828",
-    InputRole.UNKNOWN: "#757575",
-    "RUNNING": "#2e7d32",
-    "IDLE": "#757575",
-}
+from broadcastops.masking import secrets_mask
 
 
 def badge(value: str, label=None):
-    """A coloured badge: the label in the reader's language, the value as its tooltip."""
-    colour = BADGE_COLOURS.get(value, "#455a64")
+    """A coloured badge: the label in the reader's language, the value as its tooltip. The
+    colour comes from console.css by class (bo-green, bo-main, ...), as on the dashboard: the
+    Content-Security-Policy allows no inline style."""
+    css = re.sub(r"[^a-z0-9-]", "-", str(value).lower())
     return format_html(
-        '<span class="bo-badge" style="background:{}" title="{}">{}</span>',
-        colour,
-        value,
-        label or value,
+        '<span class="bo-badge bo-{}" title="{}">{}</span>', css, value, label or value
     )
 
 
@@ -328,19 +314,21 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
             ),
         )
 
-    @admin.action(description=_("Start selected channels"))
+    @admin.action(permissions=["operator"], description=_("Start selected channels"))
     def start_channels(self, request, queryset):
         return _confirm_and_run(self, request, queryset, "start", actions.channel_start)
 
-    @admin.action(description=_("Stop selected channels"))
+    @admin.action(permissions=["operator"], description=_("Stop selected channels"))
     def stop_channels(self, request, queryset):
         return _confirm_and_run(self, request, queryset, "stop", actions.channel_stop)
 
-    @admin.action(description=_("Restart selected channels"))
+    @admin.action(permissions=["operator"], description=_("Restart selected channels"))
     def restart_channels(self, request, queryset):
         return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart)
 
-    @admin.action(description=_("Configure push callbacks on selected channels"))
+    @admin.action(
+        permissions=["operator"], description=_("Configure push callbacks on selected channels")
+    )
     def configure_callbacks(self, request, queryset):
         return _confirm_and_run(
             self, request, queryset, "callbacks", actions.channel_push_events_configure
@@ -351,8 +339,26 @@ class FlowStateFilter(StateFilter):
     labels = m.FLOW_STATE
 
 
+class PushUrlsAdmin(ReadOnlyAdmin):
+    """Shows its push-URL fields whole to Operators; to Viewers with the stream keys masked
+    (anyone holding a key can push into the input). Each field ``f`` in ``url_fields`` has a
+    display method ``f_masked``."""
+
+    url_fields: tuple[str, ...] = ()
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if user_has_role(request.user, Role.OPERATOR):
+            return fields
+        return [f"{f}_masked" if f in self.url_fields else f for f in fields]
+
+
+def _masked_urls(urls) -> str:
+    return _lines("<div>{}</div>", ((secrets_mask(str(u)),) for u in urls or []))
+
+
 @admin.register(LinkFlow)
-class LinkFlowAdmin(ActionHistoryMixin, ReadOnlyAdmin):
+class LinkFlowAdmin(ActionHistoryMixin, PushUrlsAdmin):
     list_display = ("name", "state_badge", "role", "feeds_input", "stale_since")
     list_filter = (FlowStateFilter, "role")
     search_fields = ("name", "cloud_id")
@@ -367,11 +373,16 @@ class LinkFlowAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         "stale_since",
         "recent_actions",
     )
-    readonly_fields = fields
+    readonly_fields = (*fields, "output_endpoints_masked")
+    url_fields = ("output_endpoints",)
 
     @admin.display(description=_("state"), ordering="state")
     def state_badge(self, obj):
         return badge(obj.state, choice_message(m.FLOW_STATE, obj.state))
+
+    @admin.display(description=_("output endpoints"))
+    def output_endpoints_masked(self, obj):
+        return _masked_urls(obj.output_endpoints)
 
     @admin.display(description=_("recent actions"))
     def recent_actions(self, obj):
@@ -379,14 +390,24 @@ class LinkFlowAdmin(ActionHistoryMixin, ReadOnlyAdmin):
 
 
 @admin.register(LiveInput)
-class LiveInputAdmin(ReadOnlyAdmin):
+class LiveInputAdmin(PushUrlsAdmin):
     list_display = ("name", "cloud_id", "input_type")
     search_fields = ("name", "cloud_id")
+    url_fields = ("endpoints",)
+
+    @admin.display(description=_("endpoints"))
+    def endpoints_masked(self, obj):
+        return _masked_urls(obj.endpoints)
 
 
 @admin.register(PackageChannel)
-class PackageChannelAdmin(ReadOnlyAdmin):
+class PackageChannelAdmin(PushUrlsAdmin):
     list_display = ("name", "cloud_id", "protocol")
+    url_fields = ("input_urls",)
+
+    @admin.display(description=_("input URLs"))
+    def input_urls_masked(self, obj):
+        return _masked_urls(obj.input_urls)
 
 
 @admin.register(CssStream)

@@ -20,7 +20,7 @@ from broadcastops.errors import ValidationFailed
 from broadcastops.inventory import selectors
 from broadcastops.inventory.models import Health, InputRole, LinkFlow, LiveChannel
 from broadcastops.inventory.services import actions, push
-from broadcastops.rest import IsOperator, IsViewer
+from broadcastops.rest import IsOperator, IsViewer, StreamUrlField
 
 
 class LinkedSerializer(serializers.Serializer):
@@ -63,6 +63,8 @@ class FlowOutput(serializers.ModelSerializer):
     feeds_input = serializers.CharField(
         source="feeds_input.cloud_id", allow_null=True, default=None
     )
+    # Push URLs: the stream key is masked for Viewers (anyone holding it can push).
+    output_endpoints = serializers.ListField(child=StreamUrlField())
 
     class Meta:
         model = LinkFlow
@@ -141,7 +143,9 @@ class ChannelDetailApi(APIView):
     def get(self, request: Request, key: str) -> Response:
         channel = selectors.channel_get(key=key)
         body = ChannelOutput(channel).data
-        body["flows"] = FlowOutput(selectors.channel_flows(channel), many=True).data
+        body["flows"] = FlowOutput(
+            selectors.channel_flows(channel), many=True, context={"request": request}
+        ).data
         body["history"] = list(channel.history.values("at", "state", "active_input", "health")[:50])
         body["failovers"] = list(
             channel.failovers.values(

@@ -29,6 +29,7 @@ from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.i18n import language_from_scope
 from broadcastops.inventory.selectors import dashboard_get
 from broadcastops.inventory.services.dashboard import DASHBOARD_GROUP
+from broadcastops.websocket_messages import BadMessage, close_for, json_of, text_of
 
 logger = logging.getLogger(__name__)
 
@@ -156,3 +157,14 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if text != self._last:
             self._last = text
             await self.send(text_data=text)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: object
+    ) -> None:
+        """Clients need send nothing; what they send must be a JSON object (else closed)."""
+        try:
+            message = json_of(text_of({"text": text_data}))
+            if not isinstance(message, dict):
+                raise BadMessage("messages on the dashboard socket are JSON objects")
+        except BadMessage as error:
+            await close_for(self.base_send, error, what="dashboard")

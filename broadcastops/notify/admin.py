@@ -4,13 +4,14 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from broadcastops.accounts.admin import RoleActions
 from broadcastops.i18n import Message
 from broadcastops.notify.models import Notification
 from broadcastops.notify.services import notification_render
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RoleActions, admin.ModelAdmin):
     """The delivery log: read-only, for everyone with the console, in the reader's language."""
 
     list_display = (

@@ -79,6 +79,26 @@ class DaphneServer:
     def auth(self) -> dict:
         return {"Authorization": f"Token {self.token}"}
 
+    def upload_and_start(self, clip: Path, camera_id: str) -> str:
+        """Upload ``clip`` for ``camera_id`` and play it (with the Operator's token)."""
+        with open(clip, "rb") as handle:
+            response = requests.post(
+                f"{self.url}/api/live-monitoring/upload-video?camera_id={camera_id}",
+                files={"video": (clip.name, handle)},
+                headers=self.auth,
+                timeout=60,
+            )
+        assert response.status_code == 201, response.text
+        upload_id = response.json()["upload_id"]
+        started = requests.post(
+            f"{self.url}/api/v1/live-monitoring/cameras/{camera_id}/start",
+            json={"upload_id": upload_id},
+            headers=self.auth,
+            timeout=10,
+        )
+        assert started.status_code == 201, started.text
+        return upload_id
+
     def manage(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],

@@ -34,6 +34,21 @@ def run_django(code: str, env: dict[str, str], timeout: float = 60) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def run_manage(
+    *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """``manage.py ARGS`` in a child process with exactly ``env``."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def actions_run_pending() -> list[int]:
     """Run every begun action that no worker holds, as the Celery worker would (tests call
     the task as a function: no eager mode). Returns their ids."""

@@ -1,4 +1,7 @@
+import json
+
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from django.urls import path
 from rest_framework import serializers
@@ -125,3 +128,51 @@ def test_anonymous_callers_are_throttled_with_the_error_body(client, monkeypatch
     assert codes == [400, 400, 429]
     body = client.post("/api/v1/auth/token/", {"username": "x", "password": "y"}).json()
     assert body["code"] == "throttled" and "available in" in body["message"]
+
+
+def _token_body_judged(length: int):
+    """What the web process's request guard answers a token request of ``length`` bytes."""
+    from broadcastops.request_guard import body_judge
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/auth/token/",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % length)],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    return body_judge(scope, length)[2]
+
+
+def test_deeply_nested_json_is_a_400_on_the_anonymous_token_endpoint(client):
+    # Deep enough for the decoder's RecursionError, small enough for the sign-in limit: the
+    # body is the parser's to judge (the size is the request guard's, the one place for it).
+    deep = "[" * 10_000
+    assert len(deep) < settings.REQUEST_BODY_SIGN_IN_MAX_BYTES
+    assert _token_body_judged(len(deep)) is None
+    response = client.post("/api/v1/auth/token/", data=deep, content_type="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "parse_error" and "nested" in body["message"]
+
+
+@pytest.mark.django_db
+def test_a_nested_json_past_the_sign_in_limit_is_a_413_before_it_is_parsed():
+    refusal = _token_body_judged(100_000)
+    assert refusal is not None and refusal.status_code == 413
+    assert json.loads(refusal.content)["code"] == "payload_too_large"
+
+
+@override_settings(ROOT_URLCONF=__name__)
+@pytest.mark.parametrize(
+    ("depth", "code"),
+    [(100_000, "parse_error"), (33, "parse_error"), (32, "invalid"), (2, "invalid")],
+)
+def test_json_nested_past_the_limit_is_refused_and_within_it_parsed(operator_client, depth, code):
+    # {"seconds": [[...]]}: a list is no integer, so within the limit it is a field error.
+    body = '{"seconds": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    response = operator_client.post("/api/v1/test/echo", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == code

@@ -8,26 +8,36 @@ from broadcastops.logs import JsonFormatter, RequestIdFilter, request_id_var
 pytestmark = pytest.mark.django_db
 
 
-def test_metrics_are_served_to_loopback_with_request_counts(client):
+def test_metrics_are_served_with_the_token_and_count_requests(client, settings):
+    settings.METRICS_TOKEN = "scrape-me"
     client.get("/api/v1/me/")
-    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me")
     assert response.status_code == 200
     text = response.content.decode()
     assert "django_http_requests_total_by_method_total" in text
     assert "django_http_requests_latency_seconds_by_view_method" in text
 
 
-def test_metrics_refuse_other_addresses_unless_the_token_is_given(client, settings):
-    assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.1.2.3"])
+def test_metrics_refuse_any_address_without_the_token(client, settings, address):
     settings.METRICS_TOKEN = "scrape-me"
-    assert (
-        client.get(
-            "/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer wrong"
-        ).status_code
-        == 403
-    )
-    ok = client.get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer scrape-me")
-    assert ok.status_code == 200
+    # Loopback too: behind a reverse proxy on the same host, that is every client.
+    refused = client.get("/metrics", REMOTE_ADDR=address)
+    assert refused.status_code == 401 and refused["WWW-Authenticate"].startswith("Bearer")
+    wrong = client.get("/metrics", REMOTE_ADDR=address, HTTP_AUTHORIZATION="Bearer wrong")
+    assert wrong.status_code == 401
+    assert b"django_http" not in refused.content + wrong.content
+
+
+def test_metrics_without_a_token_configured_answer_nobody(client, settings):
+    settings.METRICS_TOKEN = ""
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
+
+
+def test_an_explicit_address_list_opens_metrics_to_those_addresses(client, settings):
+    settings.METRICS_ALLOWED_IPS = ["10.9.8.7"]
+    assert client.get("/metrics", REMOTE_ADDR="10.9.8.7").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 401
 
 
 def test_every_response_carries_a_request_id_and_keeps_a_sane_incoming_one(client):

@@ -4,9 +4,7 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from broadcastops.tests.helpers import ROOT, run_django
+from broadcastops.tests.helpers import ROOT, run_django, run_manage
 
 DESCRIBE = """
 from django.conf import settings
@@ -70,43 +68,89 @@ def test_credentials_turn_the_demo_mode_off():
     assert mode["demo"] is False and mode["endpoint"] == ""
 
 
-@pytest.mark.parametrize(
-    "env",
-    [
-        {"DEBUG": "False"},
-        {
-            "DEBUG": "False",
-            "SECRET_KEY": "django-insecure-broadcastops-development-key-do-not-use-in-production",
-        },
-    ],
-    ids=["missing", "development-key"],
-)
-def test_production_refuses_to_start_without_a_real_secret_key(env):
+def test_debug_is_off_and_a_secret_key_is_made_once_in_the_data_folder(tmp_path):
+    code = (
+        "import hashlib, os, stat\n"
+        "from django.conf import settings\n"
+        "path = settings.DATA_DIR / 'secret_key'\n"
+        "print(json.dumps({'debug': settings.DEBUG, 'https': settings.HTTPS,\n"
+        "  'session_cookie_secure': settings.SESSION_COOKIE_SECURE,\n"
+        "  'ssl_redirect': settings.SECURE_SSL_REDIRECT,\n"
+        "  'mode': oct(stat.S_IMODE(path.stat().st_mode)),\n"
+        "  'key': hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest(),\n"
+        "  'file': hashlib.sha256(path.read_text().strip().encode()).hexdigest()}))\n"
+    )
+    env = {"BROADCASTOPS_DATA_DIR": str(tmp_path)}
+    first = run_django(code, env)
+    assert first["debug"] is False
+    assert first["mode"] == "0o600" and first["key"] == first["file"]
+    # Plain HTTP on loopback: no redirect to HTTPS, cookies that http://127.0.0.1 keeps.
+    assert first["https"] is False
+    assert first["session_cookie_secure"] is False and first["ssl_redirect"] is False
+    assert run_django(code, env)["key"] == first["key"], "the key survives a restart"
+
+
+def test_processes_starting_together_agree_on_one_key(tmp_path):
+    script = (
+        "import hashlib, pathlib, sys\n"
+        "from broadcastops.secret_key import secret_key_from_data_dir\n"
+        "key = secret_key_from_data_dir(pathlib.Path(sys.argv[1]))\n"
+        "print(hashlib.sha256(key.encode()).hexdigest())\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    outputs = [proc.communicate(timeout=60) for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), outputs
+    assert len({out.strip() for out, _ in outputs}) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
+
+
+def test_a_development_secret_key_is_refused():
+    env = {"SECRET_KEY": "django-insecure-broadcastops-development-key-do-not-use-in-production"}
     result = run_django("print(json.dumps({}))", env)
     assert result.get("returncode", 0) != 0
     assert "SECRET_KEY" in result["stderr"]
+    assert env["SECRET_KEY"] not in result["stderr"]
 
 
-def test_check_deploy_is_clean_with_production_settings(tmp_path):
+def _check_deploy(env_overrides: dict, data_dir) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"}
     }
-    env.update(
-        DEBUG="False",
-        SECRET_KEY="x7Tq9-vL2mN8pR4sK6wY1zA3bC5dE0fG-hJ7kL9mN2pQ4rS6tU8vW0xY",
-        ALLOWED_HOSTS="console.example.test",
-        BROADCASTOPS_DATA_DIR=str(tmp_path),
-    )
-    proc = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    env.update(BROADCASTOPS_DATA_DIR=str(data_dir), **env_overrides)
+    return run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, timeout=60)
+
+
+def test_check_deploy_is_clean_for_the_console_make_run_starts(tmp_path):
+    proc = _check_deploy({}, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "no issues" in proc.stdout
+
+
+def test_check_deploy_warns_of_plain_http_on_a_public_host(tmp_path):
+    proc = _check_deploy({"ALLOWED_HOSTS": "console.example.test", "HTTPS": "0"}, tmp_path)
+    assert proc.returncode != 0
+    assert "broadcastops.W001" in proc.stdout + proc.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    # A public host turns HTTPS on (else broadcastops.W001 would warn here).
+    proc = _check_deploy(
+        {
+            "SECRET_KEY": "x7Tq9-vL2mN8pR4sK6wY1zA3bC5dE0fG-hJ7kL9mN2pQ4rS6tU8vW0xY",
+            "ALLOWED_HOSTS": "console.example.test",
+        },
+        tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no issues" in proc.stdout

@@ -6,18 +6,24 @@ import contextlib
 import dataclasses
 import logging
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
 
+from broadcastops.cloud.types import AttachedInput
 from broadcastops.i18n import choice_message
 from broadcastops.inventory.models import CloudService, LiveChannel
+from broadcastops.inventory.services.poll_types import PollReport
 from broadcastops.inventory.services.protection import channel_protection_set
 from broadcastops.notify import messages as nm
 from broadcastops.notify.services import notify
 from failover import messages as m
 from failover.audit import (
     ChannelVerdict,
+    FlowFacts,
+    InputFacts,
     attached_from_json,
     failover_from_json,
     pending_verdict,
@@ -38,7 +44,7 @@ _local = threading.local()
 
 
 @contextlib.contextmanager
-def _after_poll_suppressed():
+def _after_poll_suppressed() -> Iterator[None]:
     _local.suppressed = True
     try:
         yield
@@ -46,7 +52,7 @@ def _after_poll_suppressed():
         _local.suppressed = False
 
 
-def failover_audit_after_poll(report) -> None:
+def failover_audit_after_poll(report: PollReport) -> None:
     """The inventory's after-poll hook: audit what the poll just wrote."""
     if getattr(_local, "suppressed", False) or report.skipped:
         return
@@ -86,8 +92,8 @@ def failover_audit_run(
     flows_by_input = flow_facts()
     audits = {a.channel_id: a for a in FailoverAudit.objects.all()}
     fixes: dict[int, FailoverFix] = {}
-    for fix in FailoverFix.objects.filter(status__in=OPEN_FIXES).order_by("applied_at"):
-        fixes[fix.channel_id] = fix  # the newest open fix of each channel wins
+    for open_fix in FailoverFix.objects.filter(status__in=OPEN_FIXES).order_by("applied_at"):
+        fixes[open_fix.channel_id] = open_fix  # the newest open fix of each channel wins
     results = []
     for channel in channels:
         attached = attached_from_json(channel.attached_inputs)
@@ -95,16 +101,16 @@ def failover_audit_run(
             channel.cloud_id, channel.name, channel.state, attached, inputs, flows_by_input
         )
         verdict = _with_callback_note(channel, verdict)
-        verdict, explained = _fix_reconcile(
-            channel,
-            verdict,
-            attached,
-            fixes.get(channel.pk),
-            inputs,
-            flows_by_input,
-            polled_at,
-            now,
-        )
+        explained = False
+        fix = fixes.get(channel.pk)
+        if fix is not None:
+            seen = _fix_reconcile(
+                fix,
+                _Audited(channel, verdict, attached, inputs, flows_by_input),
+                polled_at=polled_at,
+                now=now,
+            )
+            verdict, explained = seen.verdict, seen.explained
         audit_record(channel, verdict, audits.get(channel.pk), now, explained=explained)
         results.append(verdict)
     logger.info(
@@ -115,41 +121,64 @@ def failover_audit_run(
     return results
 
 
-def _fix_reconcile(channel, verdict, attached, fix, inputs, flows_by_input, polled_at, now):
-    """(verdict, whether a fix of ours explains a change of settings) for an open fix."""
-    if fix is None:
-        return verdict, False
+@dataclass(frozen=True, slots=True)
+class _Audited:
+    """One channel as the audit sees it from the inventory rows."""
+
+    channel: LiveChannel
+    verdict: ChannelVerdict
+    attached: tuple[AttachedInput, ...]
+    inputs: dict[str, InputFacts]
+    flows_by_input: dict[str, list[FlowFacts]]
+
+
+@dataclass(frozen=True, slots=True)
+class _FixSeen:
+    """The verdict to store, and whether a fix of ours explains a change of settings (so
+    the change is not reported as a drift)."""
+
+    verdict: ChannelVerdict
+    explained: bool
+
+
+def _fix_reconcile(
+    fix: FailoverFix, audited: _Audited, *, polled_at: datetime | None, now: datetime
+) -> _FixSeen:
+    """Reconcile an open fix with what the inventory rows show of its channel."""
+    channel, verdict, attached = audited.channel, audited.verdict, audited.attached
     if shows(attached, fix.primary_input_id, fix.expected):
         _fix_close(fix, FixStatus.CONFIRMED, now)
         logger.info("Failover fix %s on channel %s seen by the audit", fix.pk, channel.cloud_id)
-        return verdict, True
+        return _FixSeen(verdict, explained=True)
     synced_since = polled_at is not None and polled_at > fix.applied_at
     if fix.status == FixStatus.VERIFIED:
         if synced_since:
             # The API showed the fix, and a later poll no longer does: someone changed it.
             _fix_close(fix, FixStatus.EXPIRED, now)
-            return verdict, False
+            return _FixSeen(verdict, explained=False)
         # The API showed it; the inventory has not polled since: audit what the API showed.
-        fo = failover_from_json(fix.expected)
-        overlaid = with_settings(attached, fix.primary_input_id, fo)
-        return (
-            verdict_of(
-                channel.cloud_id, channel.name, channel.state, overlaid, inputs, flows_by_input
-            ),
-            True,
+        overlaid = with_settings(attached, fix.primary_input_id, failover_from_json(fix.expected))
+        shown = verdict_of(
+            channel.cloud_id,
+            channel.name,
+            channel.state,
+            overlaid,
+            audited.inputs,
+            audited.flows_by_input,
         )
+        return _FixSeen(shown, explained=True)
     if now >= fix.deadline:
         _fix_close(fix, FixStatus.EXPIRED, now)
         logger.warning(
             "Failover fix %s on channel %s never became visible", fix.pk, channel.cloud_id
         )
-        return verdict, False
+        return _FixSeen(verdict, explained=False)
     actor = fix.actor.get_username() if fix.actor else "system"
     at = timezone.localtime(fix.applied_at).strftime("%Y-%m-%d %H:%M:%S")
-    return pending_verdict(verdict, applied_at=at, actor=actor), True
+    return _FixSeen(pending_verdict(verdict, applied_at=at, actor=actor), explained=True)
 
 
-def _fix_close(fix: FailoverFix, status: str, now) -> None:
+def _fix_close(fix: FailoverFix, status: str, now: datetime) -> None:
     FailoverFix.objects.filter(pk=fix.pk, status=fix.status).update(status=status, resolved_at=now)
 
 
@@ -157,7 +186,7 @@ def audit_record(
     channel: LiveChannel,
     verdict: ChannelVerdict,
     previous: FailoverAudit | None,
-    now,
+    now: datetime,
     *,
     explained: bool,
     notify_changes: bool = True,
@@ -195,7 +224,13 @@ def audit_record(
 _SAFE = (Verdict.OK, Verdict.PENDING)
 
 
-def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: bool) -> None:
+def _notify_transition(
+    channel: LiveChannel,
+    verdict: ChannelVerdict,
+    before: tuple[str, str] | None,
+    *,
+    explained: bool,
+) -> None:
     """``before``: (verdict, fingerprint) of the previous audit, or None for the first."""
     facts = {
         nm.FACT_CHANNEL(): channel.name,
@@ -204,8 +239,8 @@ def _notify_transition(channel, verdict: ChannelVerdict, before, *, explained: b
         m.FACT_BACKUP(): verdict.mapping.backup_id or "?",
     }
     unprotected = verdict.verdict not in _SAFE
-    drift = before is not None and before[1] and before[1] != verdict.fingerprint and not explained
-    if drift:
+    # A drift: the settings changed since the last audit, and no fix of ours explains it.
+    if before is not None and before[1] and before[1] != verdict.fingerprint and not explained:
         logger.warning(
             "Failover settings of channel %s changed outside BroadcastOps: now %s",
             channel.cloud_id,

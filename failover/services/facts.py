@@ -70,7 +70,7 @@ def failover_verdict_compute(*, channel: LiveChannel) -> ChannelVerdict:
 
 
 def with_settings(
-    attached: tuple[types.AttachedInput, ...], input_id: str, fo: types.FailOverSettings
+    attached: tuple[types.AttachedInput, ...], input_id: str, fo: types.FailOverSettings | None
 ) -> tuple[types.AttachedInput, ...]:
     return tuple(
         types.AttachedInput(id=a.id, failover=fo) if a.id == input_id else a for a in attached

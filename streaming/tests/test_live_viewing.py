@@ -180,7 +180,8 @@ async def test_leaving_keeps_the_producer_and_coming_back_joins_the_same_positio
 
     comm = await _communicator(viewer)
     assert (await comm.connect())[0]
-    after = await _next(comm, binary=True, timeout=1.0)  # within a second of joining
+    # Within moments of joining (a frame takes 33 ms; 2 s leaves a stalling VM room).
+    after = await _next(comm, binary=True, timeout=2.0)
     assert after.session_id == str(session.pk)
     # The clock kept running while nobody watched: no restart from the beginning.
     assert after.position_s >= before.position_s + 0.9
@@ -242,3 +243,92 @@ async def test_a_producer_that_died_while_watched_is_started_again(viewer, make_
     assert runtime.producer_manager().get("cam-1").is_alive()
     assert frame.session_id
     await comm.disconnect()
+
+
+async def _binary_frames_within(comm, seconds: float) -> int:
+    """How many frames arrive in ``seconds`` (status messages skipped)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    frames = 0
+    while (remaining := deadline - loop.time()) > 0:
+        # receive_output's timeout would cancel the application: wait with receive_nothing.
+        if await comm.receive_nothing(min(remaining, 0.05), interval=0.01):
+            continue
+        if (await comm.receive_output()).get("bytes") is not None:
+            frames += 1
+    return frames
+
+
+async def test_ack_n_frees_exactly_n_frames(viewer, make_clip):
+    upload = await database_sync_to_async(_upload)(make_clip(frames=300, fps=30.0))
+    await _start(upload)
+    comm = await _communicator(viewer)
+    assert (await comm.connect())[0]
+    window = (await _next(comm, binary=False))["ack_window"]
+    for _ in range(window):
+        await _next(comm, binary=True)
+    # The window is full: nothing more comes until an acknowledgement.
+    assert await _binary_frames_within(comm, 0.5) == 0
+
+    await comm.send_to(text_data="ack 3")
+    # At 30 frames/s the three come within 0.1 s; a second leaves a noisy machine room.
+    assert await _binary_frames_within(comm, 1.5) == 3
+    await comm.send_to(text_data='{"type": "ack", "frames": 2}')
+    assert await _binary_frames_within(comm, 1.5) == 2
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ({"text_data": "not json"}, 1008),
+        ({"text_data": "ack -5"}, 1008),
+        ({"text_data": "ack 0"}, 1008),
+        ({"text_data": "ack 1.5"}, 1008),
+        ({"text_data": '{"type": "ack", "frames": 1e999}'}, 1008),
+        ({"text_data": '{"type": "ack", "frames": true}'}, 1008),
+        ({"text_data": '{"type": "ack", "frames": -1}'}, 1008),
+        ({"text_data": '{"type": "hello"}'}, 1008),
+        ({"text_data": "[" * 100_000}, 1008),
+        ({"text_data": '{"a": ' * 40 + "1" + "}" * 40}, 1008),
+        ({"text_data": "ack " + "9" * 4000}, 1008),
+        ({"bytes_data": b"\x00\x01"}, 1003),
+    ],
+    ids=[
+        "not-json",
+        "negative",
+        "zero",
+        "fraction",
+        "infinite",
+        "boolean",
+        "negative-json",
+        "other-type",
+        "deep-nesting",
+        "deep-object",
+        "huge-count",
+        "binary",
+    ],
+)
+async def test_a_malformed_message_closes_with_a_reason_and_one_warning(
+    viewer, make_clip, message, code, caplog
+):
+    upload = await database_sync_to_async(_upload)(make_clip(frames=60))
+    await _start(upload)
+    comm = await _communicator(viewer)
+    assert (await comm.connect())[0]
+    await _next(comm, binary=False)
+
+    with caplog.at_level("WARNING"):
+        await comm.send_to(**message)
+        while True:
+            out = await comm.receive_output(3)
+            if out["type"] == "websocket.close":
+                break
+            if out.get("text") and json.loads(out["text"])["type"] == "error":
+                error = json.loads(out["text"])
+
+    assert out["code"] == code and out["reason"]
+    assert error["code"] == "bad_message" and error["message"] == out["reason"]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "closed" in r.message]
+    assert len(warnings) == 1 and warnings[0].exc_info is None
+    assert not [r for r in caplog.records if r.exc_info]

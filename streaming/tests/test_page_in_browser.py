@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from broadcastops.tests.browser import until
 from broadcastops.tests.daphne_server import daphne_prepare
 from streaming.tests.conftest import clip_write
 
@@ -20,7 +21,7 @@ def server(tmp_path):
 
 
 def _wait(page, expression, timeout_s=15.0):
-    page.wait_for_function(expression, timeout=timeout_s * 1000)
+    until(page, expression, timeout_s)
 
 
 def test_upload_watch_navigate_back_and_reconnect(server, chromium_path, tmp_path):

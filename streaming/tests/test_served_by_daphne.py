@@ -23,26 +23,6 @@ def _noisy_clip(path, *, frames=150, fps=30.0, size=(640, 360)):
     return path
 
 
-def _upload_and_start(server, clip, camera_id):
-    with open(clip, "rb") as handle:
-        response = requests.post(
-            f"{server.url}/api/live-monitoring/upload-video?camera_id={camera_id}",
-            files={"video": (clip.name, handle)},
-            headers=server.auth,
-            timeout=60,
-        )
-    assert response.status_code == 201, response.text
-    upload_id = response.json()["upload_id"]
-    started = requests.post(
-        f"{server.url}/api/v1/live-monitoring/cameras/{camera_id}/start",
-        json={"upload_id": upload_id},
-        headers=server.auth,
-        timeout=10,
-    )
-    assert started.status_code == 201, started.text
-    return upload_id
-
-
 def test_interrupted_upload_leaves_no_row_and_no_file(server):
     body_length = 5 * 1024 * 1024
     head = (
@@ -69,12 +49,13 @@ def test_interrupted_upload_leaves_no_row_and_no_file(server):
 
 
 def test_mjpeg_url_of_the_old_frontend_streams_and_refuses_foreign_paths(server, tmp_path):
-    upload_id = _upload_and_start(server, _noisy_clip(tmp_path / "m.avi", frames=30), "mjpeg")
+    upload_id = server.upload_and_start(_noisy_clip(tmp_path / "m.avi", frames=30), "mjpeg")
     cookies = {"sessionid": server.session_key}
 
     refused = requests.get(
         f"{server.url}/api/live-monitoring/stream/mjpeg?video_path=/etc/passwd",
         cookies=cookies,
+        headers={"Sec-Fetch-Site": "same-origin"},  # from the console's own page
         timeout=5,
     )
     assert refused.status_code == 400
@@ -118,7 +99,7 @@ def test_stalled_viewers_keep_server_memory_flat_for_a_minute(server, tmp_path):
     Without end-to-end flow control each stalled viewer would cost daphne ~4 MB/s here
     (≈150 KB noise frames at 30 fps): +1 GB over the minute.
     """
-    _upload_and_start(server, _noisy_clip(tmp_path / "noise.avi"), "stall")
+    server.upload_and_start(_noisy_clip(tmp_path / "noise.avi"), "stall")
 
     async def scenario():
         stalled = [
@@ -160,7 +141,7 @@ def test_a_viewer_that_stalls_then_reads_gets_whole_frames_in_order(server, tmp_
     Twisted's own connection). Served by daphne, after a stall and while acknowledging, every
     message must arrive whole: frames in sequence, status messages between them intact.
     """
-    _upload_and_start(server, _noisy_clip(tmp_path / "full.avi"), "full")
+    server.upload_and_start(_noisy_clip(tmp_path / "full.avi"), "full")
 
     async def scenario():
         client = await WsClient.connect(

@@ -121,6 +121,10 @@ def test_old_frontend_t_starts_once_and_a_viewer_only_joins(make_clip, operator,
     assert restarted != started and restarted.upload == upload
 
 
+# What a browser sends for an <img> on the console's own page.
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+
+
 async def _login(client: AsyncClient, user) -> None:
     from channels.db import database_sync_to_async
 
@@ -131,7 +135,9 @@ async def test_mjpeg_refuses_a_path_that_is_not_an_upload(viewer):
     client = AsyncClient()
     await _login(client, viewer)
 
-    response = await client.get("/api/live-monitoring/stream/cam-1?video_path=/etc/passwd&t=1")
+    response = await client.get(
+        "/api/live-monitoring/stream/cam-1?video_path=/etc/passwd&t=1", headers=SAME_ORIGIN
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_video"
@@ -151,7 +157,8 @@ async def test_mjpeg_starts_the_named_upload_and_streams_jpeg_parts(operator, ma
     await _login(client, operator)
 
     response = await client.get(
-        f"/api/live-monitoring/stream/cam-1?video_path={upload.file_name}&loop=true&speed=1&t=9"
+        f"/api/live-monitoring/stream/cam-1?video_path={upload.file_name}&loop=true&speed=1&t=9",
+        headers=SAME_ORIGIN,
     )
 
     assert response.status_code == 200
@@ -171,3 +178,101 @@ async def test_mjpeg_starts_the_named_upload_and_streams_jpeg_parts(operator, ma
     assert snapshot.status_code == 200 and snapshot["Content-Type"] == "image/jpeg"
     small = cv2.imdecode(np.frombuffer(snapshot.content, np.uint8), cv2.IMREAD_COLOR)
     assert small.shape[1] == 320
+
+
+async def _operator_watching(operator, make_clip) -> tuple[AsyncClient, StreamSession]:
+    """An Operator's signed-in client, and the stream it watches (started with t=1)."""
+    from channels.db import database_sync_to_async
+
+    upload = await database_sync_to_async(_upload)(make_clip(frames=60))
+    running = await database_sync_to_async(services.stream_start)(
+        camera_id="cam-1", upload=upload, start_token="1", actor=operator
+    )
+    client = AsyncClient()
+    await _login(client, operator)
+    return client, running
+
+
+async def _first_part(response) -> bytes:
+    parts = response.streaming_content
+    chunk = await anext(parts)
+    await parts.aclose()
+    return chunk
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site", "Referer": "https://evil.example/page"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "http://testserver:3000"},  # the console's host, another port
+        {},  # no header at all: not known to come from the console
+    ],
+    ids=["cross-site", "foreign-referer", "other-port", "no-header"],
+)
+async def test_an_mjpeg_link_from_another_site_watches_but_never_restarts(
+    operator, make_clip, headers
+):
+    from channels.db import database_sync_to_async
+
+    client, running = await _operator_watching(operator, make_clip)
+    other = await database_sync_to_async(_upload)(make_clip("other.mp4", frames=60))
+
+    response = await client.get(
+        f"/api/live-monitoring/stream/cam-1?t=2&video_path={other.file_name}&speed=4",
+        headers=headers,
+    )
+
+    assert response.status_code == 200
+    assert b"image/jpeg" in await _first_part(response)
+    session = await database_sync_to_async(selectors.stream_session_get_active)(camera_id="cam-1")
+    assert session.pk == running.pk and session.speed == 1.0 and session.start_token == "1"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        SAME_ORIGIN,
+        {"Sec-Fetch-Site": "cross-site", "Referer": "https://player.example.test/watch?c=1"},
+        {"Origin": "https://player.example.test"},
+    ],
+    ids=["same-origin", "trusted-referer", "trusted-origin"],
+)
+async def test_an_mjpeg_link_from_the_console_or_a_trusted_player_restarts(
+    operator, make_clip, headers, settings
+):
+    from channels.db import database_sync_to_async
+
+    settings.CORS_ALLOWED_ORIGINS = ["https://player.example.test"]
+    client, running = await _operator_watching(operator, make_clip)
+
+    response = await client.get("/api/live-monitoring/stream/cam-1?t=2", headers=headers)
+
+    assert response.status_code == 200
+    await _first_part(response)
+    session = await database_sync_to_async(selectors.stream_session_get_active)(camera_id="cam-1")
+    assert session.pk != running.pk and session.start_token == "2"
+
+
+async def test_mjpeg_and_snapshot_take_token_authentication(operator, make_clip):
+    from channels.db import database_sync_to_async
+    from rest_framework.authtoken.models import Token
+
+    token = await database_sync_to_async(Token.objects.create)(user=operator)
+    upload = await database_sync_to_async(_upload)(make_clip(frames=60))
+    client = AsyncClient()
+    auth = {"Authorization": f"Token {token.key}"}
+
+    # A token is no ambient credential a foreign page could use: its parameters count.
+    url = f"/api/live-monitoring/stream/cam-1?video_path={upload.file_name}"
+    response = await client.get(url, headers=auth)
+    assert response.status_code == 200, response.content
+    await _first_part(response)
+    snapshot = await client.get("/api/live-monitoring/stream/cam-1/snapshot.jpg", headers=auth)
+    assert snapshot.status_code == 200 and snapshot["Content-Type"] == "image/jpeg"
+
+    refused = await client.get(
+        "/api/live-monitoring/stream/cam-1/snapshot.jpg",
+        headers={"Authorization": "Token not-a-token"},
+    )
+    assert refused.status_code == 401 and refused.json()["code"] == "authentication_failed"

@@ -73,6 +73,39 @@ def test_corrupt_video_is_refused_and_nothing_is_kept(operator_client, tmp_path,
     assert files_under(settings.STREAMING_DIR) == []
 
 
+def _opens_without_a_frame(path) -> bool:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        return cap.isOpened() and not cap.read()[0]
+    finally:
+        cap.release()
+
+
+@pytest.mark.parametrize(("name", "fourcc"), [("cut.mkv", "mp4v"), ("cut.webm", "VP80")])
+def test_a_video_that_opens_but_has_no_decodable_frame_is_refused(
+    operator_client, make_clip, tmp_path, settings, name, fourcc
+):
+    whole = make_clip("whole" + name[3:], frames=30, fourcc=fourcc).read_bytes()
+    cut = tmp_path / name
+    # The headers and no whole frame: the first length at which OpenCV opens the file yet
+    # decodes nothing (a few hundred bytes for these containers).
+    for length in range(64, 4096, 16):
+        cut.write_bytes(whole[:length])
+        if _opens_without_a_frame(cut):
+            break
+    else:
+        pytest.fail(f"no prefix of the {name} opens without a frame")
+
+    response = _post(operator_client, cut)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "unreadable_video"
+    assert Upload.objects.count() == 0
+    assert files_under(settings.STREAMING_DIR) == []
+
+
 def test_unsupported_type_is_refused_before_anything_is_written(
     operator_client, tmp_path, settings
 ):

@@ -245,3 +245,49 @@ def test_the_registry_refuses_a_second_runner_for_a_kind_and_ignores_a_repeat():
     # The apps registered theirs at start-up.
     kinds = {k for k, _ in registry.ACTION_RUNNERS.items()}
     assert {"channel.start", "channel.restart", "flow.stop", "channel.failover_fix"} <= kinds
+
+
+class Leaky:
+    """A runner whose lines and result carry a stream key and the cloud's SecretKey (a cloud
+    error quoting a push URL, a plan quoting a setting)."""
+
+    URL = "rtmp://push.example/live/kbo001m?txSecret=abc123"
+
+    def __call__(self, run):
+        run.progress(text(gettext_noop("Pushing to %(url)s."), url=self.URL))
+        key = run.params["key"]
+        failed = text(gettext_noop("The cloud said: %(error)s"), error=f"bad key {key}")
+        line = text(gettext_noop("Failed: %(why)s"), why=failed)
+        return Outcome(ok=False, text=line, result={"url": self.URL, "key": key})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_stream_key_or_secret_key_in_an_action_stored_or_shown(
+    enqueued, settings, admin_user, operator_client
+):
+    from django.test import Client
+
+    secret = "TencentSecretKey-0123456789abcdef"
+    settings.TENCENTCLOUD_SECRET_KEY = secret
+    with registry.ACTION_RUNNERS.registered(Leaky(), key=KIND):
+        action = _begin(params={"key": secret, "url": Leaky.URL})
+        action_run_task(action.pk)
+    row = OperatorAction.objects.get()
+    stored = str([row.progress, row.outcome, row.outcome_msg])
+    assert "kbo001m" not in stored and "abc123" not in stored and secret not in stored
+    assert "rtmp://push.example/live/****?txSecret=****" in row.progress[0]["step"]
+    api = operator_client.get(f"/api/v1/actions/{row.pk}/").content.decode()
+    admin = Client()
+    admin.force_login(admin_user)
+    page = admin.get(f"/admin/actions/operatoraction/{row.pk}/change/").content.decode()
+    for shown in (api, page):
+        assert "kbo001m" not in shown and "abc123" not in shown and secret not in shown
+        assert "push.example/live/****" in shown
+    # Rows written before lines were hidden on the way in are hidden when read.
+    OperatorAction.objects.filter(pk=row.pk).update(
+        progress=[{"at": row.progress[0]["at"], "step": f"Pushing to {Leaky.URL}."}],
+        outcome=f"bad key {secret}",
+        outcome_msg={},
+    )
+    api = operator_client.get(f"/api/v1/actions/{row.pk}/").content.decode()
+    assert "kbo001m" not in api and secret not in api

@@ -4,10 +4,12 @@ action's progress on the channel's page as a real worker writes it, without relo
 import os
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from broadcastops.actions.tests.workers import Workers
 from broadcastops.cloud.simulator.server import load_scenario
 from broadcastops.inventory.services.sync import inventory_poll
+from broadcastops.tests.browser import until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,6 +20,11 @@ def test_the_channel_page_follows_a_restart_as_it_runs(cloudsim, operator, chrom
     cloudsim.load(load_scenario(None))
     cloudsim.control("options", {"start_delay_s": 2.0, "stop_delay_s": 2.0})
     inventory_poll(full=True)
+    # The tests hash passwords with MD5 (conftest); daphne runs the real settings, which
+    # accept only Django's default hasher: give the operator a password it can check.
+    hasher = PBKDF2PasswordHasher()
+    operator.password = hasher.encode("pw-operator", hasher.salt())
+    operator.save(update_fields=["password"])
     processes = Workers(tmp_path, cloudsim.url)
     processes.share_database()
     try:
@@ -37,6 +44,7 @@ def test_the_channel_page_follows_a_restart_as_it_runs(cloudsim, operator, chrom
                 page.fill("#id_password", "pw-operator")
                 page.click("input[type=submit]")
                 page.wait_for_url("**/admin/inventory/livechannel/")
+                assert "/login/" not in page.url, "the sign-in was refused"
                 page.locator("tr", has_text="channel-kbo-002").locator(
                     "input.action-select"
                 ).check()
@@ -49,9 +57,10 @@ def test_the_channel_page_follows_a_restart_as_it_runs(cloudsim, operator, chrom
                 block = page.locator(".bo-action").first
                 assert block.get_attribute("data-status") == "running"
                 # The worker stops and starts the channel; the block follows it by itself.
-                page.wait_for_function(
+                until(
+                    page,
                     "document.querySelector('.bo-action').dataset.status === 'succeeded'",
-                    timeout=60_000,
+                    timeout_s=60,
                 )
                 steps = block.locator(".bo-action-progress li").all_inner_texts()
                 assert any("channel-kbo-002을(를) 중지합니다" in s for s in steps), steps

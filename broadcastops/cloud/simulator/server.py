@@ -136,6 +136,25 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+# A scenario file is a few hundred KB; nothing the SDKs send comes near this.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _host_name(host: str) -> str:
+    """The name of a Host header without its port (``[::1]:9100`` -> ``::1``)."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs' connection pools expect
     # Headers and body leave in two writes: with Nagle on, the body waits for the client's
@@ -149,8 +168,40 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- plumbing -----------------------------------------------------------------------
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        # int() takes "-1", " 1", "+1" and "1_0"; a length is plain digits, or the read below
+        # waits for the end of the connection (-1) or the handler dies (abc).
+        if not (raw.isascii() and raw.isdigit()):
+            raise BadRequest(400, f"bad Content-Length {raw[:40]!r}")
+        length = int(raw)
+        if length > MAX_BODY_BYTES:
+            raise BadRequest(413, f"bodies are at most {MAX_BODY_BYTES} bytes")
         return self.rfile.read(length) if length else b""
+
+    def _refuse(self, error: BadRequest) -> None:
+        # The body was not read: the rest of the connection cannot be trusted.
+        self.close_connection = True
+        self._send(
+            error.status,
+            json.dumps({"error": error.message}).encode(),
+            "application/json",
+            {"Connection": "close"},
+        )
+
+    def _control_allowed(self) -> str | None:
+        """Why a control request is refused, or None. Only tools on this machine may drive
+        the simulator: a loopback client naming a loopback Host (a web page reaching it
+        through DNS rebinding names another host), with no Origin but its own (a page on any
+        site sends its own; the simulator serves no pages)."""
+        if not _is_loopback(self.client_address[0]):
+            return "the control API answers loopback clients only"
+        host = self.headers.get("Host", "")
+        if _host_name(host).lower() not in _LOOPBACK_NAMES:
+            return "the control API answers requests for a loopback host only"
+        origin = self.headers.get("Origin")
+        if origin is not None and origin != f"http://{host}":
+            return "the control API answers no cross-origin request"
+        return None
 
     def _send(
         self, status: int, payload: bytes, content_type: str, headers: dict | None = None
@@ -169,9 +220,15 @@ class Handler(BaseHTTPRequestHandler):
     # --- routes -------------------------------------------------------------------------
     def do_GET(self) -> None:
         url = urlsplit(self.path)
-        if url.path == "/_sim/requests" and _is_loopback(self.client_address[0]):
+        if url.path == "/_sim/requests":
+            refused = self._control_allowed()
+            if refused:
+                return self._json(403, {"error": refused})
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            since = int(query.get("since", 0))
+            raw_since = query.get("since", "0")
+            if not (raw_since.isascii() and raw_since.isdigit()):
+                return self._json(400, {"error": "since is a request sequence number"})
+            since = int(raw_since)
             with self.server.sim.lock:
                 entries = [
                     e
@@ -186,7 +243,10 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(404, {"error": f"no route GET {url.path}"})
 
     def do_POST(self) -> None:
-        body = self._body()
+        try:
+            body = self._body()
+        except BadRequest as error:
+            return self._refuse(error)
         path = urlsplit(self.path).path
         if path.startswith("/_sim/"):
             return self._control(path, body)
@@ -260,8 +320,9 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(status, raw, "application/json", headers)
 
     def _control(self, path: str, body: bytes) -> None:
-        if not _is_loopback(self.client_address[0]):
-            return self._json(403, {"error": "the control API answers loopback clients only"})
+        refused = self._control_allowed()
+        if refused:
+            return self._json(403, {"error": refused})
         sim = self.server.sim
         result: dict
         try:

@@ -199,3 +199,56 @@ def test_flows_can_be_stopped_and_started(synced, operator_client):
     assert outcomes == ["kbo001_b is IDLE.", "kbo001_b is IDLE.", "kbo001_b is RUNNING."]
     calls = [r["action"] for r in synced.requests("mdc") if r["action"][:4] in ("Star", "Stop")]
     assert calls == ["StopStreamLinkFlow", "StartStreamLinkFlow"]  # the second stop sent nothing
+
+
+def _flow_endpoints(client, path="/api/v1/flows/?limit=1000") -> list[str]:
+    return [e for f in client.get(path).json()["results"] for e in f["output_endpoints"]]
+
+
+def test_viewers_see_push_urls_with_the_stream_key_masked(synced, viewer_client):
+    endpoints = _flow_endpoints(viewer_client)
+    assert endpoints and all(e.endswith("/****") for e in endpoints)
+    assert not any("kbo001m" in e for e in endpoints)
+    detail = viewer_client.get("/api/v1/channels/channel-kbo-001/").json()
+    shown = [e for f in detail["flows"] for e in f["output_endpoints"]]
+    assert shown and all(e.endswith("/****") for e in shown)
+
+
+def test_operators_and_admins_see_push_urls_whole(synced, operator_client, admin_client_api):
+    for client in (operator_client, admin_client_api):
+        endpoints = _flow_endpoints(client)
+        assert any(e.endswith("/kbo001m") for e in endpoints)
+        detail = client.get("/api/v1/channels/channel-kbo-001/").json()
+        assert any(e.endswith("/kbo001m") for f in detail["flows"] for e in f["output_endpoints"])
+
+
+def test_the_admin_masks_push_urls_for_viewers_only(synced, viewer, operator):
+    from django.test import Client
+
+    from broadcastops.inventory.models import LinkFlow, LiveInput
+
+    flow = LinkFlow.objects.get(name="kbo001_m")
+    live_input = LiveInput.objects.get(pk=flow.feeds_input_id)
+    pages = {}
+    for user in (viewer, operator):
+        client = Client()
+        client.force_login(user)
+        pages[user.username] = [
+            client.get(f"/admin/inventory/linkflow/{flow.pk}/change/").content.decode(),
+            client.get(f"/admin/inventory/liveinput/{live_input.pk}/change/").content.decode(),
+        ]
+    assert all("kbo001m" not in page and "/****" in page for page in pages["viewer"])
+    assert all("kbo001m" in page for page in pages["operator"])
+
+
+def test_logs_never_show_a_stream_key(caplog):
+    import logging
+
+    from broadcastops.logs import SecretsFilter
+
+    record = logging.LogRecord(
+        "broadcastops.x", logging.WARNING, __file__, 1, "push to %s failed", None, None
+    )
+    record.args = ("rtmp://push.example/live/kbo001m?txSecret=abc",)
+    SecretsFilter().filter(record)
+    assert record.getMessage() == "push to rtmp://push.example/live/****?txSecret=**** failed"

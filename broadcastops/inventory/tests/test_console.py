@@ -28,7 +28,7 @@ def test_channel_list_shows_state_and_input_badges_and_filters(synced, viewer):
     html = page.content.decode()
     assert page.status_code == 200
     assert "channel-kbo-001" in html and "channel-news-002" not in html
-    assert 'class="bo-badge"' in html
+    assert 'class="bo-badge bo-main"' in html and "style=" not in html
 
 
 def test_channel_page_shows_links_timeline_and_diagnosis(synced, viewer):
@@ -157,7 +157,9 @@ async def test_dashboard_socket_sends_summary_then_changes(synced, viewer, setti
 
 async def test_dashboard_socket_refuses_anonymous_and_foreign_origins(synced, viewer):
     anonymous = WebsocketCommunicator(
-        application, "/ws/dashboard/", headers=[(b"origin", b"http://127.0.0.1:8000")]
+        application,
+        "/ws/dashboard/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")],
     )
     connected, code = await anonymous.connect()
     assert not connected and code == 4403
@@ -256,3 +258,63 @@ async def test_the_dashboard_refreshes_on_its_own_timer_once_per_tick(
     assert 2 <= ticks <= 7
     for communicator in sockets:
         await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [b"http://evil.example", b"http://127.0.0.1:3000", b"https://127.0.0.1:8000", b"null", None],
+    ids=["other-host", "other-port", "other-scheme", "null", "none"],
+)
+async def test_dashboard_socket_compares_scheme_host_and_port_of_the_origin(viewer, origin):
+    comm = await _session_communicator(viewer)
+    headers = [(k, v) for k, v in comm.scope["headers"] if k != b"origin"]
+    comm.scope["headers"] = headers + ([(b"origin", origin)] if origin else [])
+    connected, _ = await comm.connect()
+    assert not connected
+
+
+async def test_dashboard_socket_takes_a_configured_trusted_origin(viewer, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://console.example.test"]
+    comm = await _session_communicator(viewer)
+    comm.scope["headers"] = [
+        (k, b"https://console.example.test" if k == b"origin" else v)
+        for k, v in comm.scope["headers"]
+    ]
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ({"bytes_data": b"\x00"}, 1003),
+        ({"text_data": "not json"}, 1008),
+        ({"text_data": "[" * 100_000}, 1008),
+        ({"text_data": "[1, 2]"}, 1008),
+    ],
+    ids=["binary", "not-json", "deep-nesting", "not-an-object"],
+)
+async def test_dashboard_socket_closes_on_a_malformed_message_with_one_warning(
+    viewer, message, code, caplog
+):
+    comm = await _session_communicator(viewer)
+    assert (await comm.connect())[0]
+    await comm.receive_json_from(timeout=5)
+    with caplog.at_level("WARNING"):
+        await comm.send_to(**message)
+        while (out := await comm.receive_output(3))["type"] != "websocket.close":
+            pass
+    assert out["code"] == code and out["reason"]
+    assert len([r for r in caplog.records if "WebSocket closed" in r.message]) == 1
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_dashboard_socket_ignores_a_well_formed_message(viewer, settings):
+    settings.DASHBOARD_REFRESH_S = 0.2
+    comm = await _session_communicator(viewer)
+    assert (await comm.connect())[0]
+    await comm.receive_json_from(timeout=5)
+    await comm.send_json_to({"type": "hello"})
+    assert await comm.receive_nothing(0.5)
+    await comm.disconnect()

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from broadcastops.cloud.simulator.server import SIM_SECRET_ID, SIM_SECRET_KEY, load_scenario
+from broadcastops.tests.browser import until
 from broadcastops.tests.daphne_server import daphne_prepare
 
 pytestmark = pytest.mark.browser
@@ -61,9 +62,7 @@ def test_dashboard_and_channel_page_in_korean(server, chromium_path):
             page = context.new_page()
             page.goto(f"{server.url}/admin/")
             page.wait_for_selector("#bo-channels tbody tr", timeout=15000)
-            page.wait_for_function(
-                "document.getElementById('bo-health-checks').children.length > 0"
-            )
+            until(page, "document.getElementById('bo-health-checks').children.length > 0")
             _shoot(page, "dashboard-ko.png")
 
             assert page.inner_text("#bo-live-status") == "실시간 — 새로고침 없이 갱신됩니다."

@@ -16,6 +16,8 @@ def test_cutting_main_shows_failover_event_and_one_notification(demo, slack):
     assert LiveChannel.objects.get(name="channel-kbo-001").active_input == InputRole.MAIN
     demo.control("signal", {"input_id": KBO_MAIN_INPUT, "pipeline": None, "present": False})
     # LossThreshold is 3000 ms and statistics come in 5 s samples: within two 10 s polls.
+    # Real time, not /_sim/clock: the poll asks for statistics up to the console's own now,
+    # so samples the simulator stamps ahead of it are not read (NONE instead of BACKUP).
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         time.sleep(2)

@@ -61,9 +61,10 @@ def test_unreachable_streamlive_makes_channels_stale_not_stopped(demo, settings)
     assert ServiceSync.objects.get(service="mdl").stale_since is not None
 
 
-def test_metrics_show_channels_by_state_and_input_and_the_poll(demo, client):
+def test_metrics_show_channels_by_state_and_input_and_the_poll(demo, client, settings):
+    settings.METRICS_TOKEN = "scrape-me"
     inventory_poll(full=True)
-    text = client.get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").content.decode()
     assert 'broadcastops_channels{input="MAIN",state="RUNNING"} 6.0' in text
     assert 'broadcastops_channels{input="NONE",state="IDLE"} 6.0' in text
     assert "broadcastops_poll_duration_seconds" in text
@@ -80,3 +81,28 @@ def test_idle_channels_are_spread_over_polls_on_air_ones_go_first(demo, settings
     # A tick later only the idle channels left behind are due.
     second = inventory_poll(now=start + timedelta(seconds=202))
     assert second.details == 4
+
+
+def test_a_poll_that_overlaps_a_running_one_is_skipped_and_calls_no_cloud(demo):
+    import threading
+    import time
+
+    demo.control("latency", {"ms": 150})  # the first poll takes a few seconds
+    first: dict = {}
+    runner = threading.Thread(target=lambda: first.setdefault("report", inventory_poll()))
+    runner.start()
+    deadline = time.monotonic() + 20  # a noisy 2-core machine: generous, ends early
+    while not demo.requests() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert demo.requests(), "the first poll never reached the cloud"
+
+    overlapping = inventory_poll()
+
+    runner.join(60)
+    assert not runner.is_alive()
+    # Skipped before anything: no list call, nothing counted.
+    assert overlapping.skipped and overlapping.channels == 0 and overlapping.details == 0
+    assert not first["report"].skipped and first["report"].errors == {}
+    demo.control("latency", {"ms": 0})
+    again = inventory_poll()
+    assert not again.skipped, "the lock is released when the poll ends"

@@ -62,7 +62,7 @@
     state.reconnectTimer = null;
     if (state.ws) { state.ws.onclose = null; state.ws.close(); }
     state.camera = camera();
-    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(state.camera)) { showError(gettext("A camera id is 1-64 letters, digits, dots, dashes or underscores.")); return; }
+    if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(state.camera)) { showError(gettext("A camera id is 1-64 letters, digits, dots, dashes or underscores, not starting with a dot.")); return; }
     localStorage.setItem("broadcastops.liveMonitoring.camera", state.camera);
     state.wanted = true;
     const width = $("lm-width").value;
