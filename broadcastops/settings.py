@@ -386,6 +386,40 @@ CLOUD_MAX_RETRIES = env.int("CLOUD_MAX_RETRIES", default=3)
 # Client-side share of each documented per-API quota (StreamLive/StreamLink 20/s -> 10/s), so
 # a full poll never earns a throttle and other tools on the account keep headroom; 0 disables.
 CLOUD_RATE_LIMIT_FRACTION = env.float("CLOUD_RATE_LIMIT_FRACTION", default=0.5)
+# The push refresh's own share (a lane of the same limiter), so a callback's refresh never
+# waits behind a poll's queued calls; with the poll's half, 3/4 of the quota at most.
+CLOUD_PUSH_RATE_LIMIT_FRACTION = env.float("CLOUD_PUSH_RATE_LIMIT_FRACTION", default=0.25)
+
+# --- StreamLive push callbacks (POST /api/v1/tencent/events) ---------------------------------
+# The address Tencent calls (EventNotifySettings.PushEventSettings.NotifyUrl): the console's
+# public URL of /api/v1/tencent/events, reachable from the cloud. In the demo, the local one.
+TENCENT_EVENTS_NOTIFY_URL = env.str(
+    "TENCENT_EVENTS_NOTIFY_URL",
+    default="http://127.0.0.1:8000/api/v1/tencent/events" if CLOUD_DEMO else "",
+)
+# The NotifyKey (sign = MD5(key + t)): a secret from the environment, never stored or shown.
+# TENCENT_EVENTS_NOTIFY_KEYS gives channels a key of their own: "<channel id>=<key>,...".
+TENCENT_EVENTS_NOTIFY_KEY = env.str(
+    "TENCENT_EVENTS_NOTIFY_KEY", default="broadcastops-demo-notify-key" if CLOUD_DEMO else ""
+)
+TENCENT_EVENTS_NOTIFY_KEYS = env.dict("TENCENT_EVENTS_NOTIFY_KEYS", default={})
+# ``t`` is when the signature expires: the cloud sets it 10 minutes ahead. A callback whose t
+# has passed is stale; one whose t lies further ahead than this (plus the skew) is refused too.
+TENCENT_EVENTS_VALIDITY_S = env.int("TENCENT_EVENTS_VALIDITY_S", default=600)
+TENCENT_EVENTS_CLOCK_SKEW_S = env.int("TENCENT_EVENTS_CLOCK_SKEW_S", default=30)
+TENCENT_EVENTS_MAX_BYTES = env.int("TENCENT_EVENTS_MAX_BYTES", default=2048)
+REQUEST_BODY_ROUTES["tencent-events"] = {"max_bytes": TENCENT_EVENTS_MAX_BYTES}
+# After an "interrupted" push the cloud switches inputs once the loss lasted LossThreshold:
+# the channel is refreshed at once, this long after the threshold, and once more a statistics
+# sample later (the 5 s samples show the new input only from the next sample on).
+INVENTORY_PUSH_FOLLOWUP_MARGIN_S = env.float("INVENTORY_PUSH_FOLLOWUP_MARGIN_S", default=0.5)
+INVENTORY_PUSH_SAMPLE_S = env.float("INVENTORY_PUSH_SAMPLE_S", default=5.5)
+# Callbacks of one moment (both pipelines, both inputs) arriving within this many seconds
+# share their refreshes.
+INVENTORY_PUSH_COALESCE_S = env.int("INVENTORY_PUSH_COALESCE_S", default=2)
+# A channel with callbacks whose switch the poll saw without any callback within this long
+# is reported: its NotifyUrl is probably not reachable from the cloud.
+INVENTORY_PUSH_MISSING_WINDOW_S = env.int("INVENTORY_PUSH_MISSING_WINDOW_S", default=120)
 
 # --- Notifications --------------------------------------------------------------------------
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
