@@ -351,7 +351,9 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
     @admin.action(
         permissions=["operator"], description=_("Configure push callbacks on selected channels")
     )
-    def configure_callbacks(self, request, queryset):
+    def configure_callbacks(
+        self, request: HttpRequest, queryset: QuerySet[LiveChannel]
+    ) -> HttpResponse | None:
         return _confirm_and_run(
             self, request, queryset, "callbacks", actions.channel_push_events_configure
         )
