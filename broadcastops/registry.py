@@ -34,6 +34,22 @@ The points:
     degraded feature (still 200), any other exception for a failing part (503).
 ``CHANNEL_ADMIN_COLUMNS``, ``CHANNEL_ADMIN_ACTIONS``
     admin display callables and admin actions added to the live channel list.
+``ON_AIR_LOOKUP``
+    ``lookup(*, stream_id: str, host: str, at: datetime) -> broadcastops.on_air.OnAir | None``:
+    the show on air on a player's stream (a MediaMTX path, ``host`` the WHEP server's
+    ``host[:port]``, ``""`` when unknown) at ``at`` according to the app that keeps the
+    schedules; ``None`` when it knows of none. Asked through ``broadcastops.on_air.on_air_lookup``
+    (errorlogs' incidents name the show an outage hit): the first answer wins, an error is
+    logged and counts as no answer.
+``HTTP_ENDPOINTS`` (keyed by the request path, e.g. ``"/api/v1/error-logs/mediamtx"``)
+    ``endpoint(scope, receive, send)``: an ASGI callable that serves that one path in place of
+    Django's handler (``broadcastops.request_guard``), for a route whose traffic Django's
+    per-request cost would not carry. The route's body limit still applies before it runs;
+    no middleware does: the endpoint answers CORS, security headers and its own errors itself.
+``WEB_SHUTDOWN``
+    ``async drain() -> None``: awaited by the web process (``broadcastops.webserver``) when it
+    is told to stop (SIGTERM), before the requests still running are cancelled, for at most
+    ``WEB_SHUTDOWN_DRAIN_S`` in all: finish what was accepted, refuse what comes meanwhile.
 
 Registering the same callable twice is a no-op (``ready()`` may run more than once in tests);
 a keyed point refuses a second, different callable for a key, so two apps never silently
@@ -43,7 +59,7 @@ replace each other's runner.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
@@ -106,3 +122,8 @@ HEALTH_CHECKS: ExtensionPoint[Callable[[], dict[str, Any]]] = ExtensionPoint(
 )
 CHANNEL_ADMIN_COLUMNS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("channel_admin_columns")
 CHANNEL_ADMIN_ACTIONS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("channel_admin_actions")
+ON_AIR_LOOKUP: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("on_air_lookup")
+HTTP_ENDPOINTS: ExtensionPoint[Callable[..., Awaitable[None]]] = ExtensionPoint(
+    "http_endpoints", keyed=True
+)
+WEB_SHUTDOWN: ExtensionPoint[Callable[[], Awaitable[None]]] = ExtensionPoint("web_shutdown")

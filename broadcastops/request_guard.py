@@ -19,6 +19,14 @@ request that has a body:
    temporary file: the body goes from the socket to the view's upload handler, in the view's
    thread, as the handler asks for it.
 
+A path an app serves itself (``registry.HTTP_ENDPOINTS``: the player error reports) skips
+steps 2 and 3 and Django's handler: its body limit is looked up by path and enforced the
+same way, then the app's ASGI callable gets the request.
+
+Every refusal carries the CORS headers ``corsheaders`` would have added (an allowed Origin),
+so that a page on another origin (a player) can read why it was refused: these answers never
+pass through the middleware.
+
 With ``broadcastops.webserver`` (the web process) the body is not read from the socket at all
 until step 3, or Django, asks for it. Under another ASGI server the same rules hold, but that
 server may have buffered the body already.
@@ -29,10 +37,12 @@ import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from importlib import import_module
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user
@@ -54,6 +64,7 @@ from rest_framework.authentication import (
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from broadcastops import registry
 from broadcastops.rest import error_body
 
 logger = logging.getLogger(__name__)
@@ -110,6 +121,26 @@ class BodyNotRead(Exception):
 class _HeadersOnly(io.RawIOBase):
     def read(self, size: int | None = -1) -> bytes:
         raise BodyNotRead()
+
+
+def path_rule(path: str) -> BodyRule:
+    """The limit of a route known by its path only (an app's own endpoint)."""
+    row = settings.REQUEST_BODY_ROUTES.get(path)
+    if not row:
+        return BodyRule(max_bytes=settings.REQUEST_BODY_MAX_BYTES)
+    return BodyRule(max_bytes=int(row["max_bytes"]), message=str(row.get("message", "")))
+
+
+def scope_language(scope: Scope) -> str:
+    """The caller's language, as Django's locale middleware would find it."""
+    return translation.get_language_from_request(ASGIRequest(scope, _HeadersOnly()))  # type: ignore[arg-type]
+
+
+def with_cors(scope: Scope, response: HttpResponse) -> HttpResponse:
+    """``response`` with the CORS headers corsheaders gives an answer to this request."""
+    request = ASGIRequest(scope, _HeadersOnly())  # type: ignore[arg-type]
+    CorsMiddleware(lambda request: response).add_response_headers(request, response)
+    return response
 
 
 def _with_session_user(request: HttpRequest) -> HttpRequest:
@@ -273,7 +304,7 @@ class GuardedBody:
         send: Send,
         *,
         rule: BodyRule,
-        language: str,
+        language: str | Callable[[], str],
         refuse: Callable[[HttpResponse, Send], Awaitable[None]],
     ):
         self._receive = receive
@@ -296,7 +327,8 @@ class GuardedBody:
                 logger.info("Cut off a chunked body past limit=%s", self.rule.max_bytes)
                 if not self._started:
                     self._answered = True
-                    with translation.override(self._language):
+                    language = self._language() if callable(self._language) else self._language
+                    with translation.override(language):
                         refusal = body_too_large(self.rule)
                     await self._refuse(refusal, self._send)
                 message = {"type": "http.disconnect"}
@@ -381,17 +413,49 @@ class GuardedASGIHandler(ASGIHandler):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         length, has_body = _declared_length(scope)
+        endpoint = registry.HTTP_ENDPOINTS.get(scope.get("path", ""))
+        if endpoint is not None:
+            await self._endpoint(endpoint, scope, receive, send, length, has_body)
+            return
         if not has_body:
             await super().handle(scope, receive, send)
             return
         rule, language, refusal = await sync_to_async(body_judge)(scope, length)
+        refuse = partial(self._refuse, scope)
         if refusal is not None:
-            await self._refuse(refusal, send)
+            await refuse(refusal, send)
             return
-        body = GuardedBody(receive, send, rule=rule, language=language, refuse=self._refuse)
+        body = GuardedBody(receive, send, rule=rule, language=language, refuse=refuse)
         await super().handle(scope, body, body.send)
 
-    async def _refuse(self, response: HttpResponse, send: Send) -> None:
+    async def _endpoint(
+        self,
+        endpoint: Callable[[Scope, Receive, Send], Awaitable[None]],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        length: int | None,
+        has_body: bool,
+    ) -> None:
+        """An app's own endpoint, behind its path's body limit (no thread, no middleware)."""
+        if not has_body:
+            await endpoint(scope, receive, send)
+            return
+        rule = path_rule(scope["path"])
+        refuse = partial(self._refuse, scope)
+        if length is not None and length > rule.max_bytes:
+            logger.info("Refused a body path=%s length=%s", scope["path"], length)
+            with translation.override(scope_language(scope)):
+                await refuse(body_too_large(rule), send)
+            return
+        language = partial(scope_language, scope)
+        body = GuardedBody(receive, send, rule=rule, language=language, refuse=refuse)
+        await endpoint(scope, body, body.send)
+
+    async def _refuse(self, scope: Scope, response: HttpResponse, send: Send) -> None:
+        # These answers skip the middleware: the CORS headers a player on another origin
+        # needs to read them are added here.
+        with_cors(scope, response)
         response["Content-Length"] = str(len(response.content))
         await self.send_response(response, send)
 

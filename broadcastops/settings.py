@@ -116,7 +116,12 @@ TEMPLATES = [
 # one of them writes. Scaled: DATABASE_URL (PostgreSQL is the one we test).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # No persistent connections by default: under ASGI every request runs in a thread of its
+    # own (Django's ThreadSensitiveContext), so a kept connection is never reused and stays
+    # open until its thread is collected. With 60 s, 300 joins through one web process held
+    # 96 PostgreSQL connections and PostgreSQL's 100 ran out (500s); with 0, at most 17
+    # (benchmarks/ivs_joins.py). A pool (psycopg_pool, or pgbouncer) is the next step.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES = {
@@ -197,6 +202,9 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # How often a worker looks for new tasks (kombu's default 1 s: an action, such as a
+        # scale-up's CreateStage, waited up to a second before a worker took it).
+        "polling_interval": env.float("CELERY_FILESYSTEM_POLL_S", default=0.1),
     }
     CELERY_RESULT_BACKEND = None
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -282,6 +290,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="3000/min"),
+        # The players' anonymous stage join and leave (ivs_scaling), per client address.
+        "ivs_join": env.str("IVS_JOIN_THROTTLE", default="30/min"),
+        "ivs_leave": env.str("IVS_LEAVE_THROTTLE", default="60/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "broadcastops.rest.exception_handler",
@@ -320,6 +331,10 @@ REQUEST_BODY_ROUTES: dict[str, dict[str, int | bool | str]] = {
     "admin:login": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
     "set_language": {"max_bytes": REQUEST_BODY_SIGN_IN_MAX_BYTES},
 }
+
+# On SIGTERM the web process gives the apps' drains (registry.WEB_SHUTDOWN) this long to
+# finish what they accepted before the requests still running are cancelled.
+WEB_SHUTDOWN_DRAIN_S = env.float("WEB_SHUTDOWN_DRAIN_S", default=10.0)
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
@@ -371,6 +386,40 @@ CLOUD_MAX_RETRIES = env.int("CLOUD_MAX_RETRIES", default=3)
 # Client-side share of each documented per-API quota (StreamLive/StreamLink 20/s -> 10/s), so
 # a full poll never earns a throttle and other tools on the account keep headroom; 0 disables.
 CLOUD_RATE_LIMIT_FRACTION = env.float("CLOUD_RATE_LIMIT_FRACTION", default=0.5)
+# The push refresh's own share (a lane of the same limiter), so a callback's refresh never
+# waits behind a poll's queued calls; with the poll's half, 3/4 of the quota at most.
+CLOUD_PUSH_RATE_LIMIT_FRACTION = env.float("CLOUD_PUSH_RATE_LIMIT_FRACTION", default=0.25)
+
+# --- StreamLive push callbacks (POST /api/v1/tencent/events) ---------------------------------
+# The address Tencent calls (EventNotifySettings.PushEventSettings.NotifyUrl): the console's
+# public URL of /api/v1/tencent/events, reachable from the cloud. In the demo, the local one.
+TENCENT_EVENTS_NOTIFY_URL = env.str(
+    "TENCENT_EVENTS_NOTIFY_URL",
+    default="http://127.0.0.1:8000/api/v1/tencent/events" if CLOUD_DEMO else "",
+)
+# The NotifyKey (sign = MD5(key + t)): a secret from the environment, never stored or shown.
+# TENCENT_EVENTS_NOTIFY_KEYS gives channels a key of their own: "<channel id>=<key>,...".
+TENCENT_EVENTS_NOTIFY_KEY = env.str(
+    "TENCENT_EVENTS_NOTIFY_KEY", default="broadcastops-demo-notify-key" if CLOUD_DEMO else ""
+)
+TENCENT_EVENTS_NOTIFY_KEYS = env.dict("TENCENT_EVENTS_NOTIFY_KEYS", default={})
+# ``t`` is when the signature expires: the cloud sets it 10 minutes ahead. A callback whose t
+# has passed is stale; one whose t lies further ahead than this (plus the skew) is refused too.
+TENCENT_EVENTS_VALIDITY_S = env.int("TENCENT_EVENTS_VALIDITY_S", default=600)
+TENCENT_EVENTS_CLOCK_SKEW_S = env.int("TENCENT_EVENTS_CLOCK_SKEW_S", default=30)
+TENCENT_EVENTS_MAX_BYTES = env.int("TENCENT_EVENTS_MAX_BYTES", default=2048)
+REQUEST_BODY_ROUTES["tencent-events"] = {"max_bytes": TENCENT_EVENTS_MAX_BYTES}
+# After an "interrupted" push the cloud switches inputs once the loss lasted LossThreshold:
+# the channel is refreshed at once, this long after the threshold, and once more a statistics
+# sample later (the 5 s samples show the new input only from the next sample on).
+INVENTORY_PUSH_FOLLOWUP_MARGIN_S = env.float("INVENTORY_PUSH_FOLLOWUP_MARGIN_S", default=0.5)
+INVENTORY_PUSH_SAMPLE_S = env.float("INVENTORY_PUSH_SAMPLE_S", default=5.5)
+# Callbacks of one moment (both pipelines, both inputs) arriving within this many seconds
+# share their refreshes.
+INVENTORY_PUSH_COALESCE_S = env.int("INVENTORY_PUSH_COALESCE_S", default=2)
+# A channel with callbacks whose switch the poll saw without any callback within this long
+# is reported: its NotifyUrl is probably not reachable from the cloud.
+INVENTORY_PUSH_MISSING_WINDOW_S = env.int("INVENTORY_PUSH_MISSING_WINDOW_S", default=120)
 
 # --- Notifications --------------------------------------------------------------------------
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
@@ -535,11 +584,109 @@ CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
 }
 
 # --- IVS stages (ivs_scaling/) --------------------------------------------------------------
+# The watch (beat): the broadcaster's publishing state, pending replications, empty secondaries.
+# Each tick costs 2 IVS calls per show with a broadcaster (GetStage, ListParticipantEvents).
+IVS_WATCH_INTERVAL_S = env.float("IVS_WATCH_INTERVAL_S", default=2.0)
+# The reconcile (beat): the database against ListStages, ListParticipantReplicas and
+# ListParticipants (5 calls/s each), within the rate limits.
+IVS_RECONCILE_INTERVAL_S = env.float("IVS_RECONCILE_INTERVAL_S", default=30.0)
+# A join whose view of the free seats is within this many of the scale-up trigger asks the
+# scaler, which decides from fresh counts under the show's lock: at least the joins that may
+# commit between one join's read and its write (the requests in flight across web processes).
+IVS_SCALE_CHECK_MARGIN = env.int("IVS_SCALE_CHECK_MARGIN", default=32)
+# A viewer's seat is freed when its participant is not seen connected within this time.
+IVS_SEAT_CONNECT_S = env.int("IVS_SEAT_CONNECT_S", default=120)
+IVS_VIEWER_TOKEN_MINUTES = env.int("IVS_VIEWER_TOKEN_MINUTES", default=240)
+IVS_PUBLISHER_TOKEN_MINUTES = env.int("IVS_PUBLISHER_TOKEN_MINUTES", default=720)
+# A join waits at most this long for a slot of IVS's 50 tokens/s, then answers 503.
+IVS_TOKEN_MAX_WAIT_S = env.float("IVS_TOKEN_MAX_WAIT_S", default=2.0)
+# A pending replication is tried again at most this often while the broadcaster publishes.
+IVS_REPLICATION_RETRY_S = env.float("IVS_REPLICATION_RETRY_S", default=10.0)
+# CreateStage refused by throttling is sent again (it was not executed) this many times.
+IVS_CREATE_THROTTLE_RETRIES = env.int("IVS_CREATE_THROTTLE_RETRIES", default=3)
+IVS_CREATE_BACKOFF_S = env.float("IVS_CREATE_BACKOFF_S", default=1.0)
+# A stage still being created after this long with no action running is created again (the
+# create looks for its tag first, so a create whose answer was lost is adopted, not doubled).
+IVS_CREATING_STALE_S = env.int("IVS_CREATING_STALE_S", default=60)
+# The audience's join and leave are anonymous: a few hundred bytes of JSON, no more.
+for _route in ("ivs:join", "ivs:leave"):
+    REQUEST_BODY_ROUTES[_route] = {"max_bytes": env.int("IVS_JOIN_MAX_BYTES", default=4096)}
+CELERY_BEAT_SCHEDULE["ivs-watch"] = {
+    "task": "ivs_scaling.tasks.show_watch_task",
+    "schedule": timedelta(seconds=IVS_WATCH_INTERVAL_S),
+    "options": {"expires": IVS_WATCH_INTERVAL_S},
+}
+CELERY_BEAT_SCHEDULE["ivs-reconcile"] = {
+    "task": "ivs_scaling.tasks.show_reconcile_task",
+    "schedule": timedelta(seconds=IVS_RECONCILE_INTERVAL_S),
+    "options": {"expires": IVS_RECONCILE_INTERVAL_S},
+}
 
 # --- Player error reports (errorlogs/) ------------------------------------------------------
-# A player's report is a small JSON document, posted without signing in.
+# A player's report is a small JSON document (or an array of them), posted without signing in.
 ERRORLOGS_REPORT_MAX_BYTES = env.int("ERRORLOGS_REPORT_MAX_BYTES", default=64 * 1024)
 REQUEST_BODY_ROUTES["/api/v1/error-logs/mediamtx"] = {"max_bytes": ERRORLOGS_REPORT_MAX_BYTES}
+ERRORLOGS_MAX_REPORTS_PER_REQUEST = env.int("ERRORLOGS_MAX_REPORTS_PER_REQUEST", default=500)
+# Per client address and web process: requests a second sustained, and the burst allowed
+# (a player flushing its buffer after an outage sends one array, not one request per report).
+ERRORLOGS_THROTTLE_PER_S = env.float("ERRORLOGS_THROTTLE_PER_S", default=10.0)
+ERRORLOGS_THROTTLE_BURST = env.int("ERRORLOGS_THROTTLE_BURST", default=120)
+# What is kept of the client: "user_agent", "browser" (name, version, OS), "screen", "address".
+ERRORLOGS_CLIENT_DETAILS = env.list(
+    "ERRORLOGS_CLIENT_DETAILS", default=["user_agent", "browser", "screen", "address"]
+)
+# Addresses are kept truncated to these prefixes (32 and 128 keep them whole).
+ERRORLOGS_ADDRESS_PREFIX_V4 = env.int("ERRORLOGS_ADDRESS_PREFIX_V4", default=24)
+ERRORLOGS_ADDRESS_PREFIX_V6 = env.int("ERRORLOGS_ADDRESS_PREFIX_V6", default=48)
+# The day's JSON Lines file: <ERRORLOGS_DIR>/YYYY-MM-DD.jsonl (the day in TIME_ZONE).
+ERRORLOGS_DIR = Path(env.str("ERRORLOGS_DIR", default=str(DATA_DIR / "logs" / "mediamtx_errors")))
+# A batch's lines are fsync'd before its requests hear 202.
+ERRORLOGS_FSYNC = env.bool("ERRORLOGS_FSYNC", default=True)
+# The web process's writer (errorlogs/writer.py): reports per batch at most, reports that may
+# wait at most (past it: 503 and Retry-After), and how long a request waits for its batch.
+ERRORLOGS_BATCH_MAX = env.int("ERRORLOGS_BATCH_MAX", default=2000)
+# How long a batch waits for more reports before it is written (the group-commit window).
+ERRORLOGS_BATCH_LINGER_MS = env.float("ERRORLOGS_BATCH_LINGER_MS", default=10.0)
+ERRORLOGS_QUEUE_MAX = env.int("ERRORLOGS_QUEUE_MAX", default=50_000)
+ERRORLOGS_WRITE_TIMEOUT_S = env.float("ERRORLOGS_WRITE_TIMEOUT_S", default=10.0)
+# An incident opens when this many distinct viewers fail on one MediaMTX server (or stream)
+# within the window, and resolves after the quiet period without a report.
+ERRORLOGS_INCIDENT_VIEWERS = env.int("ERRORLOGS_INCIDENT_VIEWERS", default=5)
+ERRORLOGS_INCIDENT_WINDOW_S = env.int("ERRORLOGS_INCIDENT_WINDOW_S", default=30)
+ERRORLOGS_INCIDENT_QUIET_S = env.int("ERRORLOGS_INCIDENT_QUIET_S", default=120)
+# The MediaMTX servers the probe checks (and the only ones it ever calls), as JSON:
+# [{"name": "main", "api_url": "http://10.0.0.5:9997", "whep_url": "http://10.0.0.5:8889",
+#   "paths": ["stitched"]}]; "paths" are checked through WHEP on every probe.
+ERRORLOGS_MEDIAMTX_SERVERS = env.json("ERRORLOGS_MEDIAMTX_SERVERS", default=[])
+# The control API's user, if it asks for one (MediaMTX authInternalUsers with "api").
+ERRORLOGS_MEDIAMTX_API_USER = env.str("ERRORLOGS_MEDIAMTX_API_USER", default="")
+ERRORLOGS_MEDIAMTX_API_PASSWORD = env.str("ERRORLOGS_MEDIAMTX_API_PASSWORD", default="")
+ERRORLOGS_PROBE_INTERVAL_S = env.int("ERRORLOGS_PROBE_INTERVAL_S", default=30)
+ERRORLOGS_PROBE_TIMEOUT_S = env.float("ERRORLOGS_PROBE_TIMEOUT_S", default=3.0)
+ERRORLOGS_PROBE_RETRIES = env.int("ERRORLOGS_PROBE_RETRIES", default=2)
+# Failed probes in a row that open an incident with no viewer report.
+ERRORLOGS_PROBE_FAILURES_TO_OPEN = env.int("ERRORLOGS_PROBE_FAILURES_TO_OPEN", default=2)
+# Retention (prune_errorlogs and its beat job): rows and files older than this many days go;
+# files older than the compress age are gzipped first.
+ERRORLOGS_RETENTION_DAYS = env.int("ERRORLOGS_RETENTION_DAYS", default=30)
+ERRORLOGS_COMPRESS_AFTER_DAYS = env.int("ERRORLOGS_COMPRESS_AFTER_DAYS", default=2)
+# The reporter script's defaults on the console's pages (the demo player).
+ERRORLOGS_REPORTER_RETRY_BASE_MS = env.int("ERRORLOGS_REPORTER_RETRY_BASE_MS", default=2000)
+ERRORLOGS_REPORTER_RETRY_MAX_MS = env.int("ERRORLOGS_REPORTER_RETRY_MAX_MS", default=60_000)
+CELERY_BEAT_SCHEDULE["errorlogs-probe"] = {
+    "task": "errorlogs.tasks.probes_run_task",
+    "schedule": timedelta(seconds=ERRORLOGS_PROBE_INTERVAL_S),
+    "options": {"expires": ERRORLOGS_PROBE_INTERVAL_S},
+}
+CELERY_BEAT_SCHEDULE["errorlogs-incidents-resolve"] = {
+    "task": "errorlogs.tasks.incidents_resolve_task",
+    "schedule": timedelta(seconds=15),
+    "options": {"expires": 15},
+}
+CELERY_BEAT_SCHEDULE["errorlogs-prune"] = {
+    "task": "errorlogs.tasks.errorlogs_prune_task",
+    "schedule": timedelta(hours=6),
+}
 
 # --- Security -------------------------------------------------------------------------------
 # Every page loads scripts, styles, images and connections from the console itself only: no

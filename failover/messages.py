@@ -176,6 +176,22 @@ NOTE_OTHER_PRIMARY = message_define(
         "(%(primary)s): check that this is intended."
     ),
 )
+NOTE_NO_CALLBACKS = message_define(
+    "failover.note.no_callbacks",
+    gettext_noop(
+        "No push callbacks are configured: a failover reaches the console only by polling "
+        "(10-20 s). Configure them with: manage.py configure_callbacks %(channel)s"
+    ),
+)
+
+NOTE_CALLBACKS_MISSING = message_define(
+    "failover.note.callbacks_missing",
+    gettext_noop(
+        "Push callbacks are configured (%(url)s) but none arrived when the channel switched "
+        "inputs: check that the cloud can reach that address."
+    ),
+)
+
 NOTE_ONE_INPUT = message_define(
     "failover.note.one_input",
     gettext_noop("Only one input is attached: attach a backup input of the same type first."),

@@ -16,6 +16,7 @@ class Origin(models.TextChoices):
     API = "api", _("API")
     COMMAND = "command", _("command line")
     SCHEDULE = "schedule", _("schedule")
+    SCALER = "scaler", _("IVS scaler")
     SLACK = "slack", _("Slack")
     MCP = "mcp", _("MCP assistant")
     SYSTEM = "system", _("system")

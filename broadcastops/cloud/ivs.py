@@ -372,11 +372,20 @@ class IvsGateway:
             config=Config(**timeouts, retries={"mode": "standard", "total_max_attempts": 1}),
         )
 
-    def _call(self, action: str, *, client: Any = None, **params: Any) -> dict[str, Any]:
+    def _call(
+        self,
+        action: str,
+        *,
+        client: Any = None,
+        max_wait_s: float | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
         if self.limiter is not None:
-            # IVS quotas are per account and region; a process talks to one account.
+            # IVS quotas are per account and region; a process talks to one account. A caller
+            # that answers a person (a viewer's join) waits less for a slot than a worker.
+            waits = {} if max_wait_s is None else {"max_wait_s": max_wait_s}
             self.limiter.acquire(
-                f"ivs:{self.region}:{action}", RATE_LIMITS.get(action, DEFAULT_LIMIT)
+                f"ivs:{self.region}:{action}", RATE_LIMITS.get(action, DEFAULT_LIMIT), **waits
             )
         operation = getattr(client or self._client, _snake(action))
         try:
@@ -401,7 +410,7 @@ class IvsGateway:
         items: list[dict[str, Any]] = []
         next_token = ""
         while True:
-            extra = {"nextToken": next_token} if next_token else {}
+            extra: dict[str, Any] = {"nextToken": next_token} if next_token else {}
             response = self._call(action, maxResults=page_size, **params, **extra)
             # Required list members: absent would mean a broken response; treat it as empty.
             items.extend(response.get(key) or [])
@@ -433,6 +442,14 @@ class IvsGateway:
         """Every stage of the region (summaries: no endpoints)."""
         return [_stage(raw) for raw in self._pages("ListStages", "stages", page_size)]
 
+    def stage_find(self, *, create_id: str) -> list[Stage]:
+        """The stages tagged with ``create_id`` (``stage_create``): normally none or one.
+
+        How a create whose answer was lost (timeout, crash before the ARN was saved) is found
+        instead of created again; two mean a create was sent twice (ListStages returns tags).
+        """
+        return [s for s in self.stage_list() if s.tags.get(CREATE_ID_TAG) == create_id]
+
     def stage_update(self, *, stage_arn: str, name: str) -> Stage:
         """Rename a stage (tags change through TagResource, not here)."""
         return _stage(self._call("UpdateStage", arn=stage_arn, name=name)["stage"])
@@ -451,10 +468,16 @@ class IvsGateway:
         capabilities: tuple[str, ...] | list[str] = ("PUBLISH", "SUBSCRIBE"),
         duration_minutes: int = 720,
         attributes: dict[str, str] | None = None,
+        max_wait_s: float | None = None,
     ) -> ParticipantToken:
-        """A token for one participant of one stage; the participant id is assigned now."""
+        """A token for one participant of one stage; the participant id is assigned now.
+
+        ``max_wait_s`` bounds the wait for a slot of the 50/s quota (``CloudRateLimited``
+        beyond it), for callers that answer a person.
+        """
         response = self._call(
             "CreateParticipantToken",
+            max_wait_s=max_wait_s,
             stageArn=stage_arn,
             userId=user_id,
             capabilities=list(capabilities),
@@ -553,7 +576,7 @@ class IvsGateway:
         self, *, stage_arn: str, participant_id: str, reason: str = ""
     ) -> None:
         """Disconnect a participant from a stage (the token is not revoked by this call)."""
-        params = {"reason": reason} if reason else {}
+        params: dict[str, Any] = {"reason": reason} if reason else {}
         self._call(
             "DisconnectParticipant", stageArn=stage_arn, participantId=participant_id, **params
         )
@@ -574,7 +597,7 @@ class IvsGateway:
         Raises ``NotPublishingError`` when the source is not publishing now (retry once it
         publishes) and ``CloudQuotaExceeded`` past 5 concurrent replications of one participant.
         """
-        params = {"attributes": attributes} if attributes else {}
+        params: dict[str, Any] = {"attributes": attributes} if attributes else {}
         self._call(
             "StartParticipantReplication",
             sourceStageArn=source_stage_arn,
@@ -616,7 +639,7 @@ class IvsGateway:
         # ListParticipantReplicas does have a paginator, but it would bypass the rate limiter
         # between pages; the manual loop makes one limited call per page (maxResults <= 50).
         while True:
-            extra = {"nextToken": next_token} if next_token else {}
+            extra: dict[str, Any] = {"nextToken": next_token} if next_token else {}
             response = self._call(
                 "ListParticipantReplicas",
                 sourceStageArn=source_stage_arn,

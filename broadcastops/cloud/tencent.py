@@ -272,6 +272,10 @@ def _live_channel(raw: dict[str, Any]) -> LiveChannel:
         ),
         pipeline_fault_behavior=(raw.get("PipelineInputSettings") or {}).get("FaultBehavior") or "",
         tags=tuple((t.get("TagKey") or "", t.get("TagValue") or "") for t in raw.get("Tags") or []),
+        notify_url=(
+            ((raw.get("EventNotifySettings") or {}).get("PushEventSettings") or {}).get("NotifyUrl")
+            or ""
+        ),
     )
 
 
@@ -389,12 +393,18 @@ class TencentGateway:
         max_retries: int = 3,
         rate_fraction: float = 0.5,
         limiter: RateLimiter | None = None,
+        lane: str = "",
     ):
         self.region = region
         self.timeout_s = timeout_s
         self.max_retries = max(0, max_retries)
         self.rate_fraction = rate_fraction
         self.limiter = limiter if rate_fraction > 0 else None
+        # A lane has slots of its own beside the default one (the push refresh's, so that a
+        # callback's refresh never queues behind a running poll); the fractions of all lanes
+        # together stay under the cloud's quota.
+        self.lane = lane
+        self.endpoint = endpoint
         self._endpoint, self._protocol = parse_endpoint(endpoint)
         self._secret_id = secret_id
         self._secret_key = secret_key
@@ -441,7 +451,8 @@ class TencentGateway:
         attempt = 0
         while True:
             if limit is not None and self.limiter is not None:
-                self.limiter.acquire(f"tencent:{self._account}:{action}", limit)
+                lane = f":{self.lane}" if self.lane else ""
+                self.limiter.acquire(f"tencent:{self._account}:{action}{lane}", limit)
             started = time.monotonic()
             try:
                 response: dict[str, Any] = self._client(service).call_json(action, params)[
@@ -525,43 +536,69 @@ class TencentGateway:
         logger.info("StreamLive channel %s: stop requested", channel_id)
         return str(response.get("RequestId", ""))
 
+    def _channel_modify(
+        self, channel_id: str, edit: Callable[[dict[str, Any], dict[str, Any]], None]
+    ) -> LiveChannel:
+        """Read-modify-write of ModifyStreamLiveChannel, a full replace (fact sheet 1.8): read
+        the channel's raw configuration, let ``edit(request, raw)`` change its part of the
+        request, and send every other field back as it was read. Raises ``CloudStateError``
+        when the cloud refuses edits to a running channel. Returns the configuration sent."""
+        raw = self._call("mdl", "DescribeStreamLiveChannel", {"Id": channel_id}).get("Info") or {}
+        request = _modify_request(raw)
+        edit(request, raw)
+        self._call("mdl", "ModifyStreamLiveChannel", request)
+        return _live_channel({**request, "State": raw.get("State")})
+
     def live_channel_failover_modify(
         self, *, channel_id: str, changes: Mapping[str, FailOverSettings | None]
     ) -> LiveChannel:
-        """Set the FailOverSettings of some attached inputs and nothing else.
+        """Set the FailOverSettings of some attached inputs (``None`` removes it) and nothing
+        else (``_channel_modify``)."""
 
-        ModifyStreamLiveChannel is a full replace (fact sheet 1.8): this reads the channel's raw
-        configuration, changes only the given inputs' ``FailOverSettings`` (``None`` removes
-        it), and sends every other field back as it was read. Raises ``CloudStateError`` when
-        the cloud refuses edits to a running channel. Returns the configuration as sent.
-        """
-        raw = self._call("mdl", "DescribeStreamLiveChannel", {"Id": channel_id}).get("Info") or {}
-        attached = raw.get("AttachedInputs") or []
-        unknown = set(changes) - {a.get("Id") for a in attached}
-        if unknown:
-            raise CloudInvalidRequest(
-                f"inputs {sorted(unknown)} are not attached to channel {channel_id}",
-                vendor=VENDOR,
-                code="InputNotAttached",
-                action="ModifyStreamLiveChannel",
-            )
-        request = _modify_request(raw)
-        inputs = []
-        for item in request.get("AttachedInputs") or []:
-            if item.get("Id") in changes:
-                item = dict(item)
-                settings_ = changes[item["Id"]]
-                if settings_ is None:
-                    item.pop("FailOverSettings", None)
-                else:
-                    item["FailOverSettings"] = settings_.to_api()
-            inputs.append(item)
-        request["AttachedInputs"] = inputs
-        self._call("mdl", "ModifyStreamLiveChannel", request)
+        def edit(request: dict[str, Any], raw: dict[str, Any]) -> None:
+            unknown = set(changes) - {a.get("Id") for a in raw.get("AttachedInputs") or []}
+            if unknown:
+                raise CloudInvalidRequest(
+                    f"inputs {sorted(unknown)} are not attached to channel {channel_id}",
+                    vendor=VENDOR,
+                    code="InputNotAttached",
+                    action="ModifyStreamLiveChannel",
+                )
+            inputs = []
+            for item in request.get("AttachedInputs") or []:
+                if item.get("Id") in changes:
+                    item = dict(item)
+                    settings_ = changes[item["Id"]]
+                    if settings_ is None:
+                        item.pop("FailOverSettings", None)
+                    else:
+                        item["FailOverSettings"] = settings_.to_api()
+                inputs.append(item)
+            request["AttachedInputs"] = inputs
+
+        sent = self._channel_modify(channel_id, edit)
         logger.info(
             "StreamLive channel %s: failover settings of %s modified", channel_id, sorted(changes)
         )
-        return _live_channel({**request, "State": raw.get("State")})
+        return sent
+
+    def live_channel_push_events_modify(
+        self, *, channel_id: str, notify_url: str, notify_key: str
+    ) -> LiveChannel:
+        """Set ``EventNotifySettings.PushEventSettings`` (the push callbacks: URL and key) and
+        nothing else (``_channel_modify``). The key is sent, never logged or returned."""
+
+        def edit(request: dict[str, Any], raw: dict[str, Any]) -> None:
+            push = {"NotifyUrl": notify_url}
+            if notify_key:
+                push["NotifyKey"] = notify_key
+            notify = dict(request.get("EventNotifySettings") or {})
+            notify["PushEventSettings"] = push
+            request["EventNotifySettings"] = notify
+
+        sent = self._channel_modify(channel_id, edit)
+        logger.info("StreamLive channel %s: push callbacks set to %s", channel_id, notify_url)
+        return sent
 
     # --- StreamLive inputs, alerts, logs, statistics, plans ------------------------------
     def live_input_list(self) -> list[LiveInput]:
@@ -897,6 +934,27 @@ def _modify_request(raw: dict[str, Any]) -> dict[str, Any]:
     return {
         k: _strip_none(v) for k, v in raw.items() if k in MODIFY_CHANNEL_FIELDS and v is not None
     }
+
+
+def tencent_push_gateway() -> TencentGateway:
+    """The gateway of the push refresh: the process's credentials and limiter, in a lane of
+    its own (``CLOUD_PUSH_RATE_LIMIT_FRACTION`` of each action's quota beside the poll's)."""
+    return _push_lane(tencent_gateway())
+
+
+@functools.cache
+def _push_lane(default: TencentGateway) -> TencentGateway:
+    return TencentGateway(
+        secret_id=default._secret_id,
+        secret_key=default._secret_key,
+        region=default.region,
+        endpoint=default.endpoint,
+        timeout_s=default.timeout_s,
+        max_retries=default.max_retries,
+        rate_fraction=settings.CLOUD_PUSH_RATE_LIMIT_FRACTION,
+        limiter=default.limiter,
+        lane="push",
+    )
 
 
 @functools.cache

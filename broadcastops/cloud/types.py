@@ -71,6 +71,9 @@ class LiveChannel:
     output_groups: tuple[OutputGroup, ...]
     pipeline_fault_behavior: str  # PIPELINE_FAILOVER (default) or PIPELINE_FILLING
     tags: tuple[tuple[str, str], ...]
+    # EventNotifySettings.PushEventSettings.NotifyUrl ("" when push callbacks are off). The
+    # NotifyKey is never kept: it is a secret, and the console's own comes from settings.
+    notify_url: str = ""
 
     @property
     def input_ids(self) -> tuple[str, ...]:

@@ -99,7 +99,12 @@ class AttentionFilter(admin.SimpleListFilter):
 
 
 # The verbs the confirmation page puts in its sentence, in the reader's language.
-VERBS = {"start": _("start"), "stop": _("stop"), "restart": _("restart")}
+VERBS = {
+    "start": _("start"),
+    "stop": _("stop"),
+    "restart": _("restart"),
+    "callbacks": _("configure push callbacks on"),
+}
 
 
 def _confirm_and_run(
@@ -191,6 +196,7 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
             "start_channels",
             "stop_channels",
             "restart_channels",
+            "configure_callbacks",
             *registry.CHANNEL_ADMIN_ACTIONS.all(),
         ]
 
@@ -341,6 +347,16 @@ class LiveChannelAdmin(ActionHistoryMixin, ReadOnlyAdmin):
         self, request: HttpRequest, queryset: QuerySet[LiveChannel]
     ) -> HttpResponse | None:
         return _confirm_and_run(self, request, queryset, "restart", actions.channel_restart)
+
+    @admin.action(
+        permissions=["operator"], description=_("Configure push callbacks on selected channels")
+    )
+    def configure_callbacks(
+        self, request: HttpRequest, queryset: QuerySet[LiveChannel]
+    ) -> HttpResponse | None:
+        return _confirm_and_run(
+            self, request, queryset, "callbacks", actions.channel_push_events_configure
+        )
 
 
 class FlowStateFilter(StateFilter):

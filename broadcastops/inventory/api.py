@@ -7,6 +7,8 @@ import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +19,7 @@ from broadcastops.actions.types import Actor
 from broadcastops.errors import ValidationFailed
 from broadcastops.inventory import selectors
 from broadcastops.inventory.models import Health, InputRole, LinkFlow, LiveChannel
-from broadcastops.inventory.services import actions
+from broadcastops.inventory.services import actions, push
 from broadcastops.rest import IsOperator, IsViewer, StreamUrlField
 
 
@@ -263,3 +265,23 @@ class FlowStartApi(FlowActionApi):
 
 class FlowStopApi(FlowActionApi):
     service = staticmethod(actions.flow_stop)
+
+
+class TencentEventOutput(serializers.Serializer):
+    code = serializers.IntegerField()
+    id = serializers.IntegerField()
+
+
+class TencentEventsApi(APIView):
+    """StreamLive push callbacks (``EventNotifySettings``). The cloud signs each one
+    (sign = MD5(key + t)); that signature is the authentication, so no user signs in. It
+    answers at once: the channel's refresh runs in a task."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=dict[str, Any], responses=TencentEventOutput, auth=[])
+    def post(self, request: Request) -> Response:
+        event = push.push_event_accept(body=request.data)
+        return Response(TencentEventOutput({"code": 0, "id": event.pk}).data)

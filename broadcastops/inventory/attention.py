@@ -7,7 +7,10 @@ A channel needs attention when
 - it is on air (running or starting) without input protection: the input-failover audit
   found that losing the MAIN input would not switch it to BACKUP (the incident this console
   exists for). The audit tells the inventory through ``services.channel_protection_set``;
-  a channel never audited (``input_protected`` is None) is not counted.
+  a channel never audited (``input_protected`` is None) is not counted;
+- it is on air with push callbacks configured, but the last switch the poll saw came without
+  any callback (``push_missing_since``): failovers reach the console only by polling, and the
+  usual cause is a callback URL that the cloud cannot reach.
 
 The dashboard's summary and rows, the admin filter, the API's ``attention=true`` and
 ``ops_status`` all use this module; a test checks that the query and the reasons agree.
@@ -29,6 +32,7 @@ ATTENTION = (
     Q(health__in=ATTENTION_HEALTH)
     | Q(stale_since__isnull=False)
     | Q(state__in=ON_AIR, input_protected=False)
+    | Q(state__in=ON_AIR, push_missing_since__isnull=False)
 )
 
 
@@ -42,4 +46,7 @@ def channel_attention_reasons(channel: LiveChannel) -> list[Message]:
         reasons.append(m.ATTENTION_STALE(since=since))
     if channel.state in ON_AIR and channel.input_protected is False:
         reasons.append(m.ATTENTION_UNPROTECTED())
+    if channel.state in ON_AIR and channel.push_missing_since is not None:
+        since = timezone.localtime(channel.push_missing_since).strftime("%Y-%m-%d %H:%M:%S")
+        reasons.append(m.ATTENTION_CALLBACKS_MISSING(since=since, url=channel.notify_url))
     return reasons

@@ -36,6 +36,14 @@ ATTENTION_UNPROTECTED = message_define(
     "inventory.attention.unprotected", gettext_noop("On air without input protection")
 )
 
+ATTENTION_CALLBACKS_MISSING = message_define(
+    "inventory.attention.callbacks_missing",
+    gettext_noop(
+        "Push callbacks configured, but none arrived when the channel switched inputs "
+        "(%(since)s): check that the cloud can reach %(url)s"
+    ),
+)
+
 # --- the diagnosis: one line per service ---------------------------------------------------
 
 FACTS_LIVE = message_define("inventory.facts.live", gettext_noop("%(state)s, input %(input)s"))

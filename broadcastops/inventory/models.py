@@ -7,6 +7,7 @@ actions on them is ``broadcastops.actions.models.OperatorAction``.
 """
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -170,6 +171,11 @@ class LiveChannel(models.Model):
     # until an audit has run; the reason is a stored message (``broadcastops.i18n``).
     input_protected = models.BooleanField(_("input protected"), null=True, blank=True)
     input_protection_reason = models.JSONField(_("input protection"), default=dict, blank=True)
+    # Where the channel's push callbacks go (EventNotifySettings; "" = off). Never the key.
+    notify_url = models.CharField(_("callback URL"), max_length=500, blank=True, default="")
+    # Set when the poll saw the channel switch inputs with callbacks configured but no callback
+    # arrived (the URL is probably unreachable from the cloud); cleared by the next callback.
+    push_missing_since = models.DateTimeField(_("callbacks missing since"), null=True, blank=True)
     stale_since = models.DateTimeField(_("stale since"), null=True, blank=True)
     changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
     removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
@@ -294,3 +300,38 @@ class FailoverEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} p{self.pipeline} {self.kind} @ {self.occurred_at:%H:%M:%S}"
+
+
+class PushEvent(models.Model):
+    """A StreamLive push callback, accepted once: its fields are the replay key."""
+
+    class Type(models.IntegerChoices):
+        PUSHED = 329, _("Push succeeded")
+        INTERRUPTED = 330, _("Push interrupted")
+
+    channel = models.ForeignKey(
+        LiveChannel,
+        on_delete=models.CASCADE,
+        related_name="push_events",
+        verbose_name=_("channel"),
+    )
+    input_id = models.CharField(_("input"), max_length=64)
+    pipeline = models.PositiveSmallIntegerField(_("pipeline"))
+    event_type = models.PositiveSmallIntegerField(_("event"), choices=Type.choices)
+    # The callback's ``t``: when its signature expires (the cloud sends it 10 minutes ahead).
+    expires_at = models.DateTimeField(_("signature expires at"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("push callback")
+        verbose_name_plural = _("push callbacks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "input_id", "pipeline", "event_type", "expires_at"],
+                name="push_event_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.input_id} p{self.pipeline} {self.event_type}"

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/v1/flows/<str:key>/start", api.FlowStartApi.as_view()),
     path("api/v1/flows/<str:key>/stop", api.FlowStopApi.as_view()),
     path("api/v1/status/", api.StatusApi.as_view(), name="status"),
+    path("api/v1/tencent/events", api.TencentEventsApi.as_view(), name="tencent-events"),
 ]

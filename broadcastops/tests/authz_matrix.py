@@ -39,6 +39,8 @@ URL_ARGS = {
     "user_id": "999999",
     "token": "authz-wrong-key",
     "channel": "authz-missing",
+    # The IVS shows, by name.
+    "name": "authz-missing",
 }
 _OTHER_METHODS = ("get", "post", "put", "patch", "delete")
 # What each admin view of a model asks of the user's role, by method. Django's own views,

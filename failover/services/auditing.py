@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterator
@@ -59,6 +60,17 @@ def failover_audit_after_poll(report: PollReport) -> None:
     failover_audit_run(polled_at=report.started_at if listed else None)
 
 
+def _with_callback_note(channel: LiveChannel, verdict: ChannelVerdict) -> ChannelVerdict:
+    """Channels without push callbacks, or whose callbacks do not arrive, say so."""
+    if not channel.notify_url:
+        note = m.NOTE_NO_CALLBACKS(channel=channel.name)
+    elif channel.push_missing_since is not None:
+        note = m.NOTE_CALLBACKS_MISSING(url=channel.notify_url)
+    else:
+        return verdict
+    return dataclasses.replace(verdict, notes=(*verdict.notes, note))
+
+
 def failover_audit_run(
     *, sync: bool = False, polled_at: datetime | None = None, now: datetime | None = None
 ) -> list[ChannelVerdict]:
@@ -88,6 +100,7 @@ def failover_audit_run(
         verdict = verdict_of(
             channel.cloud_id, channel.name, channel.state, attached, inputs, flows_by_input
         )
+        verdict = _with_callback_note(channel, verdict)
         explained = False
         fix = fixes.get(channel.pk)
         if fix is not None:

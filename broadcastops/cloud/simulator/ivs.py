@@ -22,6 +22,8 @@ Control verbs (``POST /_sim/ivs/<verb>``), standing in for clients of the web br
   simulator issues a token itself, as CreateParticipantToken would.
 * ``publish`` ``{"participant_id", "publishing": bool}``; ``leave`` ``{"participant_id"}``.
 * ``config`` ``{<any scenario key but stages>}``: change a limit or the not-publishing error.
+* ``clock`` ``{"advance_s"}``: move simulated time forward, so a reconnect window runs out
+  without a test sleeping through it (``POST /_sim/clock`` moves it too, with Tencent's).
 * ``state`` ``{}``: every stage, session, participant and replication (for debugging).
 
 Choices where the real service is undocumented (fact sheet §12), kept in one place:
@@ -274,8 +276,12 @@ class IvsSimulator:
         self.tokens: dict[str, _Token] = {}
         self.replications: list[_Replication] = []
         self._last_event_time = _now()
+        self._clock_offset_s = 0.0  # ``clock`` moves the reconnect windows' time forward
         for stage in section.get("stages") or []:
             self._load_stage(stage)
+
+    def _monotonic(self) -> float:
+        return time.monotonic() + self._clock_offset_s
 
     # --- identifiers ----------------------------------------------------------------------
     def _alnum(self, length: int) -> str:
@@ -983,7 +989,7 @@ class IvsSimulator:
 
     def _tick(self) -> None:
         """End the replications whose source did not come back within its reconnect window."""
-        now = time.monotonic()
+        now = self._monotonic()
         for replication in self._active_replications():
             if replication.grace_deadline is not None and replication.grace_deadline <= now:
                 self._end_replication(replication)
@@ -1041,7 +1047,7 @@ class IvsSimulator:
             return
         participant.publishing = False
         self._event(participant, "PUBLISH_STOPPED")
-        now = time.monotonic()
+        now = self._monotonic()
         for replication in self._active_replications():
             if (
                 replication.source_stage_arn == stage.arn
@@ -1101,7 +1107,20 @@ class IvsSimulator:
                 return {"ok": True, "config": dict(self.config)}
             if verb == "state":
                 return self._state()
-        raise ValueError(f"unknown ivs control verb {verb!r} (join, publish, leave, config, state)")
+            if verb == "clock":
+                return self.clock_advance(float(body["advance_s"]))
+        raise ValueError(
+            f"unknown ivs control verb {verb!r} (join, publish, leave, config, clock, state)"
+        )
+
+    def clock_advance(self, advance_s: float) -> dict:
+        """Move simulated time forward (reconnect windows), so tests never sleep through one."""
+        if advance_s < 0:
+            raise ValueError("the clock only moves forward")
+        with self.lock:
+            self._clock_offset_s += advance_s
+            self._tick()
+        return {"ok": True, "offset_s": self._clock_offset_s}
 
     def _control_join(self, body: dict) -> dict:
         participant_id = body.get("participant_id")

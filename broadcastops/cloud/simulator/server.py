@@ -72,6 +72,9 @@ class Fault:
     timeout: bool = False
     timeout_s: float = 30.0
     count: int = 1
+    # The call is carried out, then the fault answers instead: an answer lost on the way back
+    # (a create that happened although the caller saw a timeout or a 500).
+    after: bool = False
 
 
 @dataclass
@@ -268,6 +271,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(sim.latency_ms / 1000)
         fault = sim.take_fault(service, action)
         if fault is not None:
+            if fault.after:
+                self._carry_out(vendor, service, action, body)
             return self._fault(vendor, fault)
         if vendor == "tencent":
             return self._tencent(service, action, body)
@@ -304,6 +309,25 @@ class Handler(BaseHTTPRequestHandler):
             status, headers, raw = ivs_error_response("InternalServerException", "internal")
             return self._send(status, raw, "application/json", headers)
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _carry_out(self, vendor: str, service: str, action: str, body: bytes) -> None:
+        """Do what the request asks and drop the answer (a fault with ``after``)."""
+        sim = self.server.sim
+        try:
+            if vendor == "ivs":
+                sim.ivs.handle(operation=action, body=body, headers=self.headers)
+            else:
+                sim.tencent.handle(
+                    service=service,
+                    action=action,
+                    version=self.headers.get("X-TC-Version", ""),
+                    region=self.headers.get("X-TC-Region", ""),
+                    body=body,
+                    headers=self.headers,
+                    host=self.headers.get("Host", ""),
+                )
+        except (IvsApiError, TencentApiError):
+            pass  # refused: nothing happened, and the fault answers anyway
 
     def _fault(self, vendor: str, fault: Fault) -> None:
         if fault.timeout:
@@ -357,6 +381,8 @@ class Handler(BaseHTTPRequestHandler):
                 result = sim.ivs.control(verb[len("ivs/") :], data)
             else:
                 result = sim.tencent.control(verb, data)
+                if verb == "clock":  # one simulated clock for the whole cloud
+                    sim.ivs.clock_advance(float(data["advance_s"]))
         except (KeyError, TypeError, ValueError) as exc:
             return self._json(400, {"error": f"{exc.__class__.__name__}: {exc}"})
         return self._json(200, result)

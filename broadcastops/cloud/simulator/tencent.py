@@ -25,7 +25,9 @@ Scenario format (every object exactly as the APIs return it, so captured respons
 Control verbs (``POST /_sim/<verb>``): ``signal`` {"input_id", "pipeline": 0|1|null,
 "present"}; ``flapping`` {"input_id", "period_s": float|null}; ``clock`` {"advance_s"};
 ``css_push`` {"StreamName", "AppName"?, "DomainName"?}; ``deny`` {"actions": [...]};
-``inspect`` {} (channel states and active inputs, for tests and debugging).
+``inspect`` {} (channel states and active inputs, for tests and debugging); ``callbacks``
+{"mode": "send"|"drop", "delay_s"} (the push callbacks sent to a channel's NotifyUrl when an
+RTMP input's signal goes or comes back: ``callbacks.py``; answers the switches and the log).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from typing import TYPE_CHECKING, Any
 
+from broadcastops.cloud.simulator.callbacks import PushCallbacks, callback_body
 from broadcastops.cloud.simulator.wire import TencentApiError, tencent_success
 
 if TYPE_CHECKING:
@@ -371,6 +374,7 @@ class TencentSimulator:
         self._rng = random.Random(getattr(options, "seed", 7))
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._denied: set[str] = set()
+        self.callbacks = PushCallbacks(self.now)
         self._load(scenario or {})
 
     # --- clock and ids -----------------------------------------------------------------------
@@ -1486,12 +1490,55 @@ class TencentSimulator:
         if pipeline not in (0, 1, None):
             raise ValueError("pipeline is 0, 1 or null (both)")
         self._settle_input(input_id, now)
+        before = self._push_states(input_id, now)
         for p in (0, 1) if pipeline is None else (pipeline,):
             self._signal(input_id, p).set(now, bool(body["present"]))
         # An explicit signal ends flapping for that input.
         self._flaps.pop(input_id, None)
         self._apply_now(self._affected(input_id), now)
+        self._push_callbacks(before, self._push_states(input_id, now), now)
         return {"ok": True, "time": iso(now)}
+
+    def _push_states(self, input_id: str, now: float) -> dict[tuple[str, str, int], bool]:
+        """(channel, StreamLive input, pipeline) -> stream present, for the RTMP inputs of
+        running channels with callbacks that a signal of ``input_id`` can change."""
+        flow = self._flow_inputs.get(input_id)
+        targets = {iid for iid, _p in flow.feeds} if flow else {input_id}
+        states = {}
+        for channel in self._affected(input_id):
+            push = (channel.config.get("EventNotifySettings") or {}).get("PushEventSettings")
+            if channel.state != RUNNING or not (push or {}).get("NotifyUrl"):
+                continue
+            for iid in targets:
+                if self._input_type(iid) not in ("RTMP_PUSH", "RTMPS_PUSH"):
+                    continue  # the callbacks exist for RTMP inputs only (DOC 1048/73133)
+                for p in (0, 1):
+                    states[(channel.config["Id"], iid, p)] = self._present(iid, p, now)
+        return states
+
+    def _push_callbacks(
+        self,
+        before: dict[tuple[str, str, int], bool],
+        after: dict[tuple[str, str, int], bool],
+        now: float,
+    ) -> None:
+        for (channel_id, input_id, p), present in sorted(after.items()):
+            if before.get((channel_id, input_id, p), present) == present:
+                continue
+            config = self._channels[channel_id].config
+            push = (config.get("EventNotifySettings") or {}).get("PushEventSettings") or {}
+            body = callback_body(
+                channel_id=channel_id,
+                input_id=input_id,
+                pipeline=p,
+                event_type=329 if present else 330,
+                key=push.get("NotifyKey") or "",
+                now=now,
+            )
+            self.callbacks.enqueue(push["NotifyUrl"], body, now)
+
+    def _control_callbacks(self, body: dict, now: float) -> dict:
+        return self.callbacks.configure(mode=body.get("mode"), delay_s=body.get("delay_s"))
 
     def _control_flapping(self, body: dict, now: float) -> dict:
         input_id = body["input_id"]
@@ -1510,6 +1557,7 @@ class TencentSimulator:
         if advance < 0:
             raise ValueError("the clock only moves forward")
         self._offset += advance
+        self.callbacks.clock_moved()
         return {"ok": True, "now": iso(self.now())}
 
     def _control_css_push(self, body: dict, now: float) -> dict:

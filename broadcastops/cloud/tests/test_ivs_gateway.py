@@ -1,11 +1,12 @@
 """The IVS gateway through boto3 against the simulator: stages, tokens, participants, sessions."""
 
 import re
+import time
 from datetime import datetime
 
 import pytest
 
-from broadcastops.cloud.errors import CloudNotFound
+from broadcastops.cloud.errors import CloudNotFound, CloudRateLimited, CloudTransientError
 from broadcastops.cloud.ivs import (
     CREATE_ID_TAG,
     MANAGED_TAG,
@@ -246,3 +247,35 @@ def test_stage_delete_disconnects_everyone(ivs, cloudsim):
         cloudsim.sim.ivs.control("leave", {"participant_id": viewer, "stage_arn": stage.arn})
     with pytest.raises(CloudNotFound):
         ivs.stage_session_list(stage_arn=stage.arn)
+
+
+def test_stage_find_by_create_id_after_a_lost_answer(ivs, cloudsim):
+    # CreateStage is carried out, then answered with a 500: the caller never saw the ARN.
+    cloudsim.control(
+        "fault",
+        {
+            "service": "ivs",
+            "action": "CreateStage",
+            "error_code": "InternalServerException",
+            "after": True,
+        },
+    )
+    with pytest.raises(CloudTransientError):
+        ivs.stage_create(name="lost", create_id="c" * 32)
+    ivs.stage_create(name="other", create_id="d" * 32)
+
+    (found,) = ivs.stage_find(create_id="c" * 32)
+    assert found.name == "lost" and found.tags[CREATE_ID_TAG] == "c" * 32
+    assert ivs.stage_find(create_id="e" * 32) == []
+
+
+def test_a_token_wait_bounded_by_the_caller_is_refused_at_once(ivs, cloudsim):
+    stage = ivs.stage_create(name="busy")
+    # Others hold the quota's slots for the next few seconds (as a burst of joins would).
+    ivs.limiter._reserve(f"ivs:{ivs.region}:CreateParticipantToken", 5.0, 0.0, 10.0)
+    started = time.monotonic()
+    with pytest.raises(CloudRateLimited) as caught:
+        ivs.participant_token_create(stage_arn=stage.arn, max_wait_s=0.1)
+    assert time.monotonic() - started < 0.5
+    assert caught.value.code == "ClientRateLimited"
+    assert not cloudsim.requests(service="ivs", action="CreateParticipantToken")

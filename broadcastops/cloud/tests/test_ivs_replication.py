@@ -1,8 +1,7 @@
 """Participant replication through the gateway: publish-state gating, replicas, the quota."""
 
-import time
-
 import pytest
+import requests
 
 from broadcastops.cloud.errors import (
     CloudNotFound,
@@ -202,18 +201,21 @@ def test_reconnect_window_keeps_the_replica_then_expires(ivs, cloudsim, show):
 
     # Back within the window: the replication carries on.
     cloudsim.control("ivs/leave", {"participant_id": participant_id})
+    cloudsim.control("ivs/clock", {"advance_s": 0.5})
     cloudsim.control("ivs/join", {"participant_id": participant_id, "publish": True})
-    time.sleep(1.1)
+    cloudsim.control("ivs/clock", {"advance_s": 1.1})
     (replica,) = ivs.replica_list(source_stage_arn=master.arn, participant_id=participant_id)
     assert replica.active
 
-    # Away for longer than the window: it ends.
+    # Away for longer than the window: it ends (the simulated clock, no sleeping).
     cloudsim.control("ivs/publish", {"participant_id": participant_id, "publishing": False})
     (replica,) = ivs.replica_list(source_stage_arn=master.arn, participant_id=participant_id)
     assert replica.active
-    time.sleep(1.1)
+    cloudsim.control("clock", {"advance_s": 1.1})  # the whole cloud's clock moves IVS's too
     (replica,) = ivs.replica_list(source_stage_arn=master.arn, participant_id=participant_id)
     assert replica.replication_state == "STOPPED"
+    with pytest.raises(requests.HTTPError):
+        cloudsim.control("ivs/clock", {"advance_s": -1})
 
 
 def test_deleting_the_destination_ends_the_replication(ivs, cloudsim, show):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from broadcastops.actions.models import OperatorAction
@@ -21,8 +22,11 @@ from broadcastops.actions.runs import ActionRun
 from broadcastops.actions.services import action_begin
 from broadcastops.actions.text import text
 from broadcastops.actions.types import Actor, Outcome, Target
+from broadcastops.cloud.errors import CloudStateError
 from broadcastops.cloud.tencent import TencentGateway, tencent_gateway
+from broadcastops.errors import ValidationFailed
 from broadcastops.inventory.models import LinkFlow, LiveChannel
+from broadcastops.inventory.services.push import notify_key_for
 
 ChannelState = LiveChannel.State
 FlowState = LinkFlow.State
@@ -85,6 +89,30 @@ def flow_stop(*, flow: LinkFlow, actor: Actor, override: bool = False) -> Operat
     """Stop a StreamLink flow (in a worker: stop, wait for IDLE)."""
     return action_begin(
         kind="flow.stop", target=_flow_target(flow), actor=actor, verb="stop", override=override
+    )
+
+
+def channel_push_events_configure(
+    *, channel: LiveChannel, actor: Actor, override: bool = False
+) -> OperatorAction:
+    """Point ``channel``'s push callbacks at this console (in a worker: ModifyStreamLiveChannel
+    with ``EventNotifySettings`` set and every other field sent back as read). ``override`` is
+    accepted for the admin's and the commands' one signature: no guard is asked (the channel
+    is neither started nor stopped)."""
+    url = settings.TENCENT_EVENTS_NOTIFY_URL
+    if not url or not notify_key_for(channel.cloud_id):
+        raise ValidationFailed(
+            _(
+                "Set TENCENT_EVENTS_NOTIFY_URL (this console's address as the cloud reaches it) "
+                "and TENCENT_EVENTS_NOTIFY_KEY before configuring callbacks."
+            ),
+            code="callbacks_not_configured",
+        )
+    return action_begin(
+        kind="channel.push_events",
+        target=_channel_target(channel),
+        actor=actor,
+        params={"notify_url": url},
     )
 
 
@@ -238,7 +266,46 @@ def flow_stop_run(run: ActionRun) -> Outcome:
     return _flow_run(run, want=FlowState.IDLE)
 
 
+def channel_push_events_run(run: ActionRun) -> Outcome:
+    """Set the channel's callbacks (URL and key) and nothing else, then read them back."""
+    gateway = tencent_gateway()
+    channel_id = run.action.target_id
+    name = run.action.target_name or channel_id
+    url = str(run.action.params["notify_url"])
+    try:
+        gateway.live_channel_push_events_modify(
+            channel_id=channel_id, notify_url=url, notify_key=notify_key_for(channel_id)
+        )
+    except CloudStateError as exc:
+        return Outcome(
+            ok=False,
+            code="state",
+            text=text(
+                gettext_noop(
+                    "%(name)s: the cloud refuses to edit the channel now (%(message)s); "
+                    "configure its callbacks while it is idle."
+                ),
+                name=name,
+                message=exc.message,
+            ),
+        )
+    run.progress(text(gettext_noop("Callbacks of %(name)s sent: %(url)s."), name=name, url=url))
+    if gateway.live_channel_get(channel_id=channel_id).notify_url != url:
+        return Outcome(
+            ok=False,
+            code="not_applied",
+            text=text(gettext_noop("%(name)s does not show the callback URL."), name=name),
+        )
+    LiveChannel.objects.filter(cloud_id=channel_id).update(notify_url=url, push_missing_since=None)
+    return Outcome(
+        ok=True,
+        text=text(gettext_noop("%(name)s sends its callbacks to %(url)s."), name=name, url=url),
+        result={"notify_url": url},
+    )
+
+
 RUNNERS = {
+    "channel.push_events": channel_push_events_run,
     "channel.start": channel_start_run,
     "channel.stop": channel_stop_run,
     "channel.restart": channel_restart_run,

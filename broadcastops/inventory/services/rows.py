@@ -315,6 +315,7 @@ def sync_channels(rows: ChannelSync, *, writer: Writer, now: datetime, report: P
             "output_groups": _groups_json(cloud),
             "package_channel": _link_package(cloud, rows.packages),
             "css_stream": _link_css(cloud, css),
+            "notify_url": cloud.notify_url,
             "stale_since": None,
             "removed_at": None,
         }

@@ -23,6 +23,7 @@ from broadcastops.inventory.inference import (
 )
 from broadcastops.inventory.models import FailoverEvent, InputRole, LiveChannel
 from broadcastops.inventory.services.poll_types import ChannelDetails, PollReport
+from broadcastops.inventory.services.push import push_missing
 from broadcastops.notify import messages as nm
 from broadcastops.notify.models import Notification
 from broadcastops.notify.services import notify
@@ -193,6 +194,7 @@ def apply_details(
     """Update one channel's status from its details; record history, events, notifications."""
     previous = {p["pipeline"]: p for p in channel.pipelines or []}
     transitions: list[tuple[str, int]] = []
+    events_before = report.events
     pipelines = pipelines_infer(
         channel=cloud, statistics=details.statistics, alerts=details.alerts, roles=roles
     )
@@ -236,11 +238,17 @@ def apply_details(
             report.events += 1
             # A switch the statistics did not catch yet is still news (dedup keeps it single).
             transitions.append((kind, entry.pipeline))
-    values = {
+    values: dict[str, Any] = {
         "pipelines": pipelines,
         "active_input": active,
         "health": health,
     }
+    if (
+        report.events > events_before
+        and channel.push_missing_since is None
+        and push_missing(channel=channel, notify_url=cloud.notify_url, occurred_at=now)
+    ):
+        values["push_missing_since"] = now
     status_changed = (
         channel.active_input != active
         or channel.health != health

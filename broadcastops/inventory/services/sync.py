@@ -23,11 +23,17 @@ from django.utils import timezone
 from broadcastops import registry
 from broadcastops.cloud import types
 from broadcastops.cloud.errors import CloudError
-from broadcastops.cloud.tencent import TencentGateway, map_parallel, tencent_gateway
+from broadcastops.cloud.tencent import (
+    TencentGateway,
+    map_parallel,
+    tencent_gateway,
+    tencent_push_gateway,
+)
 from broadcastops.inventory import metrics
 from broadcastops.inventory.models import (
     CloudService,
     Health,
+    LinkFlow,
     LiveChannel,
     ServiceSync,
 )
@@ -47,6 +53,8 @@ from broadcastops.inventory.services.rows import (
     sync_inputs,
     sync_packages,
 )
+
+DetailCall = Callable[[], Any]
 
 logger = logging.getLogger(__name__)
 
@@ -86,19 +94,29 @@ def _list_all(gateway: TencentGateway, want_css: bool) -> tuple[Listed, dict[str
     return results, errors
 
 
+def _detail_calls(
+    gateway: TencentGateway, channel_id: str, since: datetime | None, now: datetime
+) -> list[DetailCall]:
+    """A channel's three detail calls: statistics, alerts, and the logs since its last
+    details (or the last hour)."""
+    window = timedelta(seconds=settings.INVENTORY_STATS_WINDOW_S)
+    start = max((since or now - timedelta(hours=1)) - window, now - timedelta(days=6))
+    return [
+        lambda: gateway.live_channel_input_statistics(
+            channel_id=channel_id, start=now - window, end=now, period="5s"
+        ),
+        lambda: gateway.live_channel_alert_list(channel_id=channel_id),
+        lambda: gateway.live_channel_log_list(channel_id=channel_id, start=start, end=now),
+    ]
+
+
 def _fetch_details(
     gateway: TencentGateway, channel_ids: list[str], since: dict[str, datetime], now: datetime
 ) -> dict[str, ChannelDetails]:
-    window = timedelta(seconds=settings.INVENTORY_STATS_WINDOW_S)
-
     def one(channel_id: str) -> ChannelDetails:
-        statistics = gateway.live_channel_input_statistics(
-            channel_id=channel_id, start=now - window, end=now, period="5s"
+        statistics, alerts, logs = (
+            call() for call in _detail_calls(gateway, channel_id, since.get(channel_id), now)
         )
-        alerts = gateway.live_channel_alert_list(channel_id=channel_id)
-        start = since.get(channel_id) or now - timedelta(hours=1)
-        start = max(start - window, now - timedelta(days=6))
-        logs = gateway.live_channel_log_list(channel_id=channel_id, start=start, end=now)
         return ChannelDetails(statistics, alerts, logs)
 
     outcomes = map_parallel(one, channel_ids, max_workers=settings.INVENTORY_DETAIL_WORKERS)
@@ -247,4 +265,70 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
             fn(report)
         except Exception:  # a hook's bug must never break polling
             logger.exception("Inventory poll: after-poll hook %s failed", fn)
+    return report
+
+
+def channel_refresh(*, channel_id: str, now: datetime | None = None) -> PollReport:
+    """Refresh one channel now (a push callback's follow-up), beside the poll.
+
+    The channel's description and its three detail calls go out side by side, in the push
+    lane of the gateway's limiter (``tencent_push_gateway``: its own share of each action's
+    quota, so a refresh never queues behind a running poll, and both together stay inside
+    the cloud's limit). The channel is then written exactly as a poll writes it (events,
+    status history, notifications), from its row read again under a lock inside the write
+    transaction, so a poll that wrote it meanwhile is seen and nothing is recorded twice.
+    A failed cloud call changes nothing: the next poll is the safety net.
+    """
+    now = now or timezone.now()
+    started = time.monotonic()
+    report = PollReport(started_at=now, channels=1)
+    gateway = tencent_push_gateway()
+    detail_synced = cache.get(DETAIL_KEY) or {}
+    last = detail_synced.get(channel_id)
+    since = datetime.fromtimestamp(last, tz=UTC) if last else None
+    calls: list[DetailCall] = [
+        lambda: gateway.live_channel_get(channel_id=channel_id),
+        *_detail_calls(gateway, channel_id, since, now),
+    ]
+    outcomes = map_parallel(lambda call: call(), calls, max_workers=len(calls))
+    answers: list[Any] = []
+    for outcome in outcomes:
+        if isinstance(outcome, CloudError):
+            logger.warning("Inventory: refresh of channel %s failed: %s", channel_id, outcome)
+            report.errors[CloudService.STREAMLIVE] = str(outcome)
+            return report
+        answers.append(outcome)
+    cloud: types.LiveChannel = answers[0]
+    details = {channel_id: ChannelDetails(*answers[1:])}
+    writer = Writer()
+    with transaction.atomic():
+        channel = LiveChannel.objects.select_for_update().filter(cloud_id=channel_id).first()
+        if channel is None or channel.removed_at is not None:
+            return report
+        flows = LinkFlow.objects.select_related("feeds_input")
+        rows = ChannelSync(
+            listed={CloudService.STREAMLIVE: ([cloud], [])},
+            cloud_channels=[cloud],
+            channels_db={channel_id: channel},
+            details=details,
+            flows={f.cloud_id: f for f in flows},
+            packages=sync_packages({}, writer, now),
+            css=sync_css({}, writer, now),
+        )
+        sync_channels(rows, writer=writer, now=now, report=report)
+    detail_synced = cache.get(DETAIL_KEY) or {}
+    detail_synced[channel_id] = now.timestamp()
+    cache.set(DETAIL_KEY, detail_synced, timeout=None)
+    if report.changed or report.events:
+        transaction.on_commit(dashboard_nudge)
+    report.details = 1
+    report.writes = writer.writes
+    report.duration_s = time.monotonic() - started
+    logger.info(
+        "Inventory refresh of %s: %s changed, %s events in %.2f s",
+        channel_id,
+        report.changed,
+        report.events,
+        report.duration_s,
+    )
     return report

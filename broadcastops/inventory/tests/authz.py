@@ -1,6 +1,6 @@
 """Who may use the inventory's API, admin and dashboard socket; see broadcastops/tests/authz.py."""
 
-from broadcastops.tests.authz_levels import NO_ONE, OPERATOR, VIEWER, read_only_admin
+from broadcastops.tests.authz_levels import ANYONE, NO_ONE, OPERATOR, VIEWER, read_only_admin
 
 
 def _channel():
@@ -40,6 +40,8 @@ ROUTES = {
     "api/v1/flows/<str:key>/start": OPERATOR,
     "api/v1/flows/<str:key>/stop": OPERATOR,
     "status": VIEWER,
+    # StreamLive's push callbacks: the cloud signs them (sign = MD5(key + t)), no one signs in.
+    "tencent-events": ANYONE,
 }
 ADMIN_MODELS = {
     # "change" opens the list's actions; every field stays read-only.
@@ -54,6 +56,7 @@ ADMIN_ACTIONS = {
     "inventory.livechannel.start_channels": OPERATOR,
     "inventory.livechannel.stop_channels": OPERATOR,
     "inventory.livechannel.restart_channels": OPERATOR,
+    "inventory.livechannel.configure_callbacks": OPERATOR,
 }
 SOCKETS = {"ws/dashboard/": VIEWER}
 SAMPLES = {

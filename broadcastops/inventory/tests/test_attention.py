@@ -55,19 +55,32 @@ def test_each_reason_a_channel_needs_attention():
     assert _reasons(_channel(state="IDLE", health=Health.IDLE, input_protected=False)) == []
     assert _reasons(_channel(input_protected=None)) == []
     assert _reasons(_channel()) == []
+    url = "https://ops.example.com/api/v1/tencent/events"
+    missing = _reasons(_channel(notify_url=url, push_missing_since=now))
+    assert len(missing) == 1 and missing[0].startswith("Push callbacks configured, but none")
+    assert url in missing[0]
+    idle = _channel(state="IDLE", health=Health.IDLE, notify_url=url, push_missing_since=now)
+    assert _reasons(idle) == []
     both = _reasons(_channel(health=Health.RED, input_protected=False))
     assert both == ["Health: Off air", "On air without input protection"]
 
 
 def test_the_query_and_the_reasons_agree_on_every_combination():
     now = timezone.now()
-    for state, health, stale, protected in itertools.product(
+    for state, health, stale, protected, missing in itertools.product(
         ("RUNNING", "STARTING", "STOPPING", "IDLE", "SOMETHING_NEW"),
         list(Health),
         (None, now),
         (True, False, None),
+        (None, now),
     ):
-        _channel(state=state, health=health, stale_since=stale, input_protected=protected)
+        _channel(
+            state=state,
+            health=health,
+            stale_since=stale,
+            input_protected=protected,
+            push_missing_since=missing,
+        )
     by_reasons = {c.pk for c in LiveChannel.objects.all() if channel_attention_reasons(c)}
     assert by_reasons == set(LiveChannel.objects.filter(ATTENTION).values_list("pk", flat=True))
     # And the complement: a nullable field must not fall through the NOT.

@@ -109,7 +109,7 @@ def test_the_throttle_holds_non_critical_alerts_and_says_how_many(slack, setting
     critical = _alert(99, severity="critical")
     assert notification_deliver(notification_id=critical.pk).status == Status.SENT
     footer = slack.received[-1]["blocks"][-1]["elements"][0]["text"]
-    assert "3 other alerts were held back" in footer
+    assert "다른 알림 3건이 발송 제한으로 보류되었습니다" in footer  # ko: the default language
 
 
 def test_the_same_alert_inside_five_minutes_is_counted_not_sent(slack, settings):
