@@ -167,7 +167,7 @@ def kpis_get(*, starts: datetime, ends: datetime) -> KpiReport:
             acc[pk]["automatic"] += action["n"]
     recovered: dict[int, list[int]] = defaultdict(list)
     names_back = {name: pk for pk, name in channels.items()}
-    for incident in incidents_get(starts=starts, ends=ends, names=channels):
+    for incident in incidents_get(starts=starts, ends=ends, names=channels, rows=rows):
         if incident.recovered_at is not None and incident.recovered_at >= starts:
             recovered[names_back[incident.channel]].append(incident.down_s)
     total: dict[str, float] = defaultdict(float)

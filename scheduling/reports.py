@@ -96,11 +96,20 @@ def status_rows(
     return list(rows.order_by("channel_id", "at").values_list(*fields))
 
 
-def incidents_get(*, starts: datetime, ends: datetime, names: dict[int, str]) -> list[Incident]:
-    """The incidents (RED spans) that began before ``ends`` and were open at or after ``starts``."""
+def incidents_get(
+    *,
+    starts: datetime,
+    ends: datetime,
+    names: dict[int, str],
+    rows: list[tuple[int, datetime, str, str, str]] | None = None,
+) -> list[Incident]:
+    """The incidents (RED spans) that began before ``ends`` and were open at or after ``starts``.
+    ``rows``: ``status_rows`` of the same period when the caller has read them already."""
     incidents = []
     down: dict[int, datetime] = {}
-    for channel_id, at, _state, _active, health in status_rows(starts=starts, ends=ends):
+    if rows is None:
+        rows = status_rows(starts=starts, ends=ends)
+    for channel_id, at, _state, _active, health in rows:
         if health == Health.RED:
             down.setdefault(channel_id, at)
         elif channel_id in down:

@@ -175,3 +175,20 @@ def daphne_prepare(data_dir: Path, code_dir: Path = BASE_DIR, **extra_env: str) 
     server.manage("migrate", "--noinput")
     server.session_key, server.token = server.manage("shell", "-c", _SETUP).split()[-2:]
     return server
+
+
+def daphne_simulated(cloudsim, data_dir: Path, **extra_env: str) -> DaphneServer:
+    """``daphne_prepare`` against the simulator loaded with the demo scenario, synced once
+    (not started: seed its database with ``manage("shell", ...)`` first)."""
+    from broadcastops.cloud.simulator.server import SIM_SECRET_ID, SIM_SECRET_KEY, load_scenario
+
+    cloudsim.load(load_scenario(None))
+    server = daphne_prepare(
+        data_dir,
+        TENCENTCLOUD_ENDPOINT=cloudsim.url,
+        TENCENTCLOUD_SECRET_ID=SIM_SECRET_ID,
+        TENCENTCLOUD_SECRET_KEY=SIM_SECRET_KEY,
+        **extra_env,
+    )
+    server.manage("sync_cloud", "--once")
+    return server

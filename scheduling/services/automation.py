@@ -124,13 +124,23 @@ def _step_kind(step: ScheduleStep) -> Message:
 
 
 # --- the tick ------------------------------------------------------------------------------
-def _enqueue(step_id: int) -> None:
+def _enqueue(step_ids: list[int]) -> None:
+    """Queue the claimed steps' tasks on one broker connection. A task that cannot be queued
+    (the broker is away) leaves its step claimed: the claim times out and the step is reset."""
     from scheduling.tasks import schedule_step_run_task
 
+    queued: set[int] = set()
     try:
-        schedule_step_run_task.delay(step_id)
-    except Exception:  # the broker is away: the claim times out and the step is reset
-        logger.exception("Schedule step %s: could not queue its task", step_id)
+        with schedule_step_run_task.app.producer_or_acquire() as producer:
+            for step_id in step_ids:
+                try:
+                    schedule_step_run_task.apply_async((step_id,), producer=producer)
+                    queued.add(step_id)
+                except Exception:
+                    logger.exception("Schedule step %s: could not queue its task", step_id)
+    except Exception:
+        lost = [pk for pk in step_ids if pk not in queued]
+        logger.exception("Schedule steps %s: could not queue their tasks", lost)
 
 
 def _step_missed(step: ScheduleStep, now: datetime, *, from_state: str) -> bool:
@@ -187,19 +197,27 @@ def _claim_due(now: datetime, report: TickReport) -> None:
         .select_related("schedule__channel", "schedule__assignee")
         .order_by("due_at")[: settings.SCHEDULING_TICK_BATCH]
     )
+    on_time = []
     for step in due:
         if now - step.due_at > _grace():
             if _step_missed(step, now, from_state=State.PENDING):
                 report.missed.append(step.pk)
-            continue
-        with transaction.atomic():
-            claimed = ScheduleStep.objects.filter(pk=step.pk, state=State.PENDING).update(
-                state=State.CLAIMED, claimed_at=now
-            )
-            if claimed == 1:
-                step_id = step.pk
-                transaction.on_commit(lambda step_id=step_id: _enqueue(step_id))  # type: ignore[misc]
-                report.claimed.append(step.pk)
+        else:
+            on_time.append(step.pk)
+    # One transaction for the batch (one commit, not one per step: the claims are still one
+    # compare-and-set each), and the tasks queued after it on one broker connection.
+    with transaction.atomic():
+        for pk in on_time:
+            if (
+                ScheduleStep.objects.filter(pk=pk, state=State.PENDING).update(
+                    state=State.CLAIMED, claimed_at=now
+                )
+                == 1
+            ):
+                report.claimed.append(pk)
+        claimed = list(report.claimed)
+        if claimed:
+            transaction.on_commit(lambda: _enqueue(claimed))
 
 
 def schedule_tick(*, now: datetime | None = None) -> TickReport:
