@@ -64,3 +64,16 @@ def actions_run_pending() -> list[int]:
     for action_id in pending:
         action_run_task(action_id)
     return pending
+
+
+def password_for_servers(user, raw: str) -> None:
+    """Give ``user`` a password a web process started by a test can check.
+
+    The tests hash passwords with MD5 (conftest: PBKDF2 costs ~0.7 s each); a daphne or Celery
+    process runs the real settings, which accept only Django's default hasher, so a browser's
+    sign-in there would be refused."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(raw, hasher.salt())
+    user.save(update_fields=["password"])

@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from broadcastops.tests.helpers import password_for_servers
 from ivs_scaling.models import Stage
 from ivs_scaling.services import seats
 from ivs_scaling.tests.conftest import start_web
@@ -29,6 +30,7 @@ def test_an_operator_follows_a_show_and_drains_a_stage(web, show_kit, operator, 
     for i in (3, 4):  # the master first, then the secondary
         seats.seat_take(show=show_kit.refresh(), user_id=f"viewer-{i}")
     secondary = Stage.objects.get(role="secondary")
+    password_for_servers(operator, "pw-operator")
     web.share_database()
     url = start_web(web)
     web.worker("admin")
@@ -52,6 +54,7 @@ def test_an_operator_follows_a_show_and_drains_a_stage(web, show_kit, operator, 
             page.fill("#id_password", "pw-operator")
             page.click("input[type=submit]")
             page.wait_for_url("**/admin/ivs_scaling/show/")
+            assert "/login/" not in page.url, "the sign-in was refused"
             row = page.locator("#result_list tr", has_text="quiz")
             assert row.locator("td.field-viewers").inner_text() == "5"
             assert row.locator("td.field-stage_count").inner_text() == "2"

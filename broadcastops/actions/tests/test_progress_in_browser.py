@@ -4,12 +4,12 @@ action's progress on the channel's page as a real worker writes it, without relo
 import os
 
 import pytest
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from broadcastops.actions.tests.workers import Workers
 from broadcastops.cloud.simulator.server import load_scenario
 from broadcastops.inventory.services.sync import inventory_poll
 from broadcastops.tests.browser import until
+from broadcastops.tests.helpers import password_for_servers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,11 +20,7 @@ def test_the_channel_page_follows_a_restart_as_it_runs(cloudsim, operator, chrom
     cloudsim.load(load_scenario(None))
     cloudsim.control("options", {"start_delay_s": 2.0, "stop_delay_s": 2.0})
     inventory_poll(full=True)
-    # The tests hash passwords with MD5 (conftest); daphne runs the real settings, which
-    # accept only Django's default hasher: give the operator a password it can check.
-    hasher = PBKDF2PasswordHasher()
-    operator.password = hasher.encode("pw-operator", hasher.salt())
-    operator.save(update_fields=["password"])
+    password_for_servers(operator, "pw-operator")
     processes = Workers(tmp_path, cloudsim.url)
     processes.share_database()
     try:
