@@ -1,5 +1,7 @@
 """Pages of player errors: the statistics (Viewers) and the demo WHEP player (Viewers)."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -65,7 +67,7 @@ def demo_player_page(request: HttpRequest) -> HttpResponse:
         return refused
     servers = configured_servers()
     example = servers[0].whep_endpoint(servers[0].paths[0]) if servers and servers[0].paths else ""
-    return render(
+    response = render(
         request,
         "errorlogs/demo_player.html",
         {
@@ -77,3 +79,14 @@ def demo_player_page(request: HttpRequest) -> HttpResponse:
             "retry_max_ms": settings.ERRORLOGS_REPORTER_RETRY_MAX_MS,
         },
     )
+    # The player pulls WHEP from the configured MediaMTX servers only (never an origin taken
+    # from the request): the Content-Security-Policy's connect-src gains their origins.
+    origins = sorted({_origin(s.whep_url) for s in servers if _origin(s.whep_url)})
+    if origins:
+        response._csp_update = {"connect-src": origins}  # type: ignore[attr-defined]
+    return response
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") else ""

@@ -1,6 +1,7 @@
 """reporter.js and the demo player in Chromium: a refusing WHEP URL is reported; a report made
 while the console is down survives a reload and arrives once when it is back."""
 
+import json
 import shutil
 import sqlite3
 import threading
@@ -93,7 +94,9 @@ def sign_in(page, server, next_path):
 def test_the_demo_player_reports_a_refusing_whep_url(tmp_path, browser):
     standin = MediaMTXStandIn()
     standin.start()
-    server = daphne_prepare(tmp_path / "data")
+    # The demo player may pull only from configured servers (its CSP's connect-src).
+    servers = [{"name": "standin", "whep_url": standin.url, "paths": ["missing"]}]
+    server = daphne_prepare(tmp_path / "data", ERRORLOGS_MEDIAMTX_SERVERS=json.dumps(servers))
     server.start()
     try:
         context = browser.new_context(locale="ko-KR", extra_http_headers={"Accept-Language": "ko"})
