@@ -81,7 +81,7 @@ class StageOutput(serializers.ModelSerializer):
     viewerCount = serializers.IntegerField(source="viewer_count")
     replicationState = serializers.CharField(source="replication_state")
     replicationNote = serializers.CharField(source="replication_note")
-    emptySince = serializers.DateTimeField(source="empty_since")
+    emptySince = serializers.DateTimeField(source="empty_since", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
 
     class Meta:
@@ -108,7 +108,7 @@ class ShowOutput(serializers.ModelSerializer):
     admitEarly = serializers.BooleanField(source="admit_early")
     doorsOpen = serializers.BooleanField(source="doors_open")
     createdAt = serializers.DateTimeField(source="created_at")
-    endedAt = serializers.DateTimeField(source="ended_at")
+    endedAt = serializers.DateTimeField(source="ended_at", allow_null=True)
     stages = serializers.SerializerMethodField()
     viewers = serializers.SerializerMethodField()
 
