@@ -194,7 +194,8 @@ def _times(
         out[c].counted = True
     on_air: dict[int, list[tuple[int, int]]] = defaultdict(list)
     down: dict[int, int] = {}
-    for (c, at, code, _id), following in zip(rows, [*rows[1:], (0, ends_us, 0, 0)], strict=True):
+    after = [*rows[1:], (0, ends_us, 0, 0)]  # each row's next (none: as long as rows)
+    for (c, at, code, _id), following in zip(rows, after[: len(rows)], strict=True):
         until = following[1] if following[0] == c else ends_us
         if code & RED:
             down.setdefault(c, at)

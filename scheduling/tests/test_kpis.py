@@ -274,3 +274,8 @@ def test_an_incident_crossing_the_period_counts_where_it_recovered(history):
     after = day_bounds(date(2026, 12, 2))
     next_day = kpis_get(starts=after[0], ends=after[1]).channels[0]
     assert (next_day.incidents, next_day.mttr_s) == (1, 1800)  # down at 23:50 the day before
+
+
+def test_a_period_with_no_history_has_no_rows(db):
+    report = kpis_get(starts=_day()[0], ends=_day()[1])
+    assert report.channels == [] and report.overall.availability is None
