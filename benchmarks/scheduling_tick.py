@@ -22,7 +22,8 @@ here are deleted at the end: every channel made here is named ``bench-…``). Th
    year, ``--kpi-runs`` each, by a logged-in admin through Django's test client (the whole view,
    template and middleware; no socket), with their SQL statement counts.
 
-Writes ``benchmarks/results/scheduling_tick.md``.
+Writes ``benchmarks/results/scheduling_tick.md`` (``--append``: adds to it, for a second run on
+another database).
 """
 
 import argparse
@@ -343,6 +344,11 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="", help="the Celery broker (default: filesystem)")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add this run to the results file under its own heading (a second database)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.schedules.split(",")]
     assert all(0 < s <= 50_000 for s in sizes) and 0 < args.runs <= 100
@@ -449,7 +455,12 @@ def main() -> None:
             f"{max(times):.2f} s | {max(qs)} | {size // 1024} KiB | < {KPI_TARGET_S:.0f} s: "
             f"{'met' if ok else 'NOT met'} |"
         )
-    RESULTS.write_text("\n".join(lines) + "\n")
+    if args.append and RESULTS.exists():
+        body = [("#" + line if line.startswith("## ") else line) for line in lines[1:]]
+        heading = f"# Another run: {backend}, broker {broker}"
+        RESULTS.write_text(RESULTS.read_text() + "\n" + "\n".join([heading, *body]) + "\n")
+    else:
+        RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
