@@ -371,3 +371,22 @@ def notification_deliver(*, notification_id: int) -> Notification:
         )
     row.refresh_from_db()
     return row
+
+
+# --- people's settings -----------------------------------------------------------------------
+def notify_profile_set(
+    *, user: Any, slack_user_id: str, channels: str, language: str, email: str
+) -> NotifyProfile:
+    """Write one user's notification settings (their Slack member id, how they want to be told,
+    their language) and the e-mail address their mail goes to, in one transaction. The values
+    are validated by the caller's form (the model's own validators)."""
+    with transaction.atomic():
+        profile, _created = NotifyProfile.objects.update_or_create(
+            user=user,
+            defaults={"slack_user_id": slack_user_id, "channels": channels, "language": language},
+        )
+        if user.email != email:
+            user.email = email
+            user.save(update_fields=["email"])
+    logger.info("Notification settings of user %s: %s, %s", user.pk, channels, language)
+    return profile
