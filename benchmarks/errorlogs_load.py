@@ -358,13 +358,22 @@ def run(scenario: Scenario, *, port: int, path: str, origin: str, clients: int) 
     )
 
 
-def row(name: str, design: str, result: Result, admin: str, lost: str) -> str:
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux ``/proc``)."""
+    import os
+
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def row(name: str, design: str, result: Result, admin: str, lost: str, cpu: str) -> str:
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(result.statuses.items()))
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(result.errors.items())) or "-"
     return (
         f"| {name} | {design} | {result.reports_accepted:,} | "
         f"{result.rate:,.0f} | {result.percentile_ms(0.5):.0f} | "
-        f"{result.percentile_ms(0.99):.0f} | {statuses} | {errors} | {admin} | {lost} |"
+        f"{result.percentile_ms(0.99):.0f} | {statuses} | {errors} | {admin} | {lost} | {cpu} |"
     )
 
 
@@ -444,8 +453,8 @@ def main() -> None:
     lines = [
         "| scenario | design | reports 202 | reports/s | p50 ms | p99 ms | answers | "
         "connection errors | admin list meanwhile (n: p50 / max) | "
-        "lost: table / file / lines twice |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "lost: table / file / lines twice | CPU s: server / load client / wall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     ratios: list[str] = []
     with tempfile.TemporaryDirectory(prefix="errorlogs-bench-") as tmp:
@@ -464,6 +473,8 @@ def main() -> None:
                     ("endpoint + group commit", REPORT_PATH),
                     ("plain DRF view", PLAIN_PATH),
                 ):
+                    assert server.process is not None
+                    server_cpu, client_cpu = process_cpu_s(server.process.pid), time.process_time()
                     with AdminProbe(server.url + ADMIN_PATH, server.cookie) as admin:
                         result = run(
                             scenario,
@@ -472,10 +483,21 @@ def main() -> None:
                             origin=origin,
                             clients=args.clients,
                         )
+                    cpu = (
+                        f"{process_cpu_s(server.process.pid) - server_cpu:.1f} / "
+                        f"{time.process_time() - client_cpu:.1f} / {result.duration_s:.1f}"
+                    )
                     time.sleep(1.0)  # the writer's last batch
                     rows, ids = stored(server.data_dir)
                     lines.append(
-                        row(scenario.name, design, result, admin.summary(), loss(result, rows, ids))
+                        row(
+                            scenario.name,
+                            design,
+                            result,
+                            admin.summary(),
+                            loss(result, rows, ids),
+                            cpu,
+                        )
                     )
                     measured[design] = result
                     print(lines[-1], flush=True)
@@ -514,7 +536,10 @@ def main() -> None:
             "and one fsync per request, in Django's thread). Burst: every client sends its share "
             "one request after the other, as fast as answered. Open: requests leave at the fixed "
             "rate whatever the answers; latency counts from when each was due. 'lost' looks up "
-            "every report answered 202 in the table and in the day files afterwards.",
+            "every report answered 202 in the table and in the day files afterwards. 'CPU s': "
+            "the CPU seconds the web process and this load client (one asyncio process, "
+            "its admin probe thread included) used during the scenario, beside its wall time: "
+            "whether the client, not the server, was the limit.",
             "",
             *lines,
             "",

@@ -21,22 +21,28 @@ class OriginNotAllowed(ApplicationError):
     code = "origin_not_allowed"
 
 
-class Throttled(ApplicationError):
+class _SendAgainLater(ApplicationError):
+    """Nothing of the request was kept: send it again after ``retry_after_s`` (the answer's
+    ``Retry-After`` and ``detail.retry_after_s``)."""
+
+    retry_after_default_s = 5
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
+        retry_after_s = self.retry_after_default_s if retry_after_s is None else retry_after_s
+        super().__init__(message, detail={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
+class Throttled(_SendAgainLater):
+    """Past the address's throttle (``errorlogs.throttle``)."""
+
     status_code = 429
     code = "throttled"
 
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
-        super().__init__(message, detail={"retry_after_s": retry_after_s})
-        self.retry_after_s = retry_after_s
 
-
-class ReportsUnavailable(ApplicationError):
+class ReportsUnavailable(_SendAgainLater):
     """The reports could not be kept now (the web process stops, too many wait, a write
-    failed): nothing was kept, send them again after ``retry_after_s``."""
+    failed)."""
 
     status_code = 503
     code = "reports_unavailable"
-
-    def __init__(self, message: str, *, retry_after_s: int = 5) -> None:
-        super().__init__(message, detail={"retry_after_s": retry_after_s})
-        self.retry_after_s = retry_after_s

@@ -7,7 +7,9 @@ other way (Django's test client, a WSGI server) reaches ``errorlogs.api.ErrorRep
 throttle, the media type), parse it here, and answer with the bodies and headers below.
 """
 
+import itertools
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -152,7 +154,14 @@ def language_of(accept_language: str) -> str:
     return settings.LANGUAGE_CODE
 
 
-def request_id(incoming_id: str) -> str:
-    import uuid
+# A request's own id when it brings none: this process's random prefix and a counter. Not
+# uuid4(): os.urandom releases the interpreter lock, and taking it back from the writer
+# thread cost about 0.36 ms a request in the burst (profiled), a third of a request's time.
+_ID_PREFIX = secrets.token_hex(8)
+_ID_COUNTER = itertools.count(1)
 
-    return incoming_id if _VALID_ID.match(incoming_id) else uuid.uuid4().hex
+
+def request_id(incoming_id: str) -> str:
+    if incoming_id and _VALID_ID.match(incoming_id):
+        return incoming_id
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"

@@ -18,10 +18,11 @@ from django.db.models import F, Min, Q, QuerySet, Value
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from broadcastops.i18n import Message, Text, choice_message
 from broadcastops.notify.services import notify
 from broadcastops.on_air import on_air_lookup
+from errorlogs import messages as msg
 from errorlogs.mediamtx import server_for_host
 from errorlogs.models import ErrorReport, ErrorType, Incident, ProbeResult
 from errorlogs.types import Report
@@ -238,43 +239,45 @@ def _on_air(incident: Incident, streams: list[str]) -> list[dict[str, Any]]:
     return shows
 
 
-def incident_scope_label(incident: Incident) -> str:
+def incident_scope_label(incident: Incident) -> Message:
+    """Where the incident is: the MediaMTX server (its name and host), or the stream."""
     if incident.whep_host:
         name = f"{incident.server_name} ({incident.whep_host})" if incident.server_name else ""
-        return name or incident.whep_host
-    return _("stream %(stream)s") % {"stream": incident.scope_key.partition(":")[2]}
+        return Text(name or incident.whep_host)
+    return msg.SCOPE_STREAM(stream=incident.scope_key.partition(":")[2])
+
+
+def incident_alert_opened(incident: Incident) -> dict[str, Any]:
+    """The opening alert's title, text and facts, as messages (``notify``'s arguments)."""
+    scope = incident_scope_label(incident)
+    verdict = choice_message(msg.VERDICT, incident.verdict)
+    on_air = [f"{s['title']} ({s['streamId']})" for s in incident.on_air]
+    shows = msg.SHOWS(shows=on_air) if on_air else msg.NONE_KNOWN()
+    if incident.trigger == Incident.Trigger.PROBE:
+        title = msg.OPENED_BY_PROBE(scope=scope, verdict=verdict)
+    else:
+        title = msg.OPENED_BY_VIEWERS(viewers=incident.viewer_count, scope=scope)
+    first = timezone.localtime(incident.first_report_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return {
+        "title": title,
+        "text": msg.OPENED_TEXT(verdict=verdict, shows=shows),
+        "facts": {
+            msg.FACT_STREAMS(): ", ".join(incident.stream_ids) or "-",
+            msg.FACT_VIEWERS(): str(incident.viewer_count),
+            msg.FACT_REPORTS(): str(incident.report_count),
+            msg.FACT_VERDICT(): verdict,
+            msg.FACT_ON_AIR(): shows,
+            msg.FACT_FIRST_FAILURE(): first,
+        },
+    }
 
 
 def _open_alert(incident: Incident) -> None:
-    scope = incident_scope_label(incident)
-    verdict = str(Incident.Verdict(incident.verdict).label)
-    shows = ", ".join(f"{s['title']} ({s['streamId']})" for s in incident.on_air) or _("none known")
-    if incident.trigger == Incident.Trigger.PROBE:
-        title = _("Players' server %(scope)s failing: %(verdict)s") % {
-            "scope": scope,
-            "verdict": verdict,
-        }
-    else:
-        title = _("%(viewers)d viewers failing on %(scope)s") % {
-            "viewers": incident.viewer_count,
-            "scope": scope,
-        }
     notify(
         event="errorlogs.incident_opened",
         subject=incident.scope_key,
         severity="critical",
-        title=title,
-        text=_("Probe: %(verdict)s. On air: %(shows)s.") % {"verdict": verdict, "shows": shows},
-        facts={
-            _("Streams"): ", ".join(incident.stream_ids) or "-",
-            _("Viewers affected"): str(incident.viewer_count),
-            _("Reports"): str(incident.report_count),
-            _("Probe verdict"): verdict,
-            _("On air"): shows,
-            _("First failure"): timezone.localtime(incident.first_report_at).strftime(
-                "%Y-%m-%d %H:%M:%S %Z"
-            ),
-        },
+        **incident_alert_opened(incident),
         actions=[reverse("admin:errorlogs_incident_change", args=[incident.pk])],
         dedup_key=f"errorlogs.incident:{incident.pk}",
     )
@@ -337,26 +340,29 @@ def incidents_resolve(*, now: datetime | None = None) -> list[Incident]:
     return resolved
 
 
-def _resolved_notice(incident: Incident) -> None:
+def incident_alert_resolved(incident: Incident) -> dict[str, Any]:
+    """The resolution notice's title, text and facts, as messages."""
     minutes = max(
         1, round((incident.last_report_at - incident.first_report_at).total_seconds() / 60)
     )
+    return {
+        "title": msg.RESOLVED(scope=incident_scope_label(incident)),
+        "text": msg.RESOLVED_TEXT(
+            quiet=settings.ERRORLOGS_INCIDENT_QUIET_S,
+            minutes=minutes,
+            viewers=incident.viewer_count,
+            reports=incident.report_count,
+        ),
+        "facts": {msg.FACT_STREAMS(): ", ".join(incident.stream_ids) or "-"},
+    }
+
+
+def _resolved_notice(incident: Incident) -> None:
     notify(
         event="errorlogs.incident_resolved",
         subject=incident.scope_key,
         severity="info",
-        title=_("Players recovered on %(scope)s") % {"scope": incident_scope_label(incident)},
-        text=_(
-            "No failure reported for %(quiet)d s. The outage lasted about %(minutes)d min and "
-            "affected %(viewers)d viewers (%(reports)d reports)."
-        )
-        % {
-            "quiet": settings.ERRORLOGS_INCIDENT_QUIET_S,
-            "minutes": minutes,
-            "viewers": incident.viewer_count,
-            "reports": incident.report_count,
-        },
-        facts={_("Streams"): ", ".join(incident.stream_ids) or "-"},
+        **incident_alert_resolved(incident),
         actions=[reverse("admin:errorlogs_incident_change", args=[incident.pk])],
         dedup_key=f"errorlogs.incident_resolved:{incident.pk}",
     )

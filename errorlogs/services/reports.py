@@ -133,6 +133,32 @@ class _Known:
 known = _Known()
 
 
+class _KnownStale(Exception):
+    """A group ``known`` remembers is gone (pruned by another process): count again afresh."""
+
+
+def _known_groups_count(counts: list[tuple[int, int, datetime]]) -> None:
+    """Count reports on groups this process has written before: one prepared ``UPDATE`` for
+    all of them (``executemany``), not an ORM update each. Each statement the writer thread
+    runs hands the interpreter to the event loop and waits to get it back (the GIL), so a
+    batch's cost follows its number of statements; the ORM's compilation of each update was
+    most of the rest (profiled: 8 updates, about 40 of a batch's 120 ms)."""
+    ops, quote = connection.ops, connection.ops.quote_name
+    rows = [
+        (added, ops.adapt_datetimefield_value(last), ops.adapt_datetimefield_value(last), pk)
+        for pk, added, last in counts
+    ]
+    table, seen = quote(ErrorGroup._meta.db_table), quote("last_seen_at")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {quote('report_count')} = {quote('report_count')} + %s, "  # noqa: S608 (the model's names)
+            f"{seen} = CASE WHEN {seen} < %s THEN %s ELSE {seen} END WHERE {quote('id')} = %s",
+            rows,
+        )
+        if cursor.rowcount != len(rows):
+            raise _KnownStale()
+
+
 def _group_count(fingerprint: str, items: list[Report]) -> int:
     """Count ``items`` on their group (created if new); returns the group's id."""
     last = max(r.received_at for r in items)
@@ -140,9 +166,6 @@ def _group_count(fingerprint: str, items: list[Report]) -> int:
         "report_count": F("report_count") + len(items),
         "last_seen_at": Greatest("last_seen_at", Value(last)),
     }
-    group_id = known.groups.get(fingerprint)
-    if group_id is not None and ErrorGroup.objects.filter(pk=group_id).update(**counted):
-        return group_id
     groups = ErrorGroup.objects.filter(fingerprint=fingerprint)
     if not groups.update(**counted):
         first = items[0]
@@ -168,7 +191,17 @@ def _groups_count(reports: Sequence[Report]) -> None:
     by_fingerprint: dict[str, list[Report]] = defaultdict(list)
     for report in reports:
         by_fingerprint[report.fingerprint].append(report)
-    group_ids = {fp: _group_count(fp, items) for fp, items in by_fingerprint.items()}
+    group_ids = {fp: known.groups[fp] for fp in by_fingerprint if fp in known.groups}
+    if group_ids:
+        _known_groups_count(
+            [
+                (pk, len(by_fingerprint[fp]), max(r.received_at for r in by_fingerprint[fp]))
+                for fp, pk in group_ids.items()
+            ]
+        )
+    for fp, items in by_fingerprint.items():
+        if fp not in group_ids:
+            group_ids[fp] = _group_count(fp, items)
     new_clients = {(group_ids[r.fingerprint], r.client_key) for r in reports} - known.clients
     if new_clients:
         ErrorGroupClient.objects.bulk_create(
@@ -199,6 +232,14 @@ def reports_store(*, reports: Sequence[Report]) -> int:
     """
     if not reports:
         return 0
+    try:
+        return _reports_keep(reports)
+    except _KnownStale:
+        known.clear()  # the transaction was rolled back whole: once more, without the cache
+        return _reports_keep(reports)
+
+
+def _reports_keep(reports: Sequence[Report]) -> int:
     appended: sink.Appended | None = None
     try:
         with transaction.atomic():

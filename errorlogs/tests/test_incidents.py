@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from broadcastops import registry
 from broadcastops.notify.models import Notification
+from broadcastops.notify.services import notification_render
 from broadcastops.on_air import OnAir
 from errorlogs import services
 from errorlogs.models import ErrorReport, ErrorType, Incident, ProbeResult
@@ -79,6 +80,16 @@ def test_many_viewers_open_one_incident_and_one_alert_naming_the_show(
     assert "12 viewers" in alert.title_message.render()
     text = alert.text_message.render()
     assert "Evening news" in text and "MediaMTX server down" in text
+    # Stored as codes, not as the worker's sentence: each reader gets their own language.
+    assert alert.title["code"] == "errorlogs.incident.opened_viewers"
+    assert alert.text["code"] == "errorlogs.incident.opened_text"
+    assert all("code" in label for label, _value in alert.facts)
+    korean = notification_render(notification=alert, language="ko")
+    assert "시청자 12명" in korean.title and "MediaMTX 서버 중단" in korean.text
+    assert ("영향받은 시청자", "12") in korean.facts
+    chinese = notification_render(notification=alert, language="zh-hant")
+    assert "12" in chinese.title and "Evening news" in chinese.text
+    assert chinese.title != alert.title_message.render("en")
 
 
 def test_fewer_viewers_than_the_threshold_open_nothing(
@@ -190,3 +201,59 @@ def test_the_probe_reads_an_older_servers_fields(settings):
         assert len([r for r in old.requests if r == ("GET", "/v3/paths/list")]) == 2
     finally:
         old.stop()
+
+
+def test_alerts_stored_as_text_before_the_codes_become_codes_again():
+    """The migration 0002_alert_messages: an alert the older code stored as its worker's
+    Korean text is read back into codes and parameters, and shown in Chinese; a sentence
+    that is none of errorlogs' stays as it was."""
+    import importlib
+
+    from django.apps import apps
+
+    from broadcastops.i18n import Message
+    from errorlogs import messages as m
+
+    migration = importlib.import_module("errorlogs.migrations.0002_alert_messages")
+    verdict = m.VERDICT[Incident.Verdict.SERVER_DOWN]()
+    old = {
+        "title": m.OPENED_BY_VIEWERS(viewers="12", scope=m.SCOPE_STREAM(stream="cam-1")),
+        "text": m.OPENED_TEXT(verdict=verdict, shows="Evening news (cam-1)"),
+        "facts": [(m.FACT_VIEWERS(), "12"), (m.FACT_VERDICT(), verdict)],
+    }
+
+    def as_text(message):
+        return {"text": message.render("ko") if isinstance(message, Message) else message}
+
+    sent = Notification.objects.create(
+        event="errorlogs.incident_opened",
+        subject="stream:cam-1",
+        dedup_key="errorlogs.incident:1",
+        severity="critical",
+        title=as_text(old["title"]),
+        text=as_text(old["text"]),
+        facts=[[as_text(k), as_text(v)] for k, v in old["facts"]],
+    )
+    other = Notification.objects.create(
+        event="errorlogs.incident_resolved",
+        subject="stream:cam-1",
+        dedup_key="errorlogs.incident_resolved:1",
+        severity="info",
+        title={"text": "Worded otherwise"},
+    )
+    migration.texts_to_codes(apps, None)
+    sent.refresh_from_db()
+    other.refresh_from_db()
+    assert sent.title == old["title"].as_json()
+    assert sent.text == old["text"].as_json()
+    assert sent.facts == [
+        [k.as_json(), Message.from_json(v).as_json()]
+        for k, v in [(m.FACT_VIEWERS(), {"text": "12"}), (m.FACT_VERDICT(), verdict.as_json())]
+    ]
+    chinese = notification_render(notification=sent, language="zh-hant")
+    assert chinese.title == old["title"].render("zh-hant") != old["title"].render("ko")
+    assert other.title == {"text": "Worded otherwise"}
+
+    migration.codes_to_texts(apps, None)  # and back: the text in NOTIFY_LANGUAGE (ko)
+    sent.refresh_from_db()
+    assert sent.title == {"text": old["title"].render("ko")}

@@ -108,3 +108,36 @@ def test_prune_removes_old_rows_and_gzips_then_removes_old_files(settings, error
         assert json.loads(kept.read())["clientInfo"]["browserName"] == "Chrome"
     assert errorlogs_prune(days=30).files_compressed == 0
     assert uuid.UUID(ErrorReport.objects.first().report_id.hex)
+
+
+@pytest.mark.django_db
+def test_a_known_group_is_counted_once_and_a_pruned_one_made_again(
+    django_capture_on_commit_callbacks,
+):
+    """Groups this process wrote before are counted in one statement; one that another
+    process pruned meanwhile is created again, the batch counted once (not twice)."""
+    from errorlogs.services.reports import known
+
+    start = timezone.now()
+    for n in range(3):  # the second and third batches take the known groups' path
+        with django_capture_on_commit_callbacks(execute=True):
+            reports_store(
+                reports=parsed(
+                    [report(clientId=f"v{n}"), report(clientId=f"v{n}", statusCode=503)],
+                    at=start + timedelta(seconds=n),
+                )
+            )
+    assert len(known.groups) == 2
+    counted = {g.status_code: (g.report_count, g.client_count) for g in ErrorGroup.objects.all()}
+    assert counted == {502: (3, 3), 503: (3, 3)}
+    assert {g.last_seen_at for g in ErrorGroup.objects.all()} == {start + timedelta(seconds=2)}
+    with django_capture_on_commit_callbacks(execute=True):  # an older report: last seen stays
+        reports_store(reports=parsed([report()], at=start - timedelta(seconds=5)))
+    assert ErrorGroup.objects.get(status_code=502).last_seen_at == start + timedelta(seconds=2)
+
+    ErrorGroup.objects.filter(status_code=502).delete()  # the retention, in another process
+    with django_capture_on_commit_callbacks(execute=True):
+        reports_store(reports=parsed([report(), report(statusCode=503)]))
+    counted = {g.status_code: g.report_count for g in ErrorGroup.objects.all()}
+    assert counted == {502: 1, 503: 4}
+    assert ErrorReport.objects.count() == 9
