@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
+from broadcastops.i18n import language_supported
 from broadcastops.inventory.selectors import StatusReport, status_get
+from broadcastops.notify.selectors import notify_profile_get
 from errorlogs.models import Incident
 from errorlogs.selectors import incident_list
 from scheduling.models import Schedule
@@ -43,3 +47,15 @@ def dashboard_get(*, now: datetime | None = None) -> Dashboard:
         schedules_today=schedules_today(now=now),
         incidents_open=incident_list(limit=10),
     )
+
+
+def user_language(user: Any) -> str:
+    """The language a console user reads the assistants in: their notification settings'
+    language, else ``NOTIFY_LANGUAGE``."""
+    if user is not None and getattr(user, "pk", None):
+        profile = notify_profile_get(user=user)
+        if profile.pk:
+            chosen = language_supported(profile.language)
+            if chosen:
+                return chosen
+    return language_supported(settings.NOTIFY_LANGUAGE) or "en"

@@ -21,17 +21,17 @@ from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetr
 from slack_sdk.webhook import WebhookClient
 
 from assistant.models import SlackRequest
-from assistant.selectors import dashboard_get
+from assistant.selectors import dashboard_get, user_language
 from assistant.slack import blocks
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.actions.models import OperatorAction, Origin
 from broadcastops.actions.selectors import action_follow, action_outcome
 from broadcastops.actions.types import Actor
 from broadcastops.errors import ApplicationError, ValidationFailed
-from broadcastops.i18n import language_active, language_supported
+from broadcastops.i18n import language_active
 from broadcastops.inventory.selectors import channel_get, channel_status_get
 from broadcastops.inventory.services.actions import channel_restart, channel_start, channel_stop
-from broadcastops.notify.selectors import notify_profile_get, slack_user_linked
+from broadcastops.notify.selectors import slack_user_linked
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -64,11 +64,7 @@ class SlackUser:
 
     @property
     def language(self) -> str:
-        if self.user is not None:
-            profile = notify_profile_get(user=self.user)
-            if profile.pk:
-                return language_supported(profile.language) or settings.NOTIFY_LANGUAGE
-        return language_supported(settings.NOTIFY_LANGUAGE) or "en"
+        return user_language(self.user)
 
     @property
     def ref(self) -> str:

@@ -17,6 +17,7 @@ def synced(cloudsim, settings):
 
     cloudsim.load(load_scenario(None))
     settings.INVENTORY_RESTART_POLL_S = 0.1
+    settings.NOTIFY_LANGUAGE = "en"  # what users without settings read (the default is ko)
     inventory_poll(full=True)
     return cloudsim
 
