@@ -274,3 +274,19 @@ def test_a_client_that_can_elicit_is_asked_before_the_write(synced, operator, an
         assert body["status"] == "begun" and OperatorAction.objects.count() == 1
     else:
         assert body["status"] == "cancelled" and not OperatorAction.objects.exists()
+
+
+def test_get_show_status_answers_the_stages_on_the_simulator(synced, viewer):
+    from broadcastops.actions.types import Actor
+    from ivs_scaling.services.shows import ShowSpec, show_create
+
+    show_create(spec=ShowSpec(name="quiz", capacity=4, scale_up_threshold=3), actor=Actor())
+    actions_run_pending()
+    _, r = call(
+        mcp_server_build(ServerOptions(username="viewer")), ("get_show_status", {"show": "quiz"})
+    )
+    body = r["get_show_status"].structured_content
+    assert not r["get_show_status"].is_error, r["get_show_status"].content
+    assert body["name"] == "quiz" and body["viewers"] == 0
+    assert [s["role"] for s in body["stages"]] == ["master"]
+    assert len(synced.requests(None, "CreateStage")) == 1
