@@ -40,8 +40,11 @@ def test_the_profile_page_in_korean_under_the_policy(server, chromium_path):
                 [{"name": "sessionid", "value": server.session_key, "url": server.url}]
             )
             page = context.new_page()
-            response = page.goto(server.url + "/assistant/profile/")
+            response = page.goto(server.url + "/admin/")
             assert response is not None and response.status == 200
+            page.click("#user-tools a:has-text('내 프로필')")  # every admin page links it
+            page.wait_for_selector("#id_slack_user_id")
+            assert page.url == server.url + "/assistant/profile/"
             page.fill("#id_slack_user_id", "U0KIM0001")
             page.click("input[type=submit]")
             page.wait_for_selector(".messagelist")

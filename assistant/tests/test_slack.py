@@ -225,3 +225,44 @@ def test_a_bad_payload_is_a_400_with_a_message(synced, signer):
     assert response.status_code == 400 and response.json()["message"]
     body = signer.payload(action_id="rm_rf", value="x", user_id="U0X", response_url="http://x")
     assert signer.interact(body).status_code == 400
+
+
+def test_the_dashboard_lists_todays_schedules_and_open_incidents(synced, signer, linked_operator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from broadcastops.inventory.selectors import channel_get
+    from errorlogs.models import Incident
+    from scheduling.services import schedule_create
+
+    now = timezone.now()
+    schedule_create(
+        title="KBO 야구 중계",
+        channel=channel_get(key="channel-kbo-001"),
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(minutes=30),
+        allow_past=True,
+    )
+    Incident.objects.create(
+        scope_key="host:whep.example.test",
+        whep_host="whep.example.test",
+        server_name="mediamtx-1",
+        trigger=Incident.Trigger.VIEWERS,
+        opened_at=now,
+        first_report_at=now,
+        last_report_at=now,
+        viewer_count=12,
+    )
+    Incident.objects.create(
+        scope_key="host:old",
+        trigger=Incident.Trigger.VIEWERS,
+        state=Incident.State.RESOLVED,
+        opened_at=now,
+        first_report_at=now,
+        last_report_at=now,
+    )
+    text = _texts(signer.command().json()["blocks"])
+    assert "Today's schedules: 1" in text and "*KBO 야구 중계* (channel-kbo-001" in text
+    assert "Open player-error incidents: 1" in text
+    assert "mediamtx-1: 12 viewers failing since" in text
