@@ -266,3 +266,21 @@ def test_the_dashboard_lists_todays_schedules_and_open_incidents(synced, signer,
     assert "Today's schedules: 1" in text and "*KBO 야구 중계* (channel-kbo-001" in text
     assert "Open player-error incidents: 1" in text
     assert "mediamtx-1: 12 viewers failing since" in text
+
+
+def test_the_command_answers_in_a_fixed_number_of_queries_well_within_3_s(
+    synced, signer, linked_operator
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    signer.command()  # warm: translations, ServiceSync rows
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as queries:
+        response = signer.command()
+    elapsed_s = time.monotonic() - started
+    assert response.status_code == 200
+    # The linked user and their language, the inventory's five, today's schedules, incidents.
+    assert len(queries) <= 12, [q["sql"][:80] for q in queries]
+    assert elapsed_s < 3.0  # Slack's limit; 0.025 s measured on the 12-channel demo (load 8)
+    print(f"command answered in {elapsed_s:.3f} s with {len(queries)} queries")
