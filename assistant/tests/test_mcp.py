@@ -290,3 +290,19 @@ def test_get_show_status_answers_the_stages_on_the_simulator(synced, viewer):
     assert body["name"] == "quiz" and body["viewers"] == 0
     assert [s["role"] for s in body["stages"]] == ["master"]
     assert len(synced.requests(None, "CreateStage")) == 1
+
+
+def test_every_call_is_logged_with_the_user_the_arguments_and_the_outcome(synced, viewer, caplog):
+    with caplog.at_level("INFO", logger="assistant.mcp.server"):
+        call(
+            mcp_server_build(ServerOptions(username="viewer")),
+            ("get_channel_status", {"channel": "channel-kbo-001"}),
+            ("restart_channel", {"channel": "channel-kbo-001", "confirm": True}),
+        )
+    lines = [r.getMessage() for r in caplog.records if r.name == "assistant.mcp.server"]
+    assert "MCP get_channel_status by viewer args={'channel': 'channel-kbo-001'}: ok" in lines
+    assert any(
+        line.startswith("MCP restart_channel by viewer args=")
+        and "refused permission_denied" in line
+        for line in lines
+    ), lines
