@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils.translation import gettext as _
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.elicitation import AcceptedElicitation
@@ -423,11 +424,14 @@ def mcp_server_build(options: ServerOptions | None = None, **kwargs: Any) -> MCP
         client = _client_name(ctx)
 
         def ask() -> tuple[int, str, str | None]:
-            approval = approval_request(
-                tool=tool, arguments=arguments, plan=plan.plan, user=user, client_name=client
-            )
-            decided = approval_wait(approval_id=approval.pk)
-            return decided.pk, decided.status, decided.decided_slack_user or None
+            try:
+                approval = approval_request(
+                    tool=tool, arguments=arguments, plan=plan.plan, user=user, client_name=client
+                )
+                decided = approval_wait(approval_id=approval.pk)
+                return decided.pk, decided.status, decided.decided_slack_user or None
+            finally:
+                connection.close()  # a pool thread that waited minutes: no idle connection kept
 
         try:
             approval_id, status, approver = await sync_to_async(ask, thread_sensitive=False)()

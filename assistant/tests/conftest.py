@@ -106,3 +106,11 @@ def slack_requests_run_pending() -> list[int]:
     for pk in pending:
         slack_request_run_task(pk)
     return pending
+
+
+async def close_connections():
+    """Close the connection the tools' thread opened (the test database is dropped after)."""
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all, thread_sensitive=True)()

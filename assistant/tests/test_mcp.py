@@ -8,6 +8,7 @@ from django.utils import timezone
 from mcp import Client
 
 from assistant.mcp.server import WRITE_TOOLS, ServerOptions, mcp_server_build
+from assistant.tests.conftest import close_connections
 from broadcastops.actions.models import OperatorAction
 from broadcastops.tests.helpers import actions_run_pending
 from scheduling.models import Schedule
@@ -44,7 +45,8 @@ async def _session(server, calls):
         results = {}
         for name, args in calls:
             results[name] = await client.call_tool(name, args)
-        return tools, results
+    await close_connections()
+    return tools, results
 
 
 def call(server, *calls):
@@ -263,9 +265,11 @@ def test_a_client_that_can_elicit_is_asked_before_the_write(synced, operator, an
     async def go():
         server = mcp_server_build(ServerOptions(username="operator"))
         async with _elicit_client(server, answer, seen) as client:
-            return await client.call_tool(
+            result = await client.call_tool(
                 "stop_channel", {"channel": "channel-kbo-002", "confirm": True}
             )
+        await close_connections()
+        return result
 
     result = run(go())
     assert seen and seen[0].startswith("Stop channel-kbo-002")

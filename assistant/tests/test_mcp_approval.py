@@ -9,7 +9,7 @@ from mcp import Client
 
 from assistant.mcp.server import ServerOptions, mcp_server_build
 from assistant.models import Approval
-from assistant.tests.conftest import slack_requests_run_pending
+from assistant.tests.conftest import close_connections, slack_requests_run_pending
 from broadcastops.actions.models import OperatorAction
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,9 +26,11 @@ def approvals(settings, slack):
 def _restart_in_background(results: list) -> threading.Thread:
     async def go():
         async with Client(mcp_server_build(ServerOptions(username="operator"))) as client:
-            return await client.call_tool(
+            result = await client.call_tool(
                 "restart_channel", {"channel": "channel-kbo-001", "confirm": True}
             )
+        await close_connections()
+        return result
 
     thread = threading.Thread(target=lambda: results.append(asyncio.run(go())), daemon=True)
     thread.start()
