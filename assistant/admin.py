@@ -1,5 +1,5 @@
-"""The admin of the people the assistants act for: who is who in Slack (Admins only: a Slack
-id linked to a user lets that Slack account act as the user), and the approvals asked."""
+"""The admin of the assistants: the approvals MCP writes asked for (who is who in Slack is the
+notification settings' Slack member id: ``broadcastops/notify/admin.py``)."""
 
 from django.contrib import admin
 from django.db.models import Model
@@ -7,37 +7,6 @@ from django.http import HttpRequest
 
 from assistant.models import Approval
 from broadcastops.accounts.admin import RoleActions
-from broadcastops.accounts.roles import Role, user_has_role
-from broadcastops.notify.models import NotifyProfile
-
-
-def _admin(request: HttpRequest) -> bool:
-    return user_has_role(request.user, Role.ADMIN)
-
-
-@admin.register(NotifyProfile)
-class NotifyProfileAdmin(RoleActions, admin.ModelAdmin):
-    """Each user's Slack member id, notification channel and language. Users set their own on
-    /assistant/profile/; here an Admin sets anyone's."""
-
-    list_display = ("user", "slack_user_id", "channels", "language")
-    search_fields = ("user__username", "slack_user_id")
-    autocomplete_fields = ("user",)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return _admin(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return _admin(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return _admin(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return _admin(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return _admin(request)
 
 
 @admin.register(Approval)

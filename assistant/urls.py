@@ -2,12 +2,11 @@
 
 from django.urls import path
 
-from assistant import api, views
+from assistant import api
 
 urlpatterns = [
     path("api/v1/slack/commands", api.SlackCommandsApi.as_view(), name="slack-commands"),
     path(
         "api/v1/slack/interactions", api.SlackInteractionsApi.as_view(), name="slack-interactions"
     ),
-    path("assistant/profile/", views.profile_edit, name="assistant-profile"),
 ]

@@ -19,10 +19,12 @@ here are deleted at the end: every channel made here is named ``bench-…``). Th
    daily broadcast window, IDLE -> RUNNING on MAIN -> sometimes a failover to BACKUP and back,
    sometimes a RED incident and its recovery -> IDLE), the failover events, the schedules and
    their start/stop actions. Then the admin KPI page and ``/api/v1/kpis?from=&to=`` over the
-   year, ``--kpi-runs`` each, by a logged-in admin through Django's test client (the whole view,
-   template and middleware; no socket), with their SQL statement counts.
+   year, ``--kpi-runs`` each after one request timed apart (the process's first: templates,
+   catalogues), by a logged-in admin through Django's test client (the whole view, template
+   and middleware; no socket), with their SQL statement counts.
 
-Writes ``benchmarks/results/scheduling_tick.md``.
+Writes ``benchmarks/results/scheduling_tick.md`` (``--append``: adds to it, for a second run on
+another database).
 """
 
 import argparse
@@ -315,6 +317,11 @@ def kpi_measure(first, last, runs: int) -> dict:
         ("/api/v1/kpis", "/api/v1/kpis" + query),
     ):
         times, counts = [], []
+        # The process's first request loads the templates, catalogues and URL resolvers once:
+        # timed apart (a served console has done that already), as the tick's warm-up.
+        t0 = time.perf_counter()
+        assert client.get(url).status_code == 200
+        cold = time.perf_counter() - t0
         for _ in range(runs):
             with CaptureQueriesContext(connection) as queries:
                 t0 = time.perf_counter()
@@ -322,7 +329,7 @@ def kpi_measure(first, last, runs: int) -> dict:
                 times.append(time.perf_counter() - t0)
             assert response.status_code == 200, (url, response.status_code)
             counts.append(len(queries.captured_queries))
-        out[label] = (url, times, counts, len(response.content))
+        out[label] = (url, times, counts, len(response.content), cold)
     user.delete()
     return out
 
@@ -343,6 +350,11 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="", help="the Celery broker (default: filesystem)")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--append",
+        action="store_true",
+        help="add this run to the results file under its own heading (a second database)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.schedules.split(",")]
     assert all(0 < s <= 50_000 for s in sizes) and 0 < args.runs <= 100
@@ -439,17 +451,23 @@ def main() -> None:
         f"(local days). {args.kpi_runs} requests each by a logged-in admin (Django's test "
         "client: middleware, view, template; no socket).",
         "",
-        "| page | time per request | SQL statements | response | target |",
-        "|---|---|---|---|---|",
+        "| page | time per request | first request (cold process) | SQL statements | response "
+        "| target |",
+        "|---|---|---|---|---|---|",
     ]
-    for label, (url, times, qs, size) in kpi.items():
+    for label, (url, times, qs, size, cold) in kpi.items():
         ok = max(times) < KPI_TARGET_S
         lines.append(
             f"| {label} (`{url}`) | p50 {statistics.median(times):.2f} s, max "
-            f"{max(times):.2f} s | {max(qs)} | {size // 1024} KiB | < {KPI_TARGET_S:.0f} s: "
-            f"{'met' if ok else 'NOT met'} |"
+            f"{max(times):.2f} s | {cold:.2f} s | {max(qs)} | {size // 1024} KiB | "
+            f"< {KPI_TARGET_S:.0f} s: {'met' if ok else 'NOT met'} |"
         )
-    RESULTS.write_text("\n".join(lines) + "\n")
+    if args.append and RESULTS.exists():
+        body = [("#" + line if line.startswith("## ") else line) for line in lines[1:]]
+        heading = f"# Another run: {backend}, broker {broker}"
+        RESULTS.write_text(RESULTS.read_text() + "\n" + "\n".join([heading, *body]) + "\n")
+    else:
+        RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

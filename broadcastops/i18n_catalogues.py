@@ -11,9 +11,12 @@ people adding text to two apps never touch the same catalogue. Django merges eve
 at run time, so where a sentence is kept only decides who edits it.
 
 ``extract`` rebuilds each catalogue from the sources, keeping every translation already made
-anywhere (a sentence that moves between apps keeps its translation) and dropping sentences no
-source uses any more. ``check`` fails on an untranslated or fuzzy entry and on a catalogue
-that does not match its sources (a sentence added without ``extract``).
+(the catalogue's own first, then any other's: a sentence that moves between apps keeps its
+translation) and dropping sentences no source uses any more. ``check`` fails on an
+untranslated or fuzzy entry, on a catalogue that does not match its sources (a sentence added
+without ``extract``), and on one sentence translated two ways in one language: Django merges
+the catalogues into one, so only one of the two would ever show (give each its own
+``pgettext`` context instead).
 """
 
 from __future__ import annotations
@@ -150,17 +153,29 @@ def _key(message: Message) -> tuple[str, str | None]:
     return msgid, message.context
 
 
+def _translated(file: Path, language: str) -> dict[tuple[str, str | None], Message]:
+    """The entries of one catalogue file that carry a translation."""
+    if not file.exists():
+        return {}
+    with file.open("rb") as handle:
+        return {
+            _key(message): message
+            for message in read_po(handle, locale=language)
+            if message.id and message.string and any(message.string)
+        }
+
+
+def _catalogue_files(language: str) -> list[Path]:
+    files = ROOT.glob(f"**/locale/{language}/LC_MESSAGES/*.po")
+    return sorted(file for file in files if ".venv" not in file.relative_to(ROOT).parts)
+
+
 def _known(language: str, extra: list[Path]) -> dict[tuple[str, str | None], Message]:
     """Every translation made so far in ``language``, whichever catalogue holds it."""
     known: dict[tuple[str, str | None], Message] = {}
-    files = [*ROOT.glob(f"**/locale/{language}/LC_MESSAGES/*.po"), *extra]
-    for file in files:
-        if set(file.relative_to(ROOT).parts if file.is_relative_to(ROOT) else ()) & {".venv"}:
-            continue
-        with file.open("rb") as handle:
-            for message in read_po(handle, locale=language):
-                if message.id and message.string and any(message.string):
-                    known.setdefault(_key(message), message)
+    for file in [*_catalogue_files(language), *extra]:
+        for key, message in _translated(file, language).items():
+            known.setdefault(key, message)
     return known
 
 
@@ -207,7 +222,7 @@ def command_extract(extra: list[Path]) -> int:
             path = _po_path(root, language, domain)
             if not len(template) and not path.exists():
                 continue
-            catalog = _catalog_for(language, template, known)
+            catalog = _catalog_for(language, template, {**known, **_translated(path, language)})
             _write(path, catalog)
             for message in catalog:
                 if message.id and (message.fuzzy or _untranslated(message)):
@@ -242,6 +257,23 @@ def problems() -> list[str]:
                     found.append(f"{where}: fuzzy: {key[0]!r}")
                 elif _untranslated(message):
                     found.append(f"{where}: untranslated: {key[0]!r}")
+        found.extend(_translated_two_ways(language))
+    return found
+
+
+def _translated_two_ways(language: str) -> list[str]:
+    """Sentences that two catalogues of ``language`` translate differently."""
+    first: dict[tuple[tuple[str, str | None], str], tuple[Path, Any]] = {}
+    found: list[str] = []
+    for file in _catalogue_files(language):
+        for key, message in _translated(file, language).items():
+            seen = first.setdefault((key, file.name), (file, message.string))
+            if seen[1] != message.string:
+                found.append(
+                    f"{file.relative_to(ROOT)}: {key[0]!r} is translated {message.string!r} "
+                    f"here and {seen[1]!r} in {seen[0].relative_to(ROOT)}; Django shows only "
+                    "one: give each a pgettext context"
+                )
     return found
 
 

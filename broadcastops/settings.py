@@ -529,6 +529,9 @@ SCHEDULING_GRACE_S = env.int("SCHEDULING_GRACE_S", default=300)
 # pending (its task was lost or its worker died).
 SCHEDULING_CLAIM_TIMEOUT_S = env.int("SCHEDULING_CLAIM_TIMEOUT_S", default=120)
 SCHEDULING_TICK_BATCH = env.int("SCHEDULING_TICK_BATCH", default=200)
+# A tick's claimed steps travel this many to a task (one broker publish per chunk, not per
+# step); the steps of one task run one after another in its worker.
+SCHEDULING_STEPS_PER_TASK = env.int("SCHEDULING_STEPS_PER_TASK", default=25)
 # A start this late (or later) says so in its notification.
 SCHEDULING_LATE_REPORT_S = env.int("SCHEDULING_LATE_REPORT_S", default=30)
 # A start this far in the past still counts as now (the form took a minute to fill in).

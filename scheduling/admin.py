@@ -21,7 +21,7 @@ from broadcastops.actions.admin import action_admin_url
 from broadcastops.errors import ApplicationError
 from broadcastops.i18n import Message
 from scheduling import services
-from scheduling.models import Schedule, ScheduleStep
+from scheduling.models import PlayerStream, Schedule, ScheduleStep
 from scheduling.services.checks import CheckResult
 
 WEEKDAYS = [
@@ -331,3 +331,20 @@ class ScheduleAdmin(admin.ModelAdmin):
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra)
+
+
+@admin.register(PlayerStream)
+class PlayerStreamAdmin(admin.ModelAdmin):
+    """Which channel a player's stream (a MediaMTX path, on one server or any) carries: the
+    player error reports' incidents name the show on air through it."""
+
+    list_display = ("stream_path", "host_text", "channel")
+    list_filter = ("channel",)
+    search_fields = ("stream_path", "host", "channel__name", "channel__cloud_id")
+    list_select_related = ("channel",)
+    autocomplete_fields = ("channel",)
+    fields = ("stream_path", "host", "channel")
+
+    @admin.display(description=_("WHEP server"), ordering="host")
+    def host_text(self, obj: PlayerStream) -> str:
+        return obj.host or str(_("any server"))

@@ -8,6 +8,7 @@ compare-and-set on its state.
 """
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -176,3 +177,51 @@ class CalendarKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} v{self.version}"
+
+
+class PlayerStream(models.Model):
+    """A player's stream (a MediaMTX path, optionally on one WHEP server) that carries a
+    channel's programme: how a player's error report finds the show on air (errorlogs'
+    incidents, through ``registry.ON_AIR_LOOKUP``). A mapping without a host matches the path
+    on every server; one with the server's host wins over it."""
+
+    channel = models.ForeignKey(
+        LiveChannel,
+        on_delete=models.CASCADE,
+        related_name="player_streams",
+        verbose_name=_("channel"),
+    )
+    stream_path = models.CharField(
+        _("player stream path"),
+        max_length=200,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$",
+                _("A MediaMTX path, e.g. live/kbo (letters, digits, . _ ~ - and /)."),
+            )
+        ],
+        help_text=_("The path players read, e.g. live/kbo (without slashes at either end)."),
+    )
+    host = models.CharField(
+        _("WHEP server"),
+        max_length=255,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9.-]+(:[0-9]{1,5})?$",
+                _("host or host:port in lower case, e.g. mediamtx.example.com:8889."),
+            )
+        ],
+        help_text=_("host[:port] of the MediaMTX server; empty: any server."),
+    )
+
+    class Meta:
+        ordering = ["stream_path", "host"]
+        verbose_name = _("player stream")
+        verbose_name_plural = _("player streams")
+        constraints = [
+            models.UniqueConstraint(fields=["stream_path", "host"], name="one_channel_per_stream")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}/{self.stream_path}" if self.host else self.stream_path

@@ -93,7 +93,7 @@ def status_rows(
     fields = ("channel_id", "at", "state", "active_input", "health")
     within = Q(scope, at__gte=starts, at__lt=ends)
     rows = ChannelStatus.objects.filter(within | lead if lead else within)
-    return list(rows.order_by("channel_id", "at").values_list(*fields))
+    return list(rows.order_by("channel_id", "at", "pk").values_list(*fields))
 
 
 def incidents_get(

@@ -1,14 +1,17 @@
-"""Reads of the schedules: lists, the upcoming ones, one with its steps, the guard's query."""
+"""Reads of the schedules: lists, the upcoming ones, one with its steps, the guard's query,
+the show on air on a player's stream."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from broadcastops.errors import NotFound, ValidationFailed
+from broadcastops.on_air import OnAir
 from scheduling.models import ACTIVE_STATUSES, Schedule, ScheduleStep
 
 MAX_DAYS = 366
@@ -76,3 +79,35 @@ def schedule_week(*, start: datetime, channel_ids: list[int] | None = None) -> l
     if channel_ids:
         schedules = schedules.filter(channel_id__in=channel_ids)
     return list(schedules.order_by("channel__name", "starts_at"))
+
+
+def on_air_for_stream(*, stream_id: str, host: str, at: datetime) -> OnAir | None:
+    """``registry.ON_AIR_LOOKUP``: the schedule on air at ``at`` on the channel a player's
+    stream carries (``PlayerStream``: the path on ``host``, else the path on any server).
+    One query, through the mapping's unique (path, host) index and the schedules' (channel,
+    start) index; a cancelled or missed schedule was not on air."""
+    path = stream_id.strip("/")
+    if not path:
+        return None
+    schedule = (
+        Schedule.objects.filter(
+            channel__player_streams__stream_path=path,
+            channel__player_streams__host__in={host.lower(), ""},
+            starts_at__lte=at,
+            ends_at__gt=at,
+        )
+        .exclude(status__in=(Schedule.Status.CANCELLED, Schedule.Status.MISSED))
+        .select_related("channel")
+        .order_by("-channel__player_streams__host", "-starts_at")  # the server's own first
+        .first()
+    )
+    if schedule is None:
+        return None
+    return OnAir(
+        title=schedule.title,
+        schedule_id=str(schedule.pk),
+        starts_at=schedule.starts_at,
+        ends_at=schedule.ends_at,
+        channel=schedule.channel.name,
+        url=reverse("admin:scheduling_schedule_change", args=[schedule.pk]),
+    )

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from slack_sdk.models.blocks import (
@@ -73,9 +74,9 @@ def link_hint() -> str:
     """What a Slack user not linked to a console Operator reads."""
     return _(
         "Read only: your Slack account is not linked to a console user with the Operator "
-        "role. Put your Slack member id (profile, ⋮, Copy member ID) on your console profile "
-        "page (%(url)s), or ask an Admin to, then try again."
-    ) % {"url": "/assistant/profile/"}
+        "role. Put your Slack member id (profile, ⋮, Copy member ID) on the console's My "
+        "notifications page (%(url)s), or ask an Admin to, then try again."
+    ) % {"url": reverse("admin:notify_notifyprofile_mine")}
 
 
 def dashboard_blocks(board: Dashboard, *, can_act: bool) -> list[Block]:

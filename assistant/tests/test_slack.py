@@ -75,7 +75,7 @@ def test_without_a_signing_secret_nothing_is_accepted(synced, signer, settings):
 
 def test_an_unlinked_user_sees_the_dashboard_read_only_with_the_linking_hint(synced, signer):
     text = _texts(signer.command(user_id="U0STRANGER").json()["blocks"])
-    assert "Read only" in text and "/assistant/profile/" in text
+    assert "Read only" in text and "/admin/notify/notifyprofile/mine/" in text
 
 
 def test_the_channel_menu_answers_with_the_channels_status_and_buttons(
@@ -165,7 +165,7 @@ def test_an_unlinked_user_is_refused_with_the_linking_hint(synced, signer, slack
     assert not OperatorAction.objects.exists()
     assert (
         "not linked" in slack.received[0]["text"]
-        and "/assistant/profile/" in (slack.received[0]["text"])
+        and "/admin/notify/notifyprofile/mine/" in (slack.received[0]["text"])
     )
     assert SlackRequest.objects.get().outcome_code == "not_linked"
 

@@ -29,11 +29,12 @@ PROJECT_APP_LABELS = (
 )
 
 # Permission codenames in the project apps that stay with Admins (settings-like models and
-# the sign-in records). Apps add to this as their models arrive.
+# the sign-in records; everyone's notification settings: each user edits their own on the
+# *My notifications* page). Apps add to this as their models arrive.
 ADMIN_ONLY_CODENAMES: set[str] = {
     f"{verb}_{model}"
     for verb in ("view", "add", "change", "delete")
-    for model in ("failedsignin", "signin")
+    for model in ("failedsignin", "signin", "notifyprofile")
 }
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -16,7 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from broadcastops.errors import Conflict, ValidationFailed
 from broadcastops.i18n import Message, Text, language_active, language_supported
 from broadcastops.notify import messages as m
 from broadcastops.notify.models import Notification, NotifyProfile
@@ -375,35 +373,20 @@ def notification_deliver(*, notification_id: int) -> Notification:
     return row
 
 
+# --- people's settings -----------------------------------------------------------------------
 def notify_profile_set(
-    *, user: Any, slack_user_id: str, channels: str, language: str
+    *, user: Any, slack_user_id: str, channels: str, language: str, email: str
 ) -> NotifyProfile:
-    """Save how ``user`` is told (and who they are in Slack: the assistants act as the
-    console user a Slack id names). Refuses an id another user already holds."""
-    slack_user_id = slack_user_id.strip()
-    profile = NotifyProfile.objects.filter(user=user).first() or NotifyProfile(user=user)
-    profile.slack_user_id = slack_user_id
-    profile.channels = channels
-    profile.language = language
-    try:
-        profile.full_clean()
-    except ValidationError as exc:
-        first = next(iter(exc.message_dict.values()))[0]
-        raise ValidationFailed(first, detail=exc.message_dict) from exc
+    """Write one user's notification settings (their Slack member id, how they want to be told,
+    their language) and the e-mail address their mail goes to, in one transaction. The values
+    are validated by the caller's form (the model's own validators)."""
     with transaction.atomic():
-        taken = (
-            NotifyProfile.objects.select_for_update()
-            .filter(slack_user_id=slack_user_id)
-            .exclude(user=user)
-            .exists()
+        profile, _created = NotifyProfile.objects.update_or_create(
+            user=user,
+            defaults={"slack_user_id": slack_user_id, "channels": channels, "language": language},
         )
-        if slack_user_id and taken:
-            raise Conflict(
-                _("The Slack member id %(id)s is linked to another console user.")
-                % {"id": slack_user_id},
-                code="slack_id_taken",
-                detail={"field": "slack_user_id"},
-            )
-        profile.save()
-    logger.info("Notification settings of %s saved (Slack id set: %s)", user, bool(slack_user_id))
+        if user.email != email:
+            user.email = email
+            user.save(update_fields=["email"])
+    logger.info("Notification settings of user %s: %s, %s", user.pk, channels, language)
     return profile

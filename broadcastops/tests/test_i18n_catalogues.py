@@ -90,3 +90,47 @@ def test_extract_lists_what_is_left_to_translate(project, capsys):
     # A singular entry's empty translation is listed (``all("")`` is true: it once was not).
     assert "to translate: 'The show is on air.'" in out
     assert "to translate: 'Home'" in out
+
+
+def _translate(project, root, msgid, text, language="ko"):
+    path = project / root / "locale" / language / "LC_MESSAGES" / "django.po"
+    path.write_text(
+        path.read_text().replace(f'msgid "{msgid}"\nmsgstr ""', f'msgid "{msgid}"\nmsgstr "{text}"')
+    )
+
+
+@pytest.fixture
+def two_apps_saying_status(project):
+    """The root and the app both say "Status", each translated in its own catalogue."""
+    (project / "views.py").write_text(
+        'from django.utils.translation import gettext as _\n_("Status")\n'
+    )
+    (project / "shows" / "services.py").write_text(
+        'from django.utils.translation import gettext as _\n_("Status")\n'
+    )
+    i18n_catalogues.command_extract([])
+    return project
+
+
+def test_extract_keeps_each_catalogues_own_translation(two_apps_saying_status):
+    project = two_apps_saying_status
+    _translate(project, ".", "Status", "상태 코드")
+    _translate(project, "shows", "Status", "상태")
+
+    i18n_catalogues.command_extract([])
+
+    assert 'msgid "Status"\nmsgstr "상태"' in _po(project, "shows")
+    assert 'msgid "Status"\nmsgstr "상태 코드"' in _po(project, ".")
+
+
+def test_check_refuses_one_sentence_translated_two_ways(two_apps_saying_status):
+    project = two_apps_saying_status
+    _translate(project, ".", "Status", "상태 코드")
+    _translate(project, "shows", "Status", "상태")
+
+    found = i18n_catalogues.problems()
+
+    assert any("'Status' is translated" in p and "pgettext" in p for p in found), found
+    shows = project / "shows" / "locale" / "ko" / "LC_MESSAGES" / "django.po"
+    shows.write_text(shows.read_text().replace('msgstr "상태"', 'msgstr "상태 코드"'))
+    assert not any("'Status' is translated" in p for p in i18n_catalogues.problems())

@@ -6,6 +6,7 @@ from scheduling.services.automation import (
     channel_scheduled_start_run,
     schedule_guard,
     schedule_step_run,
+    schedule_steps_run,
     schedule_tick,
 )
 from scheduling.services.reports import daily_report_post
@@ -27,6 +28,7 @@ __all__ = [
     "schedule_create",
     "schedule_guard",
     "schedule_step_run",
+    "schedule_steps_run",
     "schedule_tick",
     "schedule_update",
     "schedule_validate",

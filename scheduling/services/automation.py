@@ -2,8 +2,10 @@
 
 Every step is one row (unique per schedule and kind) and moves only by compare-and-set:
 
-- the tick (beat, every ``SCHEDULING_TICK_INTERVAL_S``) claims due ``pending`` steps
-  (``pending -> claimed``, == 1) and queues one task per claimed step on commit; a step found
+- the tick (beat, every ``SCHEDULING_TICK_INTERVAL_S``) claims due ``pending`` steps in one
+  compare-and-set statement (``UPDATE ... WHERE state = pending AND id IN (...) RETURNING
+  id``: each row moves once, and the tick learns which it took) and queues one task per
+  ``SCHEDULING_STEPS_PER_TASK`` claimed ids on commit; a step found
   later than ``SCHEDULING_GRACE_S`` after its time is marked ``missed`` and notified instead,
   never run late;
 - the task takes its step (``claimed -> running``, == 1: a duplicate or redelivered message
@@ -27,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -125,22 +127,18 @@ def _step_kind(step: ScheduleStep) -> Message:
 
 # --- the tick ------------------------------------------------------------------------------
 def _enqueue(step_ids: list[int]) -> None:
-    """Queue the claimed steps' tasks on one broker connection. A task that cannot be queued
-    (the broker is away) leaves its step claimed: the claim times out and the step is reset."""
-    from scheduling.tasks import schedule_step_run_task
+    """Queue the claimed steps: one task per ``SCHEDULING_STEPS_PER_TASK`` ids (a busy tick
+    costs one broker publish or a few, not one per step). A task that cannot be queued (the
+    broker is away) leaves its steps claimed: the claim times out and they are reset."""
+    from scheduling.tasks import schedule_steps_run_task
 
-    queued: set[int] = set()
-    try:
-        with schedule_step_run_task.app.producer_or_acquire() as producer:
-            for step_id in step_ids:
-                try:
-                    schedule_step_run_task.apply_async((step_id,), producer=producer)
-                    queued.add(step_id)
-                except Exception:
-                    logger.exception("Schedule step %s: could not queue its task", step_id)
-    except Exception:
-        lost = [pk for pk in step_ids if pk not in queued]
-        logger.exception("Schedule steps %s: could not queue their tasks", lost)
+    size = max(1, settings.SCHEDULING_STEPS_PER_TASK)
+    for n in range(0, len(step_ids), size):
+        chunk = step_ids[n : n + size]
+        try:
+            schedule_steps_run_task.delay(chunk)
+        except Exception:
+            logger.exception("Schedule steps %s: could not queue their task", chunk)
 
 
 def _step_missed(step: ScheduleStep, now: datetime, *, from_state: str) -> bool:
@@ -204,20 +202,34 @@ def _claim_due(now: datetime, report: TickReport) -> None:
                 report.missed.append(step.pk)
         else:
             on_time.append(step.pk)
-    # One transaction for the batch (one commit, not one per step: the claims are still one
-    # compare-and-set each), and the tasks queued after it on one broker connection.
-    with transaction.atomic():
-        for pk in on_time:
-            if (
-                ScheduleStep.objects.filter(pk=pk, state=State.PENDING).update(
-                    state=State.CLAIMED, claimed_at=now
-                )
-                == 1
-            ):
-                report.claimed.append(pk)
-        claimed = list(report.claimed)
-        if claimed:
-            transaction.on_commit(lambda: _enqueue(claimed))
+    # One compare-and-set for the batch: a step moves pending -> claimed only if it is still
+    # pending, and RETURNING names the ones this tick took (two beats racing each get theirs).
+    if on_time:
+        report.claimed = _claim(on_time, now)
+    claimed = list(report.claimed)
+    if claimed:
+        transaction.on_commit(lambda: _enqueue(claimed))
+
+
+def _claim(pks: list[int], now: datetime) -> list[int]:
+    """``UPDATE ... SET state = claimed WHERE state = pending AND id IN (...) RETURNING id``
+    (Django's ``update()`` gives a count, not which rows; SQLite >= 3.35 and PostgreSQL
+    both have RETURNING)."""
+    meta = ScheduleStep._meta
+    quote = connection.ops.quote_name
+    column = {
+        name: quote(ScheduleStep._meta.get_field(name).column)  # type: ignore[union-attr,arg-type]
+        for name in ("id", "state", "claimed_at")
+    }
+    marks = ", ".join(["%s"] * len(pks))
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {column['state']} = %s, {column['claimed_at']} = %s "  # noqa: S608 (names from the model's meta)
+        f"WHERE {column['state']} = %s AND {column['id']} IN ({marks}) RETURNING {column['id']}"
+    )
+    params = [State.CLAIMED.value, connection.ops.adapt_datetimefield_value(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, State.PENDING.value, *pks])
+        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 def schedule_tick(*, now: datetime | None = None) -> TickReport:
@@ -267,6 +279,21 @@ def schedule_step_run(*, step_id: int, now: datetime | None = None) -> str:
     if step.kind == Kind.START:
         return _start(step, now)
     return _stop(step, now)
+
+
+def schedule_steps_run(*, step_ids: list[int]) -> dict[int, str]:
+    """The body of ``schedule_steps_run_task``: run each claimed step of one tick's batch in
+    turn (each is taken by its own compare-and-set, as alone). A step that raises is logged
+    and left as it was (running without an action: reset after the claim timeout, then run
+    again within the grace period); the others still run."""
+    states: dict[int, str] = {}
+    for step_id in step_ids:
+        try:
+            states[step_id] = schedule_step_run(step_id=step_id)
+        except Exception:
+            logger.exception("Schedule step %s: its run failed", step_id)
+            states[step_id] = ""
+    return states
 
 
 def _finish(step: ScheduleStep, state: str, now: datetime, **fields: Any) -> bool:

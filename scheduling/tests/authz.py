@@ -18,6 +18,16 @@ def _schedule():
     ).schedules[0]
 
 
+def _player_stream():
+    from broadcastops.inventory.models import LiveChannel
+    from scheduling.models import PlayerStream
+
+    channel, _ = LiveChannel.objects.get_or_create(
+        cloud_id="authz-stream", defaults={"name": "authz-stream", "state": "IDLE"}
+    )
+    return PlayerStream.objects.get_or_create(stream_path="authz/live", channel=channel)[0]
+
+
 ROUTES = {
     "scheduling:schedule-list": {"GET": VIEWER, "POST": OPERATOR},
     "scheduling:schedule-upcoming": VIEWER,
@@ -35,7 +45,14 @@ ROUTES = {
     "admin:scheduling_schedule_calendars": VIEWER,
 }
 ADMIN_MODELS = {
-    "scheduling.schedule": {"view": VIEWER, "add": OPERATOR, "change": OPERATOR, "delete": NO_ONE}
+    "scheduling.schedule": {"view": VIEWER, "add": OPERATOR, "change": OPERATOR, "delete": NO_ONE},
+    # Which channel a player's stream carries (the incidents' show on air).
+    "scheduling.playerstream": {
+        "view": VIEWER,
+        "add": OPERATOR,
+        "change": OPERATOR,
+        "delete": OPERATOR,
+    },
 }
 ADMIN_ACTIONS = {"scheduling.schedule.cancel_schedules": OPERATOR}
-SAMPLES = {"scheduling.schedule": _schedule}
+SAMPLES = {"scheduling.schedule": _schedule, "scheduling.playerstream": _player_stream}

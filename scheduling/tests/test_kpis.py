@@ -1,7 +1,8 @@
 """KPIs over a period, per channel and overall, from the status history: the numbers, a
 fixed query count, the API's refusals, the console page with its SVG charts."""
 
-from datetime import date, datetime
+import random
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -143,3 +144,138 @@ def test_the_console_page_shows_numbers_svg_charts_and_definitions(history, view
         client.get("/admin/scheduling/schedule/kpis/?from=2026-12-05&to=2026-12-01").status_code
         == 400
     )
+
+
+# --- the SQL sums against a straightforward reference ---------------------------------------
+def _reference(starts, ends):
+    """The KPIs' time spans computed the plain way, in Python with exact timedeltas: per
+    channel, the status rows led by the last one before ``starts`` (each in force until the
+    next, the last until ``ends``, clipped to the period), the union of the scheduled windows
+    (clipped), and the RED spans walked from the first row (down at the first RED row,
+    recovered at the next row that is not RED)."""
+    out = {}
+    for channel in LiveChannel.objects.all():
+        history = list(
+            ChannelStatus.objects.filter(channel=channel, at__lt=ends).order_by("at", "pk")
+        )
+        before = [r for r in history if r.at < starts]
+        rows = before[-1:] + [r for r in history if r.at >= starts]
+        windows = sorted(
+            (max(s.starts_at, starts), min(s.ends_at, ends))
+            for s in Schedule.objects.filter(
+                channel=channel, starts_at__lt=ends, ends_at__gt=starts
+            )
+            if s.status != Schedule.Status.CANCELLED
+        )
+        union = []
+        for s, e in windows:
+            if union and s <= union[-1][1]:
+                union[-1] = (union[-1][0], max(union[-1][1], e))
+            else:
+                union.append((s, e))
+        zero = timedelta(0)
+        running = main = in_schedule = zero
+        for n, row in enumerate(rows):
+            s = max(row.at, starts)
+            e = rows[n + 1].at if n + 1 < len(rows) else ends
+            if e <= s or row.state != "RUNNING":
+                continue
+            running += e - s
+            if row.active_input == "MAIN":
+                main += e - s
+            if row.health != "red":
+                for ws, we in union:
+                    in_schedule += max(zero, min(e, we) - max(s, ws))
+        recovered, down = [], None
+        for row in rows:
+            if row.health == "red":
+                down = down or row.at
+            elif down is not None:
+                if row.at >= starts:
+                    recovered.append(int((row.at - down).total_seconds()))
+                down = None
+        scheduled = sum((e - s for s, e in union), zero)
+        out[channel.name] = {
+            "scheduled_s": int(scheduled.total_seconds()),
+            "on_air_in_schedule_s": int(in_schedule.total_seconds()),
+            "running_s": int(running.total_seconds()),
+            "main_s": int(main.total_seconds()),
+            "incidents": len(recovered),
+            "mttr_s": sum(recovered) // len(recovered) if recovered else None,
+        }
+    return out
+
+
+def _random_history(rng, channels):
+    """Status rows (microsecond times) over three days around DAY, schedules crossing the
+    day's edges, overlapping ones (written directly, as old data might be) and cancelled
+    ones; RED spans that cross the day's start and end."""
+    start = _at(0, 0) - timedelta(days=1)
+    for channel in channels:
+        moment = start + timedelta(seconds=rng.randint(0, 3600))
+        while moment < start + timedelta(days=3):
+            _status(
+                channel,
+                moment + timedelta(microseconds=rng.randint(0, 999_999)),
+                rng.choice(("RUNNING", "RUNNING", "RUNNING", "IDLE", "STARTING")),
+                rng.choice(("MAIN", "MAIN", "BACKUP")),
+                rng.choice(("green", "green", "amber", "red", "red", "idle")),
+            )
+            moment += timedelta(seconds=rng.randint(60, 4 * 3600))
+        for _ in range(8):
+            s = start + timedelta(
+                seconds=rng.randint(0, 3 * 86400), microseconds=rng.randint(0, 999_999)
+            )
+            Schedule.objects.create(
+                title="r",
+                channel=channel,
+                starts_at=s,
+                ends_at=s + timedelta(seconds=rng.randint(600, 10 * 3600)),
+                status=rng.choice(list(Schedule.Status.values)),
+            )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_sql_sums_equal_the_reference_computation(history, seed):
+    rng = random.Random(seed)
+    _random_history(
+        rng, [*history, LiveChannel.objects.create(cloud_id="X1", name="x1", state="IDLE")]
+    )
+    # The day's edges cut through status spans, schedules and RED spans; so do odd periods.
+    periods = [_day(), (_at(13, 17, 5), _at(20, 3, 7, day=date(2026, 12, 2)))]
+    periods.append((_at(6, 0) + timedelta(microseconds=123457), _at(6, 0) + timedelta(hours=1)))
+    for starts, ends in periods:
+        report = kpis_get(starts=starts, ends=ends)
+        reference = _reference(starts, ends)
+        got = {
+            k.channel: {key: getattr(k, key) for key in next(iter(reference.values()))}
+            for k in report.channels
+        }
+        expected = {name: values for name, values in reference.items() if name in got}
+        assert got == expected, (seed, starts, ends)
+        # A channel the report leaves out had nothing to count.
+        for name in set(reference) - set(got):
+            assert not any(reference[name].values()), (name, reference[name])
+        total = {
+            key: sum(v[key] or 0 for v in reference.values())
+            for key in ("scheduled_s", "running_s", "main_s")
+        }
+        # The overall row sums the exact per-channel times (then whole seconds).
+        assert abs(report.overall.scheduled_s - total["scheduled_s"]) <= len(reference)
+        assert abs(report.overall.running_s - total["running_s"]) <= len(reference)
+
+
+def test_an_incident_crossing_the_period_counts_where_it_recovered(history):
+    kbo, _news = history
+    _status(kbo, _at(23, 50), "RUNNING", "MAIN", "red")
+    _status(kbo, _at(0, 20, day=date(2026, 12, 2)), "RUNNING", "MAIN", "green")
+    day = kpis_get(starts=_day()[0], ends=_day()[1]).channels[0]
+    assert (day.incidents, day.mttr_s) == (1, 600)  # 21:00-21:10 only: the other is open
+    after = day_bounds(date(2026, 12, 2))
+    next_day = kpis_get(starts=after[0], ends=after[1]).channels[0]
+    assert (next_day.incidents, next_day.mttr_s) == (1, 1800)  # down at 23:50 the day before
+
+
+def test_a_period_with_no_history_has_no_rows(db):
+    report = kpis_get(starts=_day()[0], ends=_day()[1])
+    assert report.channels == [] and report.overall.availability is None

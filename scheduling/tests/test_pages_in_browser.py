@@ -1,7 +1,8 @@
 """Every scheduling page in Chromium, in Korean, against daphne (the real settings, so the real
 Content-Security-Policy): the schedule list, a schedule with its steps, the week view, the daily
-report, the KPIs with their charts and the calendar feeds. Nothing refused by the policy, no
-English left in the page's own text, nothing wider than the page."""
+report, the KPIs with their charts, the calendar feeds and the assignee's notification
+settings. Nothing refused by the policy, no English left in the page's own text, nothing wider
+than the page."""
 
 import os
 
@@ -99,6 +100,9 @@ def test_every_scheduling_page_in_korean_under_the_policy(server, chromium_path)
         ("report", "/admin/scheduling/schedule/report/", "#content"),
         ("kpis", "/admin/scheduling/schedule/kpis/", "#content svg"),
         ("calendars", "/admin/scheduling/schedule/calendars/", "#content"),
+        # The assignee's own notification settings (broadcastops/notify; "op" is an Operator:
+        # everyone's settings are for Admins).
+        ("my-notifications", "/admin/notify/notifyprofile/mine/", "#content form"),
     ]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -142,5 +146,7 @@ def test_every_scheduling_page_in_korean_under_the_policy(server, chromium_path)
             assert "가용성" in kpi_text and "페일오버" in kpi_text
             assert kpi_layout["svgs"] >= 5 and kpi_layout["bars"] >= 5, kpi_layout
             assert "페일오버" in seen["report"][0] or "장애" in seen["report"][0]
+            assert "Slack 멤버 ID" in seen["my-notifications"][0]
+            assert "이메일 주소" in seen["my-notifications"][0]
         finally:
             browser.close()
