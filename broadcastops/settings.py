@@ -425,6 +425,30 @@ INVENTORY_PUSH_MISSING_WINDOW_S = env.int("INVENTORY_PUSH_MISSING_WINDOW_S", def
 SLACK_WEBHOOK_URL = env.str("SLACK_WEBHOOK_URL", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
+# --- Operators' assistants (assistant/: the Slack command and the MCP server) ---------------
+# The slash command as configured in the Slack app (shown in hints; any name reaches the view).
+SLACK_COMMAND_NAME = env.str("SLACK_COMMAND_NAME", default="/tencent")
+# How long the follow-up task waits for an action begun from Slack before it stops reporting.
+SLACK_FOLLOW_TIMEOUT_S = env.float("SLACK_FOLLOW_TIMEOUT_S", default=600.0)
+# Every call to response_url: this timeout, these many attempts (WebhookClient's retries).
+SLACK_RESPONSE_TIMEOUT_S = env.float("SLACK_RESPONSE_TIMEOUT_S", default=5.0)
+SLACK_RESPONSE_ATTEMPTS = env.int("SLACK_RESPONSE_ATTEMPTS", default=3)
+# "" (writes need confirm: true, and elicitation where the client has it) or "slack" (and
+# an Operator's Approve in Slack, posted to SLACK_WEBHOOK_URL).
+MCP_APPROVAL = env.str("MCP_APPROVAL", default="")
+MCP_APPROVAL_TIMEOUT_S = env.float("MCP_APPROVAL_TIMEOUT_S", default=300.0)
+MCP_APPROVAL_POLL_S = env.float("MCP_APPROVAL_POLL_S", default=1.0)
+# True: the MCP server lists no write tool, whatever the token.
+MCP_READ_ONLY = env.bool("MCP_READ_ONLY", default=False)
+# Streamable HTTP mode (manage.py mcp_server --http): where it listens, which Host headers
+# and Origins it answers (DNS-rebinding protection; the SDK refuses the rest).
+MCP_HTTP_HOST = env.str("MCP_HTTP_HOST", default="127.0.0.1")
+MCP_HTTP_PORT = env.int("MCP_HTTP_PORT", default=8765)
+MCP_ALLOWED_HOSTS = env.list("MCP_ALLOWED_HOSTS", default=["127.0.0.1:*", "localhost:*"])
+MCP_ALLOWED_ORIGINS = env.list(
+    "MCP_ALLOWED_ORIGINS", default=["http://127.0.0.1:*", "http://localhost:*"]
+)
+
 # --- Operator actions (broadcastops/actions) -------------------------------------------------
 # A running action's worker renews its lease every third of ACTIONS_LEASE_S; once it has run
 # out (the worker died, or its task message was lost) the takeover beat task hands the action

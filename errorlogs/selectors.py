@@ -142,3 +142,11 @@ def statistics_get(*, hours: int = 1, now: datetime | None = None) -> Statistics
         ),
         probes=latest_probes,
     )
+
+
+def incident_list(*, state: str = Incident.State.OPEN, limit: int = 50) -> list[Incident]:
+    """Incidents in ``state`` ("" for all), the newest first; at most ``limit``."""
+    incidents = Incident.objects.all()
+    if state:
+        incidents = incidents.filter(state=state)
+    return list(incidents.order_by("-opened_at", "-id")[: max(1, min(limit, 500))])

@@ -26,6 +26,7 @@ from broadcastops.inventory.models import (
     Health,
     LinkFlow,
     LiveChannel,
+    PackageChannel,
     ServiceSync,
 )
 from broadcastops.inventory.services.sync import last_success
@@ -73,6 +74,39 @@ def flow_get(*, key: str) -> LinkFlow:
     if flow is None:
         raise NotFound(_("No StreamLink flow named or with id “%(key)s”.") % {"key": key})
     return flow
+
+
+def package_channel_list() -> QuerySet[PackageChannel]:
+    """StreamPackage channels, by name, with the live channels that feed them."""
+    return PackageChannel.objects.prefetch_related("channels").order_by("name", "pk")
+
+
+def package_channel_get(*, key: str) -> PackageChannel:
+    """A StreamPackage channel by cloud id or name."""
+    package = package_channel_list().filter(Q(cloud_id=key) | Q(name=key)).first()
+    if package is None:
+        raise NotFound(_("No StreamPackage channel named or with id “%(key)s”.") % {"key": key})
+    return package
+
+
+def css_stream_list(*, state: str = "") -> QuerySet[CssStream]:
+    """CSS streams by stream name, with the live channels that push them."""
+    streams = CssStream.objects.prefetch_related("channels").order_by("stream_name", "pk")
+    return streams.filter(state=state) if state else streams
+
+
+def css_stream_get(*, key: str) -> CssStream:
+    """A CSS stream by its stream name (or ``app/stream``, or ``domain/app/stream``)."""
+    parts = key.strip("/").split("/")
+    streams = css_stream_list().filter(stream_name=parts[-1])
+    if len(parts) >= 2:
+        streams = streams.filter(app_name=parts[-2])
+    if len(parts) >= 3:
+        streams = streams.filter(domain=parts[-3])
+    stream = streams.first()
+    if stream is None:
+        raise NotFound(_("No CSS stream “%(key)s”.") % {"key": key})
+    return stream
 
 
 def channel_flows(channel: LiveChannel) -> list[LinkFlow]:
