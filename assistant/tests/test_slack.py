@@ -1,12 +1,14 @@
 import time
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from assistant.models import SlackRequest
 from assistant.tasks import slack_action_report_task
 from assistant.tests.conftest import slack_requests_run_pending
 from broadcastops.actions.models import OperatorAction
 from broadcastops.notify.models import NotifyProfile
+from broadcastops.notify.selectors import slack_user_linked
 from broadcastops.tests.helpers import actions_run_pending
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -184,19 +186,11 @@ def test_a_linked_viewer_cannot_act(synced, signer, viewer, slack):
     assert SlackRequest.objects.get().outcome_code == "not_linked"
 
 
-def test_a_slack_id_linked_to_two_users_acts_as_neither(
-    synced, signer, linked_operator, admin_user, slack
-):
-    NotifyProfile.objects.create(user=admin_user, slack_user_id="U0OPERATOR")
-    body = signer.payload(
-        action_id="channel_stop",
-        value="channel-kbo-001",
-        user_id="U0OPERATOR",
-        response_url=slack.url,
-    )
-    signer.interact(body)
-    slack_requests_run_pending()
-    assert not OperatorAction.objects.exists()
+def test_a_slack_id_cannot_be_linked_to_two_users(linked_operator, admin_user):
+    # Slack buttons act as the linked user: the database keeps an id to one of them.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        NotifyProfile.objects.create(user=admin_user, slack_user_id="U0OPERATOR")
+    assert slack_user_linked(slack_user_id="U0OPERATOR") == linked_operator
 
 
 def test_a_guarded_or_busy_channel_is_refused_in_slack(synced, signer, linked_operator, slack):

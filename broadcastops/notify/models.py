@@ -113,6 +113,17 @@ class NotifyProfile(models.Model):
     class Meta:
         verbose_name = _("notification settings")
         verbose_name_plural = _("notification settings")
+        constraints = [
+            # A Slack member id names one console user: Slack buttons act as that user.
+            models.UniqueConstraint(
+                fields=["slack_user_id"],
+                condition=~models.Q(slack_user_id=""),
+                name="notify_profile_one_user_per_slack_id",
+                violation_error_message=_(
+                    "This Slack member id is already linked to another console user."
+                ),
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.user)

@@ -16,17 +16,13 @@ def notify_profile_get(*, user: User) -> NotifyProfile:
 
 
 def slack_user_linked(*, slack_user_id: str) -> User | None:
-    """The active console user whose notification settings carry ``slack_user_id``.
-
-    ``None`` when nobody does, and when more than one does (an Admin linked the id twice):
-    a Slack user who could be either of two accounts acts as neither."""
+    """The active console user whose notification settings carry ``slack_user_id`` (one at
+    most: the id is unique among the profiles), ``None`` when nobody does."""
     if not slack_user_id:
         return None
-    profiles = list(
+    profile = (
         NotifyProfile.objects.filter(slack_user_id=slack_user_id, user__is_active=True)
         .select_related("user")
-        .order_by("pk")[:2]
+        .first()
     )
-    if len(profiles) != 1:
-        return None
-    return profiles[0].user
+    return profile.user if profile else None

@@ -78,6 +78,16 @@ def test_bad_settings_are_refused_with_the_reason_and_nothing_written(operator):
     assert not NotifyProfile.objects.exists()
 
 
+def test_a_slack_id_linked_to_someone_else_is_refused(operator, viewer):
+    NotifyProfile.objects.create(user=viewer, slack_user_id="U0SHARED1")
+    response = _client(operator).post(
+        MINE, {"slack_user_id": "U0SHARED1", "channels": "slack", "language": "ko", "email": ""}
+    )
+    assert response.status_code == 400
+    assert "이미 다른 콘솔 사용자" in response.content.decode()
+    assert not NotifyProfile.objects.filter(user=operator).exists()
+
+
 def test_only_admins_see_everyones_settings(operator, admin_user):
     NotifyProfile.objects.create(user=operator, slack_user_id="U0OPER001")
     assert _client(operator).get("/admin/notify/notifyprofile/").status_code == 403
