@@ -404,7 +404,7 @@ def incidents(*, state: str) -> tuple[o.IncidentList, str]:
         incidents=[
             o.IncidentOut(
                 id=i.pk,
-                scope=incident_scope_label(i),
+                scope=str(incident_scope_label(i)),
                 state=i.state,
                 verdict=i.verdict,
                 viewers=i.viewer_count,
