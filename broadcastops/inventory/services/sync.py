@@ -410,9 +410,9 @@ def channel_refresh(*, channel_id: str, now: datetime | None = None) -> PollRepo
         )
         sync_channels(rows, writer=writer, now=now, report=report)
     clock.done(asked)
-    detail_synced = cache.get(DETAIL_KEY) or {}
-    detail_synced[channel_id] = now.timestamp()
-    cache.set(DETAIL_KEY, detail_synced, timeout=None)
+    # The poll's schedule for this channel is left as it is: a refresh between two polls
+    # must not make the next poll skip the channel (that stretched its refresh gap to 20-30 s
+    # when a tick was skipped too); the logs' window overlaps, and an event is stored once.
     if report.changed or report.events:
         transaction.on_commit(dashboard_nudge)
     report.details = 1
