@@ -2,11 +2,15 @@
 
 Usage: .venv/bin/python benchmarks/inventory_poll.py [--channels 200] [--on-air 50] [--flows 400]
            [--latency-ms 50] [--failovers 10] [--changes 5] [--steady-s 60] [--skip-idle-wave]
+           [--database-url postgres://... --redis-url redis://.../N --out FILE]
 
 Everything runs in this process on loopback: Django on a temporary SQLite data folder (the
-embedded mode: ``DATABASE_URL`` and ``REDIS_URL`` are ignored), the Tencent simulator on a free
-port loaded with ``benchmarks/scenario_gen.py``'s scenario and a fixed latency per call, and a
-fake Slack webhook. The phases, in order:
+embedded mode: ``DATABASE_URL`` and ``REDIS_URL`` from the environment are ignored), or with
+``--database-url``/``--redis-url`` on that PostgreSQL database and Redis database (both emptied
+first: give it ones of your own; the cache, the poll's lock and the rate limiter then live in
+Redis; the refresh and delivery tasks still run on this process's stand-ins), the Tencent
+simulator on a free port loaded with ``benchmarks/scenario_gen.py``'s scenario and a fixed
+latency per call, and a fake Slack webhook. The phases, in order:
 
 1. Naive serial poller: one thread, no client-side limiter, every list and then the three detail
    calls of each channel one after the other.
@@ -71,13 +75,22 @@ ARRIVAL_WAIT_S = 60  # how long after the last failover its Slack messages may t
 
 
 # --- set-up ---------------------------------------------------------------------------------
-def django_setup() -> str:
-    """Django on a fresh temporary data folder (SQLite, file cache, filesystem broker)."""
+def django_setup(database_url: str = "", redis_url: str = "") -> str:
+    """Django on a fresh temporary data folder (SQLite, file cache, filesystem broker), or on
+    the PostgreSQL database and Redis database given, both emptied first (use ones of your own).
+    """
     data_dir = tempfile.mkdtemp(prefix="broadcastops-bench-")
     os.environ["BROADCASTOPS_DATA_DIR"] = data_dir  # read once, when settings load
     os.environ["DJANGO_SETTINGS_MODULE"] = "broadcastops.settings"
     for name in ("DATABASE_URL", "REDIS_URL", "SLACK_WEBHOOK_URL"):
         os.environ.pop(name, None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()  # the limiter's slots, the poll's lock
+        os.environ["REDIS_URL"] = redis_url
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -85,6 +98,8 @@ def django_setup() -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    if database_url:
+        call_command("flush", verbosity=0, interactive=False)
     return data_dir
 
 
@@ -285,30 +300,52 @@ class Beat:
 
 
 class Deliverer(threading.Thread):
-    """Stands in for the Celery worker: sends PENDING notifications every 0.5 s."""
+    """Stands in for the Celery worker's delivery: each ``notification_deliver_task`` that
+    ``notify`` enqueues (on commit) is delivered at once on a thread of its own, as a worker
+    takes it off the broker; a sweep every 0.5 s sends what is still PENDING (the task's
+    retries). One delivery at a time (the benchmark's worker has no claim on a row)."""
 
     def __init__(self):
         super().__init__(name="deliver", daemon=True)
+        from broadcastops.notify import tasks
+
         self._halt = threading.Event()
+        self._lock = threading.Lock()
         self.errors: list[str] = []
+        tasks.notification_deliver_task.delay = lambda pk: threading.Thread(
+            target=self._deliver_now, args=(pk,), daemon=True
+        ).start()
+
+    def _deliver(self, pk: int) -> None:
+        from broadcastops.notify.services import notification_deliver
+        from broadcastops.notify.slack import DeliveryTransientError
+
+        with self._lock:
+            try:
+                notification_deliver(notification_id=pk)
+            except DeliveryTransientError:
+                pass  # still PENDING: the sweep retries it
+            except Exception as exc:
+                self.errors.append(f"notification {pk}: {exc!r}")
+
+    def _deliver_now(self, pk: int) -> None:
+        from django.db import connection
+
+        try:
+            self._deliver(pk)
+        finally:
+            connection.close()
 
     def run(self) -> None:
         from django.db import connection
 
         from broadcastops.notify.models import Notification
-        from broadcastops.notify.services import notification_deliver
-        from broadcastops.notify.slack import DeliveryTransientError
 
         try:
             while not self._halt.wait(DELIVERY_EVERY_S):
                 pending = Notification.objects.filter(status=Notification.Status.PENDING)
                 for pk in pending.order_by("pk").values_list("pk", flat=True):
-                    try:
-                        notification_deliver(notification_id=pk)
-                    except DeliveryTransientError:
-                        pass  # still PENDING: the next round retries it
-                    except Exception as exc:
-                        self.errors.append(f"notification {pk}: {exc!r}")
+                    self._deliver(pk)
         finally:
             connection.close()
 
@@ -351,22 +388,25 @@ class Refresher:
     def __init__(self):
         from broadcastops.inventory import tasks
 
-        self.runs: list[tuple[float, str, object]] = []
+        # (queued at, countdown, started, finished, channel id, report)
+        self.runs: list[tuple[float, float, float, float, str, object]] = []
         self.errors: list[str] = []
         task = tasks.channel_refresh_task
         task.delay = lambda channel_id: self._later(channel_id, 0.0)
         task.apply_async = lambda args, countdown=0.0: self._later(args[0], countdown)
 
     def _later(self, channel_id: str, countdown: float) -> None:
-        threading.Timer(countdown, self._run, args=(channel_id,)).start()
+        threading.Timer(countdown, self._run, args=(channel_id, time.time(), countdown)).start()
 
-    def _run(self, channel_id: str) -> None:
+    def _run(self, channel_id: str, queued: float, countdown: float) -> None:
         from django.db import connection
 
         from broadcastops.inventory.services.sync import channel_refresh
 
+        started = time.time()
         try:
-            self.runs.append((time.time(), channel_id, channel_refresh(channel_id=channel_id)))
+            report = channel_refresh(channel_id=channel_id)
+            self.runs.append((queued, countdown, started, time.time(), channel_id, report))
         except Exception as exc:
             self.errors.append(f"refresh {channel_id}: {exc!r}")
         finally:
@@ -470,6 +510,10 @@ def naive_parallel(gateway, threads: int) -> NaiveResult:
 
 
 # --- the run --------------------------------------------------------------------------------
+def _dt(at: float) -> datetime:
+    return datetime.fromtimestamp(at, tz=UTC)
+
+
 def sim_post(url: str, verb: str, body: dict) -> dict:
     import requests
 
@@ -596,11 +640,54 @@ def run(args) -> dict:
         return {
             "injected": injected,
             "arrived": arrivals(),
+            "stages": stages(injected),
             "start": origin,
             "end": time.time(),
             "callbacks": Counter(e["outcome"] for e in log if e["at"] >= origin),
             "accepted": sum(1 for e in log if e["at"] >= origin and e.get("status") == 200),
         }
+
+    def stages(injected: dict[int, float]) -> dict[int, dict]:
+        """Per cut, where the time went: the callback's arrival, the failover notification's
+        creation and what created it (a push refresh, with its timings, or a poll), and
+        whether the channel was flagged "callbacks configured, none arrived"."""
+        from broadcastops.inventory.models import LiveChannel, PushEvent
+        from broadcastops.notify.models import Notification
+
+        found = {}
+        for index, at in injected.items():
+            cid = ids[index]
+            push = (
+                PushEvent.objects.filter(channel__cloud_id=cid, received_at__gte=_dt(at))
+                .order_by("received_at")
+                .first()
+            )
+            note = (
+                Notification.objects.filter(
+                    subject=cid, event="channel.failover", created_at__gte=_dt(at)
+                )
+                .order_by("created_at")
+                .first()
+            )
+            row: dict = {
+                "callback": push.received_at.timestamp() - at if push else None,
+                "notified": note.created_at.timestamp() - at if note else None,
+                "by": "poll",
+                "missing": LiveChannel.objects.get(cloud_id=cid).push_missing_since is not None,
+            }
+            if note is not None:
+                made = note.created_at.timestamp()
+                for _q, countdown, started, finished, channel_id, report in list(refresher.runs):
+                    if channel_id == cid and started - 0.05 <= made <= finished + 0.05:
+                        row.update(
+                            by=f"refresh +{countdown:.1f} s",
+                            refresh_start=started - at,
+                            calls=report.details_s,
+                            lock_wait=report.lock_wait_s,
+                        )
+                        break
+            found[index] = row
+        return found
 
     half = len(victims) // 2
     out["failovers"] = inject(victims[:half], "drop")
@@ -686,6 +773,14 @@ def code_version() -> str:
     return f"commit {head}" + (f" + uncommitted changes to {', '.join(dirty)}" if dirty else "")
 
 
+def database_label() -> str:
+    from django.conf import settings
+    from django.db import connection
+
+    cache = "Redis cache and limiter" if settings.REDIS_URL else "file cache, in-process limiter"
+    return f"{connection.vendor} ({cache})"
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -724,8 +819,10 @@ def render(args, out: dict, elapsed_s: float) -> str:
         "# Inventory poll benchmark",
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} CPUs (nproc) · "
+        f"{database_label()} · "
         f"Python {sys.version.split()[0]} · the simulator in the same process · "
-        f"{args.latency_ms} ms latency per call · {elapsed_s:.0f} s in all",
+        f"{args.latency_ms} ms latency per call · {elapsed_s:.0f} s in all · load average "
+        f"(1/5/15 min) at the start {out['load'][0]}, at the end {out['load'][1]}",
         "",
         f"Code: {out['code']}.",
         "",
@@ -814,8 +911,14 @@ def render(args, out: dict, elapsed_s: float) -> str:
         f"| callbacks in the sent phase: sent, answered 200, refreshes run | 2 per cut (one per "
         f"pipeline), all 200 | {pushed['callbacks'].get('sent', 0)} sent, "
         f"{pushed['accepted']} answered 200, {len(pushed['refreshes'])} refreshes "
-        f"({sum(1 for _t, _c, r in pushed['refreshes'] if r.errors)} failed) | "
+        f"({sum(1 for *_t, r in pushed['refreshes'] if r.errors)} failed) | "
         f"{verdict(pushed['accepted'] == 2 * pushed_n)} |",
+        f'| dropped phase: failed-over channels flagged "callbacks configured, none arrived" '
+        f"| all | {sum(st['missing'] for st in out['failovers']['stages'].values())}/{injected} | "
+        f"{verdict(all(st['missing'] for st in out['failovers']['stages'].values()))} |",
+        f"| sent phase: channels flagged so (callbacks arrived) | none | "
+        f"{sum(st['missing'] for st in pushed['stages'].values())}/{pushed_n} | "
+        f"{verdict(not any(st['missing'] for st in pushed['stages'].values()))} |",
         f"| callbacks in the dropped phase | none arrive | "
         f"{out['failovers']['callbacks'].get('dropped', 0)} dropped, "
         f"{out['failovers']['accepted']} answered | "
@@ -848,9 +951,10 @@ def render(args, out: dict, elapsed_s: float) -> str:
         "on its connection (notifications, events and the after-poll hooks included). Duration: "
         "`report.duration_s`, then the wall time including the after-poll hooks.",
         "",
-        "| t (s) | poll | duration (s) | with after-poll hooks (s) | details | changed | events "
-        "| writes | SQL writes |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| t (s) | poll | duration (s) | with after-poll hooks (s) | lists (s) | details and "
+        "writes (s) | in write transactions (s) | longest lock wait (s) | details | changed | "
+        "events | writes | SQL writes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def label(p: PollRecord) -> str:
@@ -868,7 +972,8 @@ def render(args, out: dict, elapsed_s: float) -> str:
         r = p.report
         lines.append(
             f"| {p.started - full.started:.0f} | {label(p)} | {r.duration_s:.1f} | "
-            f"{p.finished - p.started:.1f} | {r.details} | "
+            f"{p.finished - p.started:.1f} | {r.list_s:.1f} | {r.details_s:.1f} | "
+            f"{r.write_s:.2f} | {r.lock_wait_s:.2f} | {r.details} | "
             f"{r.changed} | {r.events} | {r.writes} | {p.sql_writes} |"
         )
 
@@ -876,19 +981,60 @@ def render(args, out: dict, elapsed_s: float) -> str:
         "",
         "## Failovers (MAIN cut on both pipelines; LossThreshold 3000 ms)",
         "",
-        "| callbacks | channel | injected at t (s) | to Slack (s) | first message naming it |",
-        "|---|---|---|---|---|",
+        "Seconds after the cut: the first callback stored (`PushEvent.received_at`), the "
+        "failover notification created, by what (a push refresh with its countdown, its "
+        "cloud calls and its wait to open the write transaction, or the poll), the Slack "
+        'message; "flagged": the channel shows "callbacks configured, none arrived".',
+        "",
+        "| callbacks | channel | injected at t (s) | callback (s) | notified (s) | by | "
+        "refresh: start / calls / lock wait (s) | to Slack (s) | flagged | first message |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     from benchmarks.scenario_gen import channel_name
+
+    def sec(value) -> str:
+        return f"{value:.1f}" if value is not None else "—"
 
     for mode, run_ in (("dropped", out["failovers"]), ("sent", out["pushed"])):
         for index, at in run_["injected"].items():
             latency, text = run_["arrived"].get(index, (None, "(none)"))
-            shown = f"{latency:.1f}" if latency is not None else "—"
-            lines.append(
-                f"| {mode} | {channel_name(index)} | {at - full.started:.0f} | {shown} | "
-                f"{text[:70]} |"
+            st = run_["stages"].get(index, {})
+            refresh = (
+                f"{st['refresh_start']:.1f} / {st['calls']:.2f} / {st['lock_wait']:.2f}"
+                if "refresh_start" in st
+                else "—"
             )
+            lines.append(
+                f"| {mode} | {channel_name(index)} | {at - full.started:.0f} | "
+                f"{sec(st.get('callback'))} | {sec(st.get('notified'))} | {st.get('by', '—')} | "
+                f"{refresh} | {sec(latency)} | {'yes' if st.get('missing') else 'no'} | "
+                f"{text[:60]} |"
+            )
+    # The longest gaps, to see what each one fell across (a skipped tick, a long poll).
+    watched = {out["ids"][i]: i for i in out["on_air"] if i not in out["stopped"]}
+    per_channel = defaultdict(list)
+    for at, channel_id in out["stats_calls"]:
+        if channel_id in watched:
+            per_channel[channel_id].append(at)
+    worst = sorted(
+        (
+            (b - a, a, b, channel_id)
+            for channel_id, calls in per_channel.items()
+            for a, b in itertools.pairwise(sorted(calls))
+        ),
+        reverse=True,
+    )[:5]
+    if worst:
+        lines += [
+            "",
+            "Longest gaps between two statistics calls of an on-air channel (t of the two "
+            "calls; the polls are in the table above): "
+            + "; ".join(
+                f"{channel_name(watched[cid])} {gap:.1f} s ({a - full.started:.0f} → "
+                f"{b - full.started:.0f})"
+                for gap, a, b, cid in worst
+            ),
+        ]
     problems = beat.errors + out["deliverer"].errors + out["refresher"].errors
     if problems:
         lines += ["", "Errors: " + "; ".join(problems[:10])]
@@ -915,16 +1061,26 @@ def main() -> None:
     parser.add_argument("--inject-window-s", type=float, default=30)
     parser.add_argument("--skip-idle-wave", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--database-url", default="", help="a PostgreSQL database of your own (emptied first)"
+    )
+    parser.add_argument(
+        "--redis-url", default="", help="a Redis database of your own (emptied first)"
+    )
+    parser.add_argument("--out", default=str(RESULTS), help="the results file")
     args = parser.parse_args()
 
     started = time.monotonic()
-    django_setup()
+    load_before = "/".join(f"{x:.2f}" for x in os.getloadavg())
+    django_setup(args.database_url, args.redis_url)
     out = run(args)
+    out["load"] = (load_before, "/".join(f"{x:.2f}" for x in os.getloadavg()))
     table = render(args, out, time.monotonic() - started)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(table, encoding="utf-8")
+    target = Path(args.out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(table, encoding="utf-8")
     print(table)
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    print(f"written to {target}")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -375,6 +375,34 @@ def map_parallel(
         max_workers=max(1, min(max_workers, len(items))), thread_name_prefix="tencent"
     ) as pool:
         return list(pool.map(run, items))
+
+
+def map_parallel_completed(
+    fn: Callable[[T], R], items: Iterable[T], *, max_workers: int = 8
+) -> Iterator[tuple[T, R | CloudError]]:
+    """``map_parallel`` that yields ``(item, result)`` as each call completes, so the caller
+    can use the first answers while the later ones are still paced by the limiter (the poll
+    writes each channel as soon as its details are in). Same ``CloudError`` rule; the pool is
+    shut down (pending calls cancelled) when the caller stops early."""
+    items = list(items)
+    if not items:
+        return
+
+    def run(item: T) -> R | CloudError:
+        try:
+            return fn(item)
+        except CloudError as exc:
+            return exc
+
+    pool = ThreadPoolExecutor(
+        max_workers=max(1, min(max_workers, len(items))), thread_name_prefix="tencent"
+    )
+    try:
+        futures = {pool.submit(run, item): item for item in items}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --- the gateway --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import copy
 import socket
+import threading
 import time
 
 import pytest
@@ -23,6 +24,7 @@ from broadcastops.cloud.errors import (
 from broadcastops.cloud.tencent import (
     _strip_none,
     map_parallel,
+    map_parallel_completed,
     map_sdk_error,
     parse_endpoint,
     tencent_gateway,
@@ -332,6 +334,31 @@ def test_map_parallel_keeps_order_and_returns_cloud_errors_in_place(cloudsim):
     assert results[0].id == results[2].id == CHANNEL
     assert isinstance(results[1], CloudNotFound)
     assert map_parallel(lambda x: x, []) == []
+
+
+def test_map_parallel_completed_yields_each_answer_as_it_comes(cloudsim):
+    cloudsim.load(failover_scenario(None))
+    gateway = gateway_for(cloudsim)
+    release = threading.Event()
+
+    def call(cid):
+        if cid == "slow":
+            assert release.wait(10), "the fast answers never reached the caller"
+            return "slow"
+        return gateway.live_channel_get(channel_id=cid)
+
+    got, outcomes = [], {}
+    for item, outcome in map_parallel_completed(
+        call, ["slow", CHANNEL, "6B00000000000000FFFF"], max_workers=3
+    ):
+        got.append(item)
+        outcomes[item] = outcome
+        if len(got) == 2:
+            release.set()  # the two fast ones came first, while "slow" was still running
+    assert got[2] == "slow" and set(got[:2]) == {CHANNEL, "6B00000000000000FFFF"}
+    assert outcomes[CHANNEL].id == CHANNEL and outcomes["slow"] == "slow"
+    assert isinstance(outcomes["6B00000000000000FFFF"], CloudNotFound)
+    assert list(map_parallel_completed(lambda x: x, [])) == []
 
 
 def test_map_parallel_hides_latency_within_the_client_limit(cloudsim):

@@ -22,6 +22,13 @@ class PollReport:
     skipped: bool = False
     started_at: datetime | None = None
     duration_s: float = 0.0
+    # Where the time went: the list calls, then the details with each channel's write (the
+    # poll writes a channel as its details come in), of which inside write transactions, and
+    # the longest wait to open one (SQLite's write lock, PostgreSQL's row lock).
+    list_s: float = 0.0
+    details_s: float = 0.0
+    write_s: float = 0.0
+    lock_wait_s: float = 0.0
     channels: int = 0
     details: int = 0
     changed: int = 0

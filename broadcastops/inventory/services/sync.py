@@ -4,14 +4,15 @@ One poll lists each service once, then fetches details for the channels that are
 parallel inside the gateway's per-action rate limits: on-air or at-risk channels every
 ``INVENTORY_ON_AIR_INTERVAL_S``, idle ones every ``INVENTORY_IDLE_INTERVAL_S``, the CSS online
 list at most every ``INVENTORY_CSS_INTERVAL_S``. A poll that finds another one running skips
-its tick instead of piling up. Every cloud call happens before the one write transaction,
-and only rows that changed are written.
+its tick instead of piling up. No transaction is open during a cloud call: what the lists say
+is written in one short transaction, then each detailed channel in one of its own as its
+details come in; only rows that changed are written.
 """
 
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from broadcastops.cloud.errors import CloudError
 from broadcastops.cloud.tencent import (
     TencentGateway,
     map_parallel,
+    map_parallel_completed,
     tencent_gateway,
     tencent_push_gateway,
 )
@@ -110,23 +112,27 @@ def _detail_calls(
     ]
 
 
+def _details_of(
+    gateway: TencentGateway, channel_id: str, since: datetime | None, now: datetime
+) -> ChannelDetails:
+    statistics, alerts, logs = (call() for call in _detail_calls(gateway, channel_id, since, now))
+    return ChannelDetails(statistics, alerts, logs)
+
+
 def _fetch_details(
     gateway: TencentGateway, channel_ids: list[str], since: dict[str, datetime], now: datetime
-) -> dict[str, ChannelDetails]:
-    def one(channel_id: str) -> ChannelDetails:
-        statistics, alerts, logs = (
-            call() for call in _detail_calls(gateway, channel_id, since.get(channel_id), now)
-        )
-        return ChannelDetails(statistics, alerts, logs)
-
-    outcomes = map_parallel(one, channel_ids, max_workers=settings.INVENTORY_DETAIL_WORKERS)
-    details = {}
-    for channel_id, outcome in zip(channel_ids, outcomes, strict=True):
+) -> Iterator[tuple[str, ChannelDetails]]:
+    """Each due channel's details, as they come in (the first ones while the limiter still
+    paces the later ones); a channel whose calls failed gets ``ChannelDetails(error=...)``."""
+    for channel_id, outcome in map_parallel_completed(
+        lambda cid: _details_of(gateway, cid, since.get(cid), now),
+        channel_ids,
+        max_workers=settings.INVENTORY_DETAIL_WORKERS,
+    ):
         if isinstance(outcome, CloudError):
             logger.warning("Inventory: details of channel %s failed: %s", channel_id, outcome)
             outcome = ChannelDetails(None, [], [], error=str(outcome))
-        details[channel_id] = outcome
-    return details
+        yield channel_id, outcome
 
 
 def _due(channel: LiveChannel | None, cloud_state: str, last: float | None, now: datetime) -> bool:
@@ -192,8 +198,39 @@ def inventory_poll(*, now: datetime | None = None, full: bool = False) -> PollRe
             cache.delete(LOCK_KEY)
 
 
+class _WriteClock:
+    """Time spent in the write transactions, and the longest wait to open one (on SQLite the
+    wait for the database's write lock; on PostgreSQL for the row lock)."""
+
+    def __init__(self, report: PollReport) -> None:
+        self.report = report
+
+    def channel(self, channel_id: str) -> LiveChannel | None:
+        """The channel's row read again inside the open transaction (locked on PostgreSQL),
+        so what a push refresh wrote meanwhile is the "before" of this write."""
+        return LiveChannel.objects.select_for_update().filter(cloud_id=channel_id).first()
+
+    def begin(self) -> float:
+        return time.monotonic()
+
+    def locked(self, asked: float) -> float:
+        now = time.monotonic()
+        self.report.lock_wait_s = max(self.report.lock_wait_s, now - asked)
+        return now
+
+    def done(self, asked: float) -> None:
+        self.report.write_s += time.monotonic() - asked
+
+
 def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
+    """List, write what the lists say in one short transaction, then write each detailed
+    channel in a transaction of its own as soon as its details are in. No transaction is open
+    during a cloud call, and none holds more than one detailed channel, so a push callback or
+    a channel refresh never waits for a whole poll's writes (on SQLite a transaction holds the
+    database's write lock), and a failover the poll finds is notified without waiting for the
+    channels detailed after it."""
     report = PollReport(started_at=now)
+    clock = _WriteClock(report)
     gateway = tencent_gateway()
     css_sync = ServiceSync.objects.filter(service=CloudService.CSS).first()
     want_css = (
@@ -204,6 +241,7 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
         or now - css_sync.last_success_at >= timedelta(seconds=settings.INVENTORY_CSS_INTERVAL_S)
     )
     listed, report.errors = _list_all(gateway, want_css)
+    report.list_s = time.monotonic() - started
 
     channels_db = {c.cloud_id: c for c in LiveChannel.objects.all()}
     cloud_channels: list[types.LiveChannel] = []
@@ -219,11 +257,15 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
         for cid in due
         if cid in detail_synced
     }
-    details = _fetch_details(gateway, due, since, now) if due else {}
     report.details = len(due)
+    due_set = set(due)
 
+    # 1. What the lists say: services, inputs, flows, packages, CSS, and the channels that are
+    # not detailed this poll (their listed fields; the removed ones).
     writer = Writer()
+    asked = clock.begin()
     with transaction.atomic():
+        clock.locked(asked)
         for service in CloudService.values:
             if service in listed or service in report.errors:
                 writer.writes += service_state(service, report.errors.get(service), now)
@@ -231,17 +273,52 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
         flows_db = sync_flows(listed, inputs_db, writer, now)
         packages = sync_packages(listed, writer, now)
         css = sync_css(listed, writer, now)
-        rows = ChannelSync(
-            listed=listed,
-            cloud_channels=cloud_channels,
-            channels_db=channels_db,
-            details=details,
-            flows=flows_db,
-            packages=packages,
-            css=css,
+        sync_channels(
+            ChannelSync(
+                listed=listed,
+                cloud_channels=[c for c in cloud_channels if c.id not in due_set],
+                channels_db={cid: c for cid, c in channels_db.items() if cid not in due_set},
+                details={},
+                flows=flows_db,
+                packages=packages,
+                css=css,
+            ),
+            writer=writer,
+            now=now,
+            report=report,
         )
-        sync_channels(rows, writer=writer, now=now, report=report)
-    detail_synced.update({cid: now.timestamp() for cid, d in details.items() if not d.error})
+    clock.done(asked)
+
+    # 2. Each due channel as its details come in, in its own transaction.
+    by_id = {c.id: c for c in cloud_channels}
+    synced: list[str] = []
+    for channel_id, detail in _fetch_details(gateway, due, since, now):
+        asked = clock.begin()
+        with transaction.atomic():
+            clock.locked(asked)
+            channel = clock.channel(channel_id)
+            sync_channels(
+                ChannelSync(
+                    listed=listed,
+                    cloud_channels=[by_id[channel_id]],
+                    channels_db={channel_id: channel} if channel is not None else {},
+                    details={channel_id: detail},
+                    flows=flows_db,
+                    packages=packages,
+                    css=css,
+                ),
+                writer=writer,
+                now=now,
+                report=report,
+            )
+        clock.done(asked)
+        if not detail.error:
+            synced.append(channel_id)
+    report.details_s = time.monotonic() - started - report.list_s
+
+    # Read again: a push refresh may have stored its channel's time meanwhile.
+    detail_synced = cache.get(DETAIL_KEY) or {}
+    detail_synced.update({cid: now.timestamp() for cid in synced})
     cache.set(DETAIL_KEY, detail_synced, timeout=None)
     successes = cache.get(SUCCESS_KEY) or {}
     successes.update({service: now.timestamp() for service in listed})
@@ -252,13 +329,18 @@ def _poll(*, now: datetime, full: bool, started: float) -> PollReport:
     report.duration_s = time.monotonic() - started
     metrics.poll_observe(report)
     logger.info(
-        "Inventory poll: %s channels, %s detailed, %s changed, %s writes, %s events in %.2f s",
+        "Inventory poll: %s channels, %s detailed, %s changed, %s writes, %s events in %.2f s "
+        "(lists %.2f s, details %.2f s, in write transactions %.2f s, longest lock wait %.2f s)",
         report.channels,
         report.details,
         report.changed,
         report.writes,
         report.events,
         report.duration_s,
+        report.list_s,
+        report.details_s,
+        report.write_s,
+        report.lock_wait_s,
     )
     for fn in registry.AFTER_POLL.all():  # failover's audit, registered in its ready()
         try:
@@ -277,11 +359,14 @@ def channel_refresh(*, channel_id: str, now: datetime | None = None) -> PollRepo
     the cloud's limit). The channel is then written exactly as a poll writes it (events,
     status history, notifications), from its row read again under a lock inside the write
     transaction, so a poll that wrote it meanwhile is seen and nothing is recorded twice.
-    A failed cloud call changes nothing: the next poll is the safety net.
+    The transaction touches this channel alone: the flows feeding its inputs, the package
+    channels and CSS streams it may link to are read before it. A failed cloud call changes
+    nothing: the next poll is the safety net.
     """
     now = now or timezone.now()
     started = time.monotonic()
     report = PollReport(started_at=now, channels=1)
+    clock = _WriteClock(report)
     gateway = tencent_push_gateway()
     detail_synced = cache.get(DETAIL_KEY) or {}
     last = detail_synced.get(channel_id)
@@ -291,6 +376,7 @@ def channel_refresh(*, channel_id: str, now: datetime | None = None) -> PollRepo
         *_detail_calls(gateway, channel_id, since, now),
     ]
     outcomes = map_parallel(lambda call: call(), calls, max_workers=len(calls))
+    report.details_s = time.monotonic() - started
     answers: list[Any] = []
     for outcome in outcomes:
         if isinstance(outcome, CloudError):
@@ -301,34 +387,46 @@ def channel_refresh(*, channel_id: str, now: datetime | None = None) -> PollRepo
     cloud: types.LiveChannel = answers[0]
     details = {channel_id: ChannelDetails(*answers[1:])}
     writer = Writer()
+    attached = [a.id for a in cloud.attached_inputs]
+    flows = LinkFlow.objects.select_related("feeds_input").filter(
+        feeds_input__cloud_id__in=attached
+    )
+    packages = sync_packages({}, writer, now)
+    css = sync_css({}, writer, now)
+    asked = clock.begin()
     with transaction.atomic():
-        channel = LiveChannel.objects.select_for_update().filter(cloud_id=channel_id).first()
+        clock.locked(asked)
+        channel = clock.channel(channel_id)
         if channel is None or channel.removed_at is not None:
             return report
-        flows = LinkFlow.objects.select_related("feeds_input")
         rows = ChannelSync(
             listed={CloudService.STREAMLIVE: ([cloud], [])},
             cloud_channels=[cloud],
             channels_db={channel_id: channel},
             details=details,
             flows={f.cloud_id: f for f in flows},
-            packages=sync_packages({}, writer, now),
-            css=sync_css({}, writer, now),
+            packages=packages,
+            css=css,
         )
         sync_channels(rows, writer=writer, now=now, report=report)
-    detail_synced = cache.get(DETAIL_KEY) or {}
-    detail_synced[channel_id] = now.timestamp()
-    cache.set(DETAIL_KEY, detail_synced, timeout=None)
+    clock.done(asked)
+    # The poll's schedule for this channel is left as it is: a refresh between two polls
+    # must not make the next poll skip the channel (that stretched its refresh gap to 20-30 s
+    # when a tick was skipped too); the logs' window overlaps, and an event is stored once.
     if report.changed or report.events:
         transaction.on_commit(dashboard_nudge)
     report.details = 1
     report.writes = writer.writes
     report.duration_s = time.monotonic() - started
     logger.info(
-        "Inventory refresh of %s: %s changed, %s events in %.2f s",
+        "Inventory refresh of %s: %s changed, %s events in %.2f s (calls %.2f s, lock wait "
+        "%.2f s, write %.2f s)",
         channel_id,
         report.changed,
         report.events,
         report.duration_s,
+        report.details_s,
+        report.lock_wait_s,
+        report.write_s,
     )
     return report

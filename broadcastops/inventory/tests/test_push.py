@@ -333,3 +333,22 @@ def test_the_simulators_callbacks_reach_the_console(cloudsim, keyed, live_server
     log = cloudsim.control("callbacks", {})["log"]
     assert [e["status"] for e in log] == [200, 200]
     assert (KBO, 0) in refreshes  # the refresh of that channel was enqueued
+
+
+def test_a_refresh_does_not_postpone_the_polls_look_at_the_channel(known):
+    """A refresh between two polls leaves the poll's schedule alone: the next poll still
+    details the channel, so a push never stretches its 10 s cadence."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now()
+    channel_refresh(channel_id=KBO, now=start + timedelta(seconds=6))
+    before = len(known.requests("mdl"))
+    inventory_poll(now=start + timedelta(seconds=11))
+    asked = {
+        (e["params"] or {}).get("ChannelId")
+        for e in known.requests("mdl")[before:]
+        if e["action"] == "DescribeStreamLiveChannelInputStatistics"
+    }
+    assert KBO in asked

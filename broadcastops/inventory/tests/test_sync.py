@@ -106,3 +106,51 @@ def test_a_poll_that_overlaps_a_running_one_is_skipped_and_calls_no_cloud(demo):
     demo.control("latency", {"ms": 0})
     again = inventory_poll()
     assert not again.skipped, "the lock is released when the poll ends"
+
+
+def test_each_channel_is_written_as_its_details_come_in(demo, settings, monkeypatch):
+    """No transaction spans the detail calls: each channel is written (in a transaction of its
+    own) while the later channels' details are still being fetched, so a push refresh never
+    waits for a whole poll and a failover is notified without waiting for the other channels.
+    """
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from broadcastops.inventory.services import sync
+
+    inventory_poll(full=True)
+    settings.INVENTORY_DETAIL_WORKERS = 1  # one channel after another
+    written: list[tuple[str, bool]] = []  # (channel, inside a transaction) per channel write
+    changed = threading.Condition()
+    original_sync, original_details = sync.sync_channels, sync._details_of
+
+    def sync_channels(rows, **kwargs):
+        original_sync(rows, **kwargs)
+        if rows.details:
+            with changed:
+                written.extend(
+                    (c, transaction.get_connection().in_atomic_block) for c in rows.details
+                )
+                changed.notify_all()
+
+    seen: list[int] = []
+    deadline = time.monotonic() + 10  # bounded: the old, one-transaction poll fails here
+
+    def details_of(gateway, channel_id, since, now):
+        # Before the k-th channel's calls, the k-1 before it are written.
+        with changed:
+            changed.wait_for(
+                lambda: len(written) >= len(seen), max(0.0, deadline - time.monotonic())
+            )
+            seen.append(len(written))
+        return original_details(gateway, channel_id, since, now)
+
+    monkeypatch.setattr(sync, "sync_channels", sync_channels)
+    monkeypatch.setattr(sync, "_details_of", details_of)
+    report = inventory_poll(now=timezone.now() + timedelta(seconds=11))
+    assert report.details == 6 and report.errors == {}, report
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert len(written) == 6 and all(inside for _c, inside in written)
+    assert report.write_s > 0 and report.details_s > 0
