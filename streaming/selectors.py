@@ -6,7 +6,7 @@ from typing import TypedDict
 
 from django.db.models import QuerySet
 
-from streaming.models import StreamSession, Upload
+from streaming.models import PictureAlarm, StreamSession, Upload, WallLayout
 from streaming.types import FEED_HEALTH, FeedHealth, ProducerSpec
 
 
@@ -116,3 +116,40 @@ def camera_id_list() -> list[str]:
     cameras = set(Upload.objects.values_list("camera_id", flat=True).distinct())
     cameras |= set(StreamSession.objects.values_list("camera_id", flat=True).distinct())
     return sorted(cameras)
+
+
+def picture_alarm_open_kinds(*, camera_id: str) -> list[str]:
+    return sorted(
+        PictureAlarm.objects.filter(camera_id=camera_id, resolved_at__isnull=True).values_list(
+            "kind", flat=True
+        )
+    )
+
+
+def camera_feed_get(*, camera_id: str) -> tuple[ProducerSpec | None, list[str]]:
+    """What a hub's feed shows of a camera: its running session's spec and its open alarms."""
+    return stream_spec_get(camera_id=camera_id), picture_alarm_open_kinds(camera_id=camera_id)
+
+
+def picture_alarm_list(
+    *, camera_id: str | None = None, open_only: bool = False
+) -> QuerySet[PictureAlarm]:
+    alarms = PictureAlarm.objects.all()
+    if camera_id:
+        alarms = alarms.filter(camera_id=camera_id)
+    if open_only:
+        alarms = alarms.filter(resolved_at__isnull=True)
+    return alarms
+
+
+def running_camera_list() -> list[str]:
+    """Cameras with a running stream, sorted."""
+    return sorted(
+        StreamSession.objects.filter(state=StreamSession.State.RUNNING).values_list(
+            "camera_id", flat=True
+        )
+    )
+
+
+def wall_layout_get(*, user: object) -> WallLayout | None:
+    return WallLayout.objects.filter(user=user).first()  # type: ignore[misc]

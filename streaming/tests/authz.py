@@ -56,5 +56,8 @@ ADMIN_ACTIONS = {
     "streaming.upload.delete_unused": OPERATOR,
     "streaming.streamsession.stop_sessions": OPERATOR,
 }
-SOCKETS = {rf"^ws/live-monitoring/{CAMERA_ID_ROUTE}/$": VIEWER}
+SOCKETS = {
+    rf"^ws/live-monitoring/{CAMERA_ID_ROUTE}/$": VIEWER,
+    r"^ws/live-monitoring-wall/$": VIEWER,
+}
 SAMPLES = {"streaming.upload": _upload, "streaming.streamsession": _session}

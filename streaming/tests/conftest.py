@@ -57,6 +57,9 @@ def _streaming_settings(settings, tmp_path):
     # Embedded mode unless a test asks for Redis (CI's scaled run sets REDIS_URL).
     settings.STREAMING_REDIS_URL = ""
     settings.STREAMING_STATUS_INTERVAL_S = 0.2
+    # Picture alarms write to the database from a thread of their own: on where a test
+    # asks for them (test_picture_alarms.py).
+    settings.STREAMING_ALARM_SAMPLE_FPS = 0
     yield
     manager = runtime._manager
     if manager is not None:
