@@ -92,6 +92,7 @@ class PictureWatch:
         self._changed_at = 0.0
         self._dark_since: float | None = None
         self._next_at = 0.0
+        self._last_at = 0.0
 
     def due(self, now: float) -> bool:
         """Whether a frame decoded now should be sampled (at most ``sample_fps`` a second)."""
@@ -103,8 +104,16 @@ class PictureWatch:
         self._next_at = max(self._next_at + self.interval_s, now + self.interval_s / 2)
         small = thumbnail(image)
         first = self._previous is None
+        if not first and now - self._last_at > max(1.0, 3 * self.interval_s):
+            # A gap in the samples (a producer restarted): what it did not see is no evidence
+            # of a still or dark picture; both start counting again from here.
+            self._previous = None
+            self._dark_since = None
+        self._last_at = now
+        previous = self._previous
         changed = (
-            first or float(np.mean(np.abs(small - self._previous))) > self.thresholds.frozen_diff
+            previous is None
+            or float(np.mean(np.abs(small - previous))) > self.thresholds.frozen_diff
         )
         self._previous = small
         if changed:

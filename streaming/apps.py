@@ -8,7 +8,16 @@ class StreamingConfig(AppConfig):
     verbose_name = _("Live monitoring")
 
     def ready(self) -> None:
+        import contextlib
+
+        from prometheus_client import REGISTRY
+
         from broadcastops import registry
+        from streaming import messages  # noqa: F401  # stored codes render in every process
+        from streaming.metrics import PictureAlarmCollector
+
+        with contextlib.suppress(ValueError):  # already registered: ready() ran before
+            REGISTRY.register(PictureAlarmCollector())
 
         # /healthz names a camera whose feed is late (a dead stream worker, a lost Redis
         # subscription) next to the project's own checks.

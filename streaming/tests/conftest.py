@@ -64,6 +64,8 @@ def _streaming_settings(settings, tmp_path):
     manager = runtime._manager
     if manager is not None:
         manager.shutdown()
+        if manager.alarms is not None:  # the alarms the shutdown resolved, written now
+            manager.alarms.drain()
 
 
 @pytest.fixture(scope="module")
