@@ -13,11 +13,15 @@ class StreamingConfig(AppConfig):
         from prometheus_client import REGISTRY
 
         from broadcastops import registry
-        from streaming import messages  # noqa: F401  # stored codes render in every process
+
+        # messages: its stored codes render in every process, whatever it imports first.
+        from streaming import messages, runtime, services  # noqa: F401
         from streaming.metrics import PictureAlarmCollector
 
         with contextlib.suppress(ValueError):  # already registered: ready() ran before
             REGISTRY.register(PictureAlarmCollector())
+        # Producers (web process or stream worker) record picture alarms through the service.
+        runtime.alarm_handler_set(services.picture_alarm_change)
 
         # /healthz names a camera whose feed is late (a dead stream worker, a lost Redis
         # subscription) next to the project's own checks.

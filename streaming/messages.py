@@ -29,6 +29,3 @@ ALARM_RESOLVED_TEXT = message_define(
 )
 FACT_CAMERA = message_define("streaming.fact.camera", gettext_noop("Camera"))
 FACT_SESSION = message_define("streaming.fact.session", gettext_noop("Stream session"))
-ACTION_OPEN_WALL = message_define(
-    "streaming.action.open_wall", gettext_noop("Open the camera wall: %(url)s")
-)

@@ -9,6 +9,7 @@ producer match the database. In scaled mode producers run in ``stream_worker`` p
 import logging
 import sys
 import threading
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -96,13 +97,23 @@ def producer_manager() -> ProducerManager:
         return _manager
 
 
+# What records an alarm change: ``services.picture_alarm_change``, set by the app's ready()
+# (services import this module, so this module cannot import them).
+_alarm_handler: Callable[[AlarmChange], object] | None = None
+
+
+def alarm_handler_set(handler: Callable[[AlarmChange], object]) -> None:
+    global _alarm_handler
+    _alarm_handler = handler
+
+
 def alarm_record(change: AlarmChange) -> None:
     """Record one alarm change (the reporter's thread): services write, notify and tell."""
-    from streaming.services import picture_alarm_change  # services import this module
-
+    if _alarm_handler is None:
+        raise RuntimeError("streaming's ready() has not set the alarm handler")
     close_old_connections()
     try:
-        picture_alarm_change(change)
+        _alarm_handler(change)
     finally:
         close_old_connections()
 

@@ -2,10 +2,12 @@
 
 import time
 import uuid
-from typing import TypedDict
+from typing import TypedDict, cast
 
+from django.conf import settings
 from django.db.models import QuerySet
 
+from broadcastops.accounts.types import RequestUser
 from streaming.models import PictureAlarm, StreamSession, Upload, WallLayout
 from streaming.types import FEED_HEALTH, FeedHealth, ProducerSpec
 
@@ -151,5 +153,38 @@ def running_camera_list() -> list[str]:
     )
 
 
-def wall_layout_get(*, user: object) -> WallLayout | None:
-    return WallLayout.objects.filter(user=user).first()  # type: ignore[misc]
+class WallLayoutView(TypedDict):
+    columns: int
+    cameras: list[str]
+
+
+class WallView(TypedDict):
+    layout: WallLayoutView
+    running: list[str]
+    tiles: list[str]
+    alarms: dict[str, list[str]]
+    tile_width: int
+    tile_fps: float
+    websocket_path: str
+
+
+def wall_get(*, user: RequestUser) -> WallView:
+    """A user's wall: the layout (4 columns of every running camera by default), the running
+    cameras, the tiles it shows in order and each camera's open alarms. Three queries."""
+    layout = WallLayout.objects.filter(user_id=cast(int, user.pk)).first()
+    chosen: list[str] = list(layout.cameras) if layout else []
+    running = running_camera_list()
+    alarms: dict[str, list[str]] = {}
+    for camera_id, kind in PictureAlarm.objects.filter(resolved_at__isnull=True).values_list(
+        "camera_id", "kind"
+    ):
+        alarms.setdefault(camera_id, []).append(kind)
+    return {
+        "layout": {"columns": layout.columns if layout else 4, "cameras": chosen},
+        "running": running,
+        "tiles": chosen or running[: settings.STREAMING_WALL_MAX_TILES],
+        "alarms": alarms,
+        "tile_width": settings.STREAMING_WALL_WIDTH,
+        "tile_fps": settings.STREAMING_WALL_FPS,
+        "websocket_path": "/ws/live-monitoring-wall/",
+    }

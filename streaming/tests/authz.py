@@ -50,6 +50,10 @@ ROUTES = {
     "streaming:stream-update": OPERATOR,
     "streaming:mjpeg": VIEWER,
     "streaming:snapshot": VIEWER,
+    "streaming:wall": VIEWER,
+    "streaming:wall-detail": VIEWER,
+    "streaming:wall-layout": VIEWER,  # each user's own layout
+    "streaming:alarm-list": VIEWER,
 }
 ADMIN_MODELS = {
     "streaming.upload": _WITH_ACTIONS,
