@@ -101,7 +101,10 @@ class Producer(threading.Thread):
             spec.session_id,
             spec.upload_id,
         )
-        cap = cv2.VideoCapture(spec.path, cv2.CAP_FFMPEG)
+        # One decoding thread per camera: FFmpeg's default (a thread per core, frame threading)
+        # cost 2.5 ms of CPU per 720p H.264 frame against 2.3 with one, and sixteen cameras
+        # each with a pool of their own only fight over the same cores (streaming_wall).
+        cap = cv2.VideoCapture(spec.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         try:
             if not cap.isOpened():
                 logger.error(
