@@ -14,7 +14,7 @@ from collections.abc import Callable
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connection
 
 from streaming.alarms import AlarmChange, AlarmReporter, AlarmThresholds
 from streaming.frames import Frame
@@ -83,7 +83,7 @@ def producer_manager() -> ProducerManager:
                 max_output_fps=settings.STREAMING_MAX_OUTPUT_FPS,
                 thresholds=AlarmThresholds.from_settings(),
                 alarms=alarm_reporter(),
-                restart=producer_ensure,
+                restart=producer_restart,
             )
             # A producer thread takes the GIL back three times a frame (after decoding, after
             # encoding, after sleeping); with the default 5 ms switch interval a busy event
@@ -111,11 +111,20 @@ def alarm_record(change: AlarmChange) -> None:
     """Record one alarm change (the reporter's thread): services write, notify and tell."""
     if _alarm_handler is None:
         raise RuntimeError("streaming's ready() has not set the alarm handler")
-    close_old_connections()
     try:
         _alarm_handler(change)
     finally:
-        close_old_connections()
+        # Alarms are rare: a connection per change, none held by this thread in between
+        # (a held one kept PostgreSQL's test database from being dropped).
+        connection.close()
+
+
+def producer_restart(camera_id: str) -> None:
+    """The lost-feed monitor's restart of a dead producer, from its own thread."""
+    try:
+        producer_ensure(camera_id)
+    finally:
+        connection.close()
 
 
 def alarm_reporter() -> AlarmReporter | None:
