@@ -605,6 +605,21 @@ STREAMING_REDIS_URL = env.str("STREAMING_REDIS_URL", default=REDIS_URL)
 STREAMING_REDIS_PREFIX = env.str("STREAMING_REDIS_PREFIX", default="broadcastops:streaming")
 STREAMING_WORKER_LEASE_S = env.float("STREAMING_WORKER_LEASE_S", default=10.0)
 STREAMING_WORKER_POLL_S = env.float("STREAMING_WORKER_POLL_S", default=0.5)
+# The camera wall (/live-monitoring/wall/): each tile's rendition, and how many tiles one
+# browser's socket may carry.
+STREAMING_WALL_WIDTH = env.int("STREAMING_WALL_WIDTH", default=640)
+STREAMING_WALL_FPS = env.float("STREAMING_WALL_FPS", default=15.0)
+STREAMING_WALL_MAX_TILES = env.int("STREAMING_WALL_MAX_TILES", default=64)
+# Picture alarms (streaming/alarms.py): frozen (the picture changes by less than FROZEN_DIFF
+# grey levels on a 64x36 copy), black (mean luminance under BLACK_LUMA) or lost (no frame
+# decoded) for that many seconds. Unwatched running cameras are sampled SAMPLE_FPS times a
+# second (decoded, never encoded); 0 turns the alarms off.
+STREAMING_ALARM_SAMPLE_FPS = env.float("STREAMING_ALARM_SAMPLE_FPS", default=2.0)
+STREAMING_ALARM_FROZEN_S = env.float("STREAMING_ALARM_FROZEN_S", default=5.0)
+STREAMING_ALARM_BLACK_S = env.float("STREAMING_ALARM_BLACK_S", default=5.0)
+STREAMING_ALARM_LOST_S = env.float("STREAMING_ALARM_LOST_S", default=5.0)
+STREAMING_ALARM_FROZEN_DIFF = env.float("STREAMING_ALARM_FROZEN_DIFF", default=1.0)
+STREAMING_ALARM_BLACK_LUMA = env.float("STREAMING_ALARM_BLACK_LUMA", default=16.0)
 CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
     "task": "streaming.tasks.upload_prune_task",
     "schedule": timedelta(minutes=env.int("STREAMING_PRUNE_INTERVAL_MIN", default=30)),

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from broadcastops.accounts.admin import RoleActions
 from broadcastops.errors import ApplicationError
 from streaming import services
-from streaming.models import StreamSession, Upload
+from streaming.models import PictureAlarm, StreamSession, Upload
 
 
 @admin.register(Upload)
@@ -90,3 +90,19 @@ class StreamSessionAdmin(RoleActions, admin.ModelAdmin):
                 )
             except ApplicationError as exc:
                 self.message_user(request, f"{session.camera_id}: {exc.message}", messages.WARNING)
+
+
+@admin.register(PictureAlarm)
+class PictureAlarmAdmin(admin.ModelAdmin):
+    """Frozen, black and lost-feed alarms as recorded; judged by the producers, never here."""
+
+    list_display = ["camera_id", "kind", "opened_at", "resolved_at", "session_id"]
+    list_filter = ["kind", "camera_id"]
+    search_fields = ["camera_id", "session_id"]
+    readonly_fields = [f.name for f in PictureAlarm._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

@@ -21,7 +21,7 @@ from broadcastops.errors import NotFound
 from broadcastops.rest import IsOperator, IsViewer
 from streaming import selectors, services
 from streaming.camera_ids import CAMERA_ID_RE
-from streaming.models import StreamSession, Upload
+from streaming.models import PictureAlarm, StreamSession, Upload
 from streaming.uploads import VideoUploadHandler
 
 logger = logging.getLogger(__name__)
@@ -314,3 +314,86 @@ class FeedHealthApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response(selectors.feed_health())
+
+
+# -- the camera wall --------------------------------------------------------------------------
+
+
+class WallLayoutOutputSerializer(serializers.Serializer):
+    columns = serializers.IntegerField()
+    cameras = serializers.ListField(child=serializers.CharField())
+
+
+class WallOutputSerializer(serializers.Serializer):
+    layout = WallLayoutOutputSerializer()
+    running = serializers.ListField(child=serializers.CharField())
+    tiles = serializers.ListField(
+        child=serializers.CharField(), help_text="the cameras the wall shows, in order"
+    )
+    alarms = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    tile_width = serializers.IntegerField()
+    tile_fps = serializers.FloatField()
+    websocket_path = serializers.CharField()
+
+
+class WallApi(APIView):
+    """The signed-in user's camera wall: layout, running cameras, the tiles and open alarms."""
+
+    permission_classes = [IsViewer]
+
+    @extend_schema(responses=WallOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(WallOutputSerializer(selectors.wall_get(user=request.user)).data)
+
+
+class WallLayoutApi(APIView):
+    """Read or replace the signed-in user's wall layout (kept across reloads and devices)."""
+
+    permission_classes = [IsViewer]
+
+    class WallLayoutInput(serializers.Serializer):
+        columns = serializers.IntegerField(min_value=1, max_value=services.WALL_COLUMNS_MAX)
+        cameras = serializers.ListField(
+            child=serializers.RegexField(**CAMERA_ID_FIELD), allow_empty=True
+        )
+
+    @extend_schema(responses=WallLayoutOutputSerializer)
+    def get(self, request: Request) -> Response:
+        layout = selectors.wall_get(user=request.user)["layout"]
+        return Response(WallLayoutOutputSerializer(layout).data)
+
+    @extend_schema(request=WallLayoutInput, responses=WallLayoutOutputSerializer)
+    def put(self, request: Request) -> Response:
+        serializer = self.WallLayoutInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        layout = services.wall_layout_save(user=request.user, **serializer.validated_data)
+        return Response(
+            WallLayoutOutputSerializer({"columns": layout.columns, "cameras": layout.cameras}).data
+        )
+
+
+class PictureAlarmOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PictureAlarm
+        fields = ["id", "camera_id", "kind", "session_id", "opened_at", "resolved_at"]
+
+
+class PictureAlarmListApi(generics.ListAPIView):
+    """Picture alarms (frozen, black, lost feed), newest first, paginated."""
+
+    permission_classes = [IsViewer]
+    serializer_class = PictureAlarmOutputSerializer
+    filter_backends: list = []
+
+    class FilterSerializer(serializers.Serializer):
+        camera_id = serializers.RegexField(required=False, **CAMERA_ID_FIELD)
+        open_only = serializers.BooleanField(required=False, default=False)
+
+    def get_queryset(self) -> QuerySet[PictureAlarm]:
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.picture_alarm_list(**filters.validated_data)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)

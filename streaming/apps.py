@@ -8,7 +8,20 @@ class StreamingConfig(AppConfig):
     verbose_name = _("Live monitoring")
 
     def ready(self) -> None:
+        import contextlib
+
+        from prometheus_client import REGISTRY
+
         from broadcastops import registry
+
+        # messages: its stored codes render in every process, whatever it imports first.
+        from streaming import messages, runtime, services  # noqa: F401
+        from streaming.metrics import PictureAlarmCollector
+
+        with contextlib.suppress(ValueError):  # already registered: ready() ran before
+            REGISTRY.register(PictureAlarmCollector())
+        # Producers (web process or stream worker) record picture alarms through the service.
+        runtime.alarm_handler_set(services.picture_alarm_change)
 
         # /healthz names a camera whose feed is late (a dead stream worker, a lost Redis
         # subscription) next to the project's own checks.

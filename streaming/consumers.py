@@ -20,6 +20,7 @@ listens on the channel layer once per camera and process.
 
 import json
 import logging
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -30,7 +31,7 @@ from broadcastops.asgi_types import Receive, Scope, Send
 from broadcastops.websocket_broadcast import broadcast_writer
 from broadcastops.websocket_messages import BadMessage, close_for, json_of, text_of
 from streaming.camera_ids import camera_id_message, camera_id_valid
-from streaming.hub import ViewerSlot, hub_get
+from streaming.hub import CameraFeed, ViewerSlot, WallTileSlot, hub_get
 from streaming.media import rendition_width
 
 logger = logging.getLogger(__name__)
@@ -151,3 +152,151 @@ def _acknowledged(text: str) -> int:
     if type(frames) is not int or not 1 <= frames <= MAX_ACK_FRAMES:
         raise BadMessage(_ACK_RULE)
     return frames
+
+
+# -- the camera wall: one socket, many cameras ------------------------------------------------
+
+_WALL_RULE = (
+    'expected {"type": "watch", "cameras": [...], "full": null or a camera}, '
+    '"ack CAMERA N" or {"type": "ack", "camera": CAMERA, "frames": N}'
+)
+
+
+@dataclass(frozen=True)
+class WallAck:
+    camera_id: str
+    frames: int
+
+
+@dataclass(frozen=True)
+class WallWatch:
+    cameras: list[str]
+    full: str | None
+
+
+def _wall_message(text: str, *, max_tiles: int) -> WallAck | WallWatch:
+    """A wall client's message, or BadMessage."""
+    if text.startswith("ack "):
+        parts = text.split(" ")
+        if len(parts) not in (2, 3):
+            raise BadMessage(_WALL_RULE)
+        count = parts[2] if len(parts) == 3 else "1"
+        frames: object = int(count) if count.isascii() and count.isdigit() else 0
+        camera: object = parts[1]
+    else:
+        message = json_of(text)
+        if not isinstance(message, dict):
+            raise BadMessage(_WALL_RULE)
+        if message.get("type") == "watch":
+            cameras, full = message.get("cameras"), message.get("full")
+            if not isinstance(cameras, list) or not all(
+                isinstance(c, str) and camera_id_valid(c) for c in cameras
+            ):
+                raise BadMessage("cameras must be a list of camera ids")
+            if len(cameras) > max_tiles:
+                raise BadMessage(f"a wall carries at most {max_tiles} cameras")
+            if full is not None and (not isinstance(full, str) or full not in cameras):
+                raise BadMessage("full must be null or one of the cameras")
+            return WallWatch(list(dict.fromkeys(cameras)), full)
+        if message.get("type") != "ack":
+            raise BadMessage(_WALL_RULE)
+        camera, frames = message.get("camera"), message.get("frames", 1)
+    if not isinstance(camera, str) or not camera_id_valid(camera):
+        raise BadMessage(_WALL_RULE)
+    if type(frames) is not int or not 1 <= frames <= MAX_ACK_FRAMES:
+        raise BadMessage(_WALL_RULE)
+    return WallAck(camera, frames)
+
+
+async def live_wall_socket(scope: Scope, receive: Receive, send: Send) -> None:
+    """A camera wall's socket: every tile of one browser, frames tagged by camera.
+
+    The client says which cameras to show (``watch``; ``full`` names the one shown at full
+    size and rate, the others get the wall rendition, ``?width=&fps=``, 640 at 15 by
+    default) and acknowledges per camera. Each tile is a viewer of its camera's feed with
+    its own window (``WallTileSlot``); a frame of camera ``c`` is a binary message
+    ``\\x01, len(c), c, JPEG``, status messages are the live-monitoring socket's, one per
+    camera (their ``camera_id`` says which).
+    """
+    if (await receive())["type"] != "websocket.connect":
+        return
+    user = scope.get("user")
+    if user is None or not await database_sync_to_async(user_has_role)(user, Role.VIEWER):
+        logger.info("Wall socket refused: no viewer role")
+        await send({"type": "websocket.close", "code": _CLOSE_FORBIDDEN})
+        return
+    params = parse_qs(scope.get("query_string", b"").decode())
+    try:
+        tile_width = int(_number(params, "width", 16, 7680) or settings.STREAMING_WALL_WIDTH)
+        tile_fps = _number(params, "fps", 1, 60) or settings.STREAMING_WALL_FPS
+    except ValueError:
+        await _refuse(send, "width must be 16-7680 and fps 1-60.", what="wall")
+        return
+    await send({"type": "websocket.accept"})
+    hub = hub_get()
+    write = broadcast_writer(send)
+
+    async def send_frame(data: bytes) -> None:
+        if write is not None:
+            write(data)
+        else:
+            await send({"type": "websocket.send", "bytes": data})
+
+    async def send_text(text: str) -> None:
+        await send({"type": "websocket.send", "text": text})
+
+    tiles: dict[str, tuple[CameraFeed, WallTileSlot, bool]] = {}
+
+    async def watch(cameras: list[str], full: str | None) -> None:
+        for camera_id, (_feed, slot, was_full) in list(tiles.items()):
+            if camera_id not in cameras or was_full != (camera_id == full):
+                hub.leave(camera_id, slot)
+                del tiles[camera_id]
+        for camera_id in cameras:
+            if camera_id in tiles:
+                continue
+            feed = hub.feed(camera_id)
+            if feed.spec is None:
+                await feed.spec_reload()
+            is_full = camera_id == full
+            native = feed.spec.native_width() if feed.spec else 0
+            slot = WallTileSlot(
+                tag=feed.tagged,
+                width=0
+                if is_full
+                else rendition_width(
+                    requested=tile_width,
+                    native_width=native or 10**6,
+                    allowed=settings.STREAMING_RENDITION_WIDTHS,
+                ),
+                max_fps=0.0 if is_full else tile_fps,
+                send=send_frame,
+                send_text=send_text,
+                window=settings.STREAMING_ACK_WINDOW,
+            )
+            tiles[camera_id] = (await hub.join(camera_id, slot), slot, is_full)
+        await send_text(json.dumps({"type": "watching", "cameras": cameras, "full": full}))
+
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message["type"] != "websocket.receive":
+                continue
+            try:
+                parsed = _wall_message(
+                    text_of(message), max_tiles=settings.STREAMING_WALL_MAX_TILES
+                )
+            except BadMessage as error:
+                await close_for(send, error, what="camera wall")
+                return
+            if isinstance(parsed, WallWatch):
+                await watch(parsed.cameras, parsed.full)
+                continue
+            tile = tiles.get(parsed.camera_id)
+            if tile is not None:  # an ack for a tile just removed: nothing to do
+                await tile[0].on_acknowledge(tile[1], parsed.frames)
+    finally:
+        for camera_id, (_feed, slot, _full) in tiles.items():
+            hub.leave(camera_id, slot)

@@ -25,8 +25,8 @@ from django.conf import settings
 from streaming import runtime
 from streaming.frames import Frame
 from streaming.redisbus import RedisSource
-from streaming.selectors import stream_spec_get
-from streaming.types import FEED_HEALTH, ProducerSpec
+from streaming.selectors import camera_feed_get
+from streaming.types import FEED_HEALTH, Demand, ProducerSpec
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +56,14 @@ class ViewerSlot:
         window: int = 1,
     ):
         self.width = width
+        self.max_fps = max_fps
         self.window = window
         self.send_text = send_text
         self.interval_s = 1.0 / max_fps if max_fps else 0.0
         self.in_flight = 0
         self.awaiting_since = 0.0
         self.last_key: tuple[str, int] | None = None
-        self.next_due = 0.0
+        self.last_sent_at = 0.0
         self.frames_sent = 0
         self._send = send
 
@@ -71,20 +72,25 @@ class ViewerSlot:
             return False
         if (frame.session_id, frame.seq) == self.last_key:
             return False
-        # A small slack so that a 15 fps request on a 30 fps source gets every second frame.
-        return not self.interval_s or frame.encoded_at >= self.next_due - 0.004
+        # Measured from the last frame sent, not on a grid of its own: the producer already
+        # encodes a rendition at its fastest viewer's rate (streaming.producer), so a 15 fps
+        # tile of a 15 fps rendition must take every frame, however late or early each one's
+        # encode ends. A grid anchored on the first frame's encode time dropped every other
+        # frame once a late one had moved it (7 frames/s of 15 on a busy wall). 0.6 of the
+        # interval still skips every second frame of a 30 fps rendition for a 15 fps viewer.
+        return not self.interval_s or frame.encoded_at - self.last_sent_at >= 0.6 * self.interval_s
 
     async def offer(self, frame: Frame) -> None:
         if not self.in_flight:
             self.awaiting_since = time.monotonic()
         self.in_flight += 1
         self.last_key = (frame.session_id, frame.seq)
-        if self.interval_s:
-            self.next_due = max(self.next_due + self.interval_s, frame.encoded_at)
-            if self.next_due < frame.encoded_at + self.interval_s / 2:
-                self.next_due = frame.encoded_at + self.interval_s
+        self.last_sent_at = frame.encoded_at
         self.frames_sent += 1
-        await self._send(frame.data)
+        await self._send(self.payload(frame))
+
+    def payload(self, frame: Frame) -> bytes:
+        return frame.data
 
     def acknowledge(self, frames: int = 1) -> None:
         self.in_flight = max(0, self.in_flight - frames)
@@ -94,6 +100,22 @@ class ViewerSlot:
     def stalled(self) -> bool:
         """No acknowledgement for a while: status messages would pile up too, so hold them."""
         return bool(self.in_flight) and time.monotonic() - self.awaiting_since > 5.0
+
+
+class WallTileSlot(ViewerSlot):
+    """One tile of a camera wall: a viewer of its own (its window, its rate, its skips), on a
+    socket that carries every tile of the browser, so its frames are tagged with the camera.
+
+    A tile the browser cannot keep up with runs out of window and skips to the newest frame,
+    as a viewer does; the other tiles of the same socket keep their own windows.
+    """
+
+    def __init__(self, *, tag: Callable[[Frame], bytes], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._tag = tag
+
+    def payload(self, frame: Frame) -> bytes:
+        return self._tag(frame)
 
 
 class LatestSlot(ViewerSlot):
@@ -135,6 +157,8 @@ class CameraFeed:
         self.spec: ProducerSpec | None = None
         self.spec_loaded_at = 0.0
         self.global_viewers: int | None = None  # scaled mode: counted across web processes
+        self.alarms: list[str] = []  # the camera's open picture alarms (streaming.alarms)
+        self._tagged: dict[int, tuple[Frame, bytes]] = {}
         self.last_frame_at = 0.0
         self.frames_received = 0
         self.lagging = False
@@ -146,8 +170,14 @@ class CameraFeed:
         self.created_at = time.monotonic()
 
     # -- demand ------------------------------------------------------------------------------
-    def demand(self) -> frozenset[int]:
-        return frozenset(width for width, slots in self.viewers.items() if slots)
+    def demand(self) -> dict[int, float]:
+        """Each watched width at the highest rate one of its viewers asks (0: full rate)."""
+        demand: dict[int, float] = {}
+        for width, slots in self.viewers.items():
+            rates = [slot.max_fps for slot in slots]
+            if rates:
+                demand[width] = 0.0 if not all(rates) else max(rates)
+        return demand
 
     @property
     def viewer_count(self) -> int:
@@ -219,6 +249,7 @@ class CameraFeed:
             "width": slot.width if slot else 0,
             "ack_window": slot.window if slot else 1,
             "mode": self.hub.mode,
+            "alarms": self.alarms,
         }
         if spec is None:
             return message
@@ -315,6 +346,10 @@ class CameraFeed:
                 await layer.group_add(group, channel)
                 while True:
                     event = await layer.receive(channel)
+                    if event.get("type") == "stream.alarms":
+                        self.alarms = list(event.get("alarms") or [])
+                        await self._status_send_all("status")
+                        continue
                     if event.get("type") != "stream.session":
                         continue
                     spec = ProducerSpec(**event["spec"]) if event.get("spec") else None
@@ -330,7 +365,22 @@ class CameraFeed:
                 await asyncio.sleep(1.0)
 
     async def spec_reload(self) -> None:
-        self.spec_set(await database_sync_to_async(stream_spec_get)(camera_id=self.camera_id))
+        spec, self.alarms = await database_sync_to_async(camera_feed_get)(camera_id=self.camera_id)
+        self.spec_set(spec)
+
+    def tagged(self, frame: Frame) -> bytes:
+        """The frame as the wall's socket carries it: tagged with its camera id.
+
+        Built once per frame and rendition for every wall viewer (the same bytes object, so
+        the broadcast writer frames it once too): a byte 1, the id's length, the id, the JPEG.
+        """
+        cached = self._tagged.get(frame.width)
+        if cached is not None and cached[0] is frame:
+            return cached[1]
+        camera = frame.camera_id.encode("ascii")
+        data = b"".join((b"\x01", len(camera).to_bytes(1, "big"), camera, frame.data))
+        self._tagged[frame.width] = (frame, data)
+        return data
 
     def spec_set(self, spec: ProducerSpec | None) -> None:
         if spec is None or self.spec is None or spec.session_id != self.spec.session_id:
@@ -395,7 +445,7 @@ class Hub:
         self.loop = loop
         self.feeds: dict[str, CameraFeed] = {}
         # Read by producer threads without a lock: replaced whole, never mutated.
-        self.demand_snapshot: dict[str, frozenset[int]] = {}
+        self.demand_snapshot: dict[str, Demand] = {}
         self.source: EmbeddedSource | RedisSource
         if settings.STREAMING_REDIS_URL:
             self.source = RedisSource(settings.STREAMING_REDIS_URL)
@@ -415,9 +465,8 @@ class Hub:
         feed = self.feed(camera_id)
         if feed.spec is None:
             await feed.spec_reload()
-        new_rendition = not feed.viewers.get(slot.width)
         feed.viewers.setdefault(slot.width, set()).add(slot)
-        if new_rendition:
+        if self.demand_snapshot.get(camera_id) != feed.demand():
             self._demand_changed(feed)
         if slot.send_text is not None:
             await slot.send_text(json.dumps(feed.status(slot)))
@@ -437,7 +486,8 @@ class Hub:
                 del feed.viewers[slot.width]
                 # The kept frame would be stale when someone comes back: drop it.
                 feed.latest.pop(slot.width, None)
-                self._demand_changed(feed)
+        if feed.viewers and self.demand_snapshot.get(camera_id) != feed.demand():
+            self._demand_changed(feed)
         if not feed.viewers:
             feed.close()
             del self.feeds[camera_id]

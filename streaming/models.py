@@ -122,3 +122,72 @@ class StreamSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera_id} ({self.get_state_display()})"
+
+
+class PictureAlarm(models.Model):
+    """A frozen, black or lost picture on one camera, from when it opened until it resolved.
+
+    At most one of each kind is open per camera (a constraint), so two processes judging the
+    same camera (a worker replaced, a restart) record it once; ``streaming.services`` opens
+    and resolves it by conditional writes and notifies once each way.
+    """
+
+    class Kind(models.TextChoices):
+        FROZEN = "frozen", _("Frozen picture")
+        BLACK = "black", _("Black picture")
+        LOST = "lost", _("Lost feed")
+
+    camera_id = models.CharField(_("camera"), max_length=64, db_index=True)
+    kind = models.CharField(_("alarm"), max_length=16, choices=Kind.choices)
+    session_id = models.UUIDField(_("stream session"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), db_index=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        verbose_name = _("picture alarm")
+        verbose_name_plural = _("picture alarms")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["camera_id", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="streaming_one_open_alarm_per_camera_and_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera_id}: {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class WallLayout(models.Model):
+    """One user's camera wall: how many columns, and which cameras in which order.
+
+    An empty ``cameras`` list shows every running camera (sorted by id).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    columns = models.PositiveSmallIntegerField(_("columns"), default=4)
+    cameras = models.JSONField(_("cameras"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("camera wall layout")
+        verbose_name_plural = _("camera wall layouts")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(columns__gte=1) & models.Q(columns__lte=8),
+                name="streaming_wall_columns_between_1_and_8",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.columns}"

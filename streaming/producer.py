@@ -1,22 +1,30 @@
 """Frame producers: one thread per active camera, decoding with OpenCV and encoding once.
 
 A producer runs whether or not anybody watches. Its playback clock is the session's
-(``ProducerSpec.position_at``): while nobody watches it only sleeps, and when demand comes
-back it seeks to where the clock is, so a viewer who leaves and returns joins the same
-position. Each demanded rendition (a width) is encoded once per frame, whatever the number
-of viewers, and handed to a ``FrameSink``: the in-process hub (embedded mode) or Redis
-pub/sub (``stream_worker``, scaled mode).
+(``ProducerSpec.position_at``): while nobody watches it only samples a few frames a second
+for the picture alarms (``streaming.alarms``; decoded, never encoded) or, with alarms off,
+sleeps; when demand comes back it seeks to where the clock is, so a viewer who leaves and
+returns joins the same position. Each demanded rendition (a width, at a frame rate) is
+encoded once per frame it is due, whatever the number of viewers, and handed to a
+``FrameSink``: the in-process hub (embedded mode) or Redis pub/sub (``stream_worker``, scaled
+mode). Source frames that no rendition and no alarm sample needs (a 15 frames/s wall tile of a
+30 frames/s camera) are decoded with ``grab()`` only: never converted to a picture, never
+encoded.
 """
 
 import logging
+import math
 import threading
 import time
+from collections.abc import Callable
 
 import cv2
+import numpy as np
 
+from streaming.alarms import AlarmChange, AlarmReporter, AlarmThresholds, LostWatch, PictureWatch
 from streaming.frames import Frame, frame_pack
 from streaming.media import frame_encode
-from streaming.types import FrameSink, ProducerSpec
+from streaming.types import Demand, FrameSink, ProducerSpec
 
 logger = logging.getLogger(__name__)
 
@@ -26,19 +34,47 @@ logger = logging.getLogger(__name__)
 # ~2 ms a frame for grab()). With a 1 s threshold a seek that took over a second under load
 # fell behind by more than it caught up, and the producer sought again and again (0 frames/s).
 _SEEK_AFTER_S = 10.0
-# How often an idle producer (no demand) looks for demand, at most.
+# How often an idle producer (no demand, no alarms) looks for demand, at most.
 _IDLE_WAIT_S = 0.25
+
+# A producer that died is started again at most this often by the monitor.
+_RESTART_EVERY_S = 2.0
+
+AlarmReport = Callable[[list[AlarmChange]], None]
 
 
 class Producer(threading.Thread):
     """Decodes one session's file on the session's clock and encodes what is demanded."""
 
-    def __init__(self, spec: ProducerSpec, sink: FrameSink, *, max_output_fps: float):
+    def __init__(
+        self,
+        spec: ProducerSpec,
+        sink: FrameSink,
+        *,
+        max_output_fps: float,
+        thresholds: AlarmThresholds | None = None,
+        report: AlarmReport | None = None,
+        frame_times: dict[str, float] | None = None,
+    ):
         super().__init__(name=f"producer-{spec.camera_id}", daemon=True)
         self.spec = spec
         self.sink = sink
         self.max_output_fps = max_output_fps
         self.frames_encoded = 0
+        self.frames_grabbed = 0  # decoded and never converted (skipped by every rendition)
+        self.frames_retrieved = 0
+        self.watch = (
+            PictureWatch(
+                camera_id=spec.camera_id, session_id=spec.session_id, thresholds=thresholds
+            )
+            if thresholds is not None and thresholds.sample_fps > 0
+            else None
+        )
+        self._report = report
+        # camera -> when its newest frame was decoded; shared with the manager's lost-feed
+        # judgement, which must outlive a producer that dies.
+        self.frame_times = frame_times if frame_times is not None else {}
+        self._due: dict[int, float] = {}  # rendition width -> the source frame it is next due at
         self._halt = threading.Event()
         self._wake = threading.Event()
 
@@ -65,7 +101,10 @@ class Producer(threading.Thread):
             spec.session_id,
             spec.upload_id,
         )
-        cap = cv2.VideoCapture(spec.path, cv2.CAP_FFMPEG)
+        # One decoding thread per camera: FFmpeg's default (a thread per core, frame threading)
+        # cost 2.5 ms of CPU per 720p H.264 frame against 2.3 with one, and sixteen cameras
+        # each with a pool of their own only fight over the same cores (streaming_wall).
+        cap = cv2.VideoCapture(spec.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         try:
             if not cap.isOpened():
                 logger.error(
@@ -84,113 +123,240 @@ class Producer(threading.Thread):
             cap.release()
             logger.info("Producer stopped camera=%s session=%s", spec.camera_id, spec.session_id)
 
+    # -- rates ----------------------------------------------------------------------------------
+    def _stride(self, spec: ProducerSpec, fps: float) -> float:
+        """Source frames per output frame of a rendition wanted at ``fps`` (0: full rate)."""
+        rate = spec.fps * spec.speed
+        out = min(fps or rate, rate, self.max_output_fps)
+        return max(1.0, rate / out)
+
+    def _wake_stride(self, spec: ProducerSpec, demand: Demand) -> float:
+        """Source frames between two wake-ups: the fastest rendition's, or the alarm sample's."""
+        if demand:
+            return math.floor(min(self._stride(spec, fps) for fps in demand.values()) + 1e-9)
+        assert self.watch is not None
+        return self._stride(spec, self.watch.thresholds.sample_fps)
+
+    def _due_now(self, width: int, stride: float, index: int) -> bool:
+        """Whether frame ``index`` is due for the rendition, and if so, when the next one is."""
+        due = self._due.get(width)
+        if due is not None and due - stride <= index < due - 0.5:
+            return False
+        if due is None or abs(index - due) >= stride:
+            self._due[width] = index + stride  # first frame, a seek or a loop: start over here
+        else:
+            self._due[width] = due + stride
+        return True
+
+    # -- the loop -------------------------------------------------------------------------------
     def _loop(self, cap: cv2.VideoCapture) -> None:
-        decoded = -1  # index of the frame held in ``image``
-        image = None
+        decoded = -1  # index of the newest decoded frame
+        image: np.ndarray | None = None  # its picture, when it was converted
         encoded_widths: set[int] = set()  # renditions already sent for ``image``
         seq = 0
+        camera_id = self.spec.camera_id
+        self.frame_times.setdefault(camera_id, time.time())
         while not self._halt.is_set():
             spec = self.spec
-            widths = self.sink.demand(spec.camera_id)
-            if not widths:
+            demand = self.sink.demand(spec.camera_id)
+            now = time.time()
+            position, ended = spec.position_at(now)
+            if ended:
+                self.frame_times[camera_id] = now  # nothing to decode is no lost feed
+            if not demand and (self.watch is None or ended):
                 # Nobody watches: the clock runs on (it is arithmetic) but nothing is decoded.
-                image = None
+                decoded, image = -1, None
                 self._wake.wait(_IDLE_WAIT_S)
                 self._wake.clear()
                 continue
-            position, _ended = spec.position_at(time.time())
             target = min(int(position * spec.fps), spec.frame_count - 1)
-            if image is None or target != decoded:
-                if image is None or target < decoded or target - decoded > _SEEK_AFTER_S * spec.fps:
+            if decoded < 0 or target != decoded:
+                fresh = decoded < 0 or image is None
+                if decoded < 0 or target < decoded or target - decoded > _SEEK_AFTER_S * spec.fps:
                     cap.set(cv2.CAP_PROP_POS_FRAMES, target)
                     decoded = target - 1
                 while decoded < target - 1 and cap.grab():
                     decoded += 1
-                ok, frame_image = cap.read()
+                    self.frames_grabbed += 1
+                due = [
+                    w
+                    for w in sorted(demand)
+                    if self._due_now(w, self._stride(spec, demand[w]), target)
+                ]
+                sample = self.watch is not None and self.watch.due(now)
+                if due or sample or (demand and fresh):
+                    ok, frame_image = cap.read()
+                    self.frames_retrieved += 1
+                else:
+                    ok, frame_image = cap.grab(), None
+                    self.frames_grabbed += 1
                 if not ok:
                     # The container promised more frames than it holds: start over at 0.
                     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                     decoded, image = -1, None
                     self._halt.wait(0.01)
                     continue
-                image, decoded = frame_image, target
-                encoded_widths = set()
-                seq += 1
-            missing = widths - encoded_widths
-            if missing:
+                decoded = target
+                self.frame_times[camera_id] = time.time()
+                if frame_image is not None:
+                    image = frame_image
+                    encoded_widths = set(demand) - set(due)
+                    seq += 1
+                    if sample and self.watch is not None and self._report is not None:
+                        changes = self.watch.observe(frame_image, time.time())
+                        if changes:
+                            self._report(changes)
+            missing = set(demand) - encoded_widths
+            if missing and image is not None:
                 for width in sorted(missing):
-                    jpeg = frame_encode(
-                        image, width=width or spec.native_width(), quality=spec.jpeg_quality
-                    )
-                    # When the frame is ready to go: the latency viewers see from here on
-                    # is the fan-out's (and a second rendition's does not include the first's
-                    # encode).
-                    encoded_at = time.time()
-                    data = frame_pack(
-                        jpeg=jpeg,
-                        seq=seq,
-                        encoded_at=encoded_at,
-                        position_s=decoded / spec.fps,
-                        session_id=spec.session_id,
-                    )
-                    self.sink.publish(
-                        Frame(
-                            camera_id=spec.camera_id,
-                            width=width,
-                            seq=seq,
-                            encoded_at=encoded_at,
-                            position_s=decoded / spec.fps,
-                            session_id=spec.session_id,
-                            data=data,
-                        )
-                    )
-                    self.frames_encoded += 1
+                    self._publish(spec, image, width=width, seq=seq, index=decoded)
                 encoded_widths |= missing
             # Always sleep a little, even when late: the hub's loop and the sockets need the GIL.
-            self._wake.wait(max(0.002, self._delay_to_next_frame(spec, decoded)))
+            delay = self._delay_to_next_frame(spec, decoded, self._wake_stride(spec, demand))
+            self._wake.wait(max(0.002, delay))
             self._wake.clear()
 
-    def _delay_to_next_frame(self, spec: ProducerSpec, decoded: int) -> float:
-        """Seconds until the producer should take the frame after ``decoded``.
+    def _publish(
+        self, spec: ProducerSpec, image: np.ndarray, *, width: int, seq: int, index: int
+    ) -> None:
+        jpeg = frame_encode(image, width=width or spec.native_width(), quality=spec.jpeg_quality)
+        # When the frame is ready to go: the latency viewers see from here on is the fan-out's
+        # (and a second rendition's does not include the first's encode).
+        encoded_at = time.time()
+        data = frame_pack(
+            jpeg=jpeg,
+            seq=seq,
+            encoded_at=encoded_at,
+            position_s=index / spec.fps,
+            session_id=spec.session_id,
+        )
+        self.sink.publish(
+            Frame(
+                camera_id=spec.camera_id,
+                width=width,
+                seq=seq,
+                encoded_at=encoded_at,
+                position_s=index / spec.fps,
+                session_id=spec.session_id,
+                data=data,
+            )
+        )
+        self.frames_encoded += 1
+
+    def _delay_to_next_frame(self, spec: ProducerSpec, decoded: int, stride: float = 1.0) -> float:
+        """Seconds until the producer should take the frame ``stride`` frames after ``decoded``.
 
         It wakes in the middle of that frame's time on the playback clock, so a wake-up that
         is late (or early) by up to half a frame still finds it: a timer of its own, drifting
         against the clock, would now and then skip a frame and show another one twice. A
         producer that is already past that point (a slow decode) goes on at once. Past
-        ``max_output_fps`` frames are skipped anyway, evenly.
+        ``max_output_fps`` frames are skipped anyway, evenly (a stride of the source rate
+        over that maximum).
 
-        Never longer than a frame and a half: a clock behind ``decoded`` has gone back (a
+        Never longer than one and a half strides: a clock behind ``decoded`` has gone back (a
         loop starting over, a restart from an earlier position), and the wait computed from
         it would last until the clock came back round — a whole loop of the video.
         """
         rate = spec.fps * spec.speed
-        if rate > self.max_output_fps:
-            return 1.0 / self.max_output_fps
+        stride = max(stride, math.floor(rate / self.max_output_fps + 1e-9), 1.0)
         position, _ended = spec.position_at(time.time())
-        return min(((decoded + 1.5) / spec.fps - position) / spec.speed, 1.5 / rate)
+        step = math.floor(stride + 1e-9)
+        return min(((decoded + step + 0.5) / spec.fps - position) / spec.speed, 1.5 * stride / rate)
 
 
 class ProducerManager:
-    """The producers of one process, at most one per camera."""
+    """The producers of one process, at most one per camera, and their picture alarms.
 
-    def __init__(self, sink: FrameSink, *, max_output_fps: float):
+    With ``alarms`` (a reporter, ``streaming.alarms.AlarmReporter``) each producer judges its
+    frames for frozen and black pictures, and a monitor thread judges lost feeds: a camera
+    whose producer decoded nothing for ``lost_s`` (stalled, or dead and not restartable:
+    its file gone, a decoder crash). ``restart`` is called for a camera whose producer died
+    (embedded mode; the stream worker's own pass restarts them there).
+    """
+
+    def __init__(
+        self,
+        sink: FrameSink,
+        *,
+        max_output_fps: float,
+        thresholds: AlarmThresholds | None = None,
+        alarms: AlarmReporter | None = None,
+        restart: Callable[[str], None] | None = None,
+    ):
         self.sink = sink
         self.max_output_fps = max_output_fps
+        self.thresholds = thresholds if alarms is not None else None
+        self.alarms = alarms
+        self.restart = restart
         self._producers: dict[str, Producer] = {}
+        self._specs: dict[str, ProducerSpec] = {}  # what should run, dead producers included
+        self._watches: dict[str, PictureWatch] = {}
+        self.frame_times: dict[str, float] = {}
+        self._restarted_at: dict[str, float] = {}
+        self.lost = LostWatch(self.thresholds) if self.thresholds is not None else None
         self._lock = threading.Lock()
+        self._monitor: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def configure(
+        self, *, thresholds: AlarmThresholds | None, alarms: AlarmReporter | None
+    ) -> None:
+        """New alarm settings, for the producers started from now on."""
+        with self._lock:
+            self.alarms = alarms
+            self.thresholds = thresholds if alarms is not None else None
+            self.lost = LostWatch(self.thresholds) if self.thresholds is not None else None
+            self._watches.clear()
+
+    def _report(self, changes: list[AlarmChange]) -> None:
+        if changes and self.alarms is not None:
+            self.alarms.report(changes)
+
+    def _session_over(self, camera_id: str) -> None:
+        """The camera's session stopped or was replaced: its alarms end with it."""
+        now = time.time()
+        watch = self._watches.pop(camera_id, None)
+        if watch is not None:
+            self._report(watch.close(now))
+        if self.lost is not None:
+            self._report(self.lost.forget(camera_id, now))
+        self.frame_times.pop(camera_id, None)
+
+    def _new_producer(self, spec: ProducerSpec) -> Producer:
+        producer = Producer(
+            spec,
+            self.sink,
+            max_output_fps=self.max_output_fps,
+            thresholds=self.thresholds,
+            report=self._report,
+            frame_times=self.frame_times,
+        )
+        watch = self._watches.get(spec.camera_id)
+        if watch is not None and watch.session_id == spec.session_id:
+            producer.watch = watch  # a restart: the alarms it had stay open, not re-announced
+        elif producer.watch is not None:
+            self._watches[spec.camera_id] = producer.watch
+        return producer
 
     def apply(self, camera_id: str, spec: ProducerSpec | None) -> None:
         """Make the camera's producer match ``spec`` (None: no producer)."""
         with self._lock:
             current = self._producers.get(camera_id)
+            known = self._specs.get(camera_id)
             if current is not None and not current.is_alive():
                 self._producers.pop(camera_id)
                 current = None
             if spec is None:
+                self._specs.pop(camera_id, None)
                 if current is not None:
                     self._producers.pop(camera_id)
                     current.halt()
+                if known is not None:
+                    self._session_over(camera_id)
                 return
+            if known is not None and known.session_id != spec.session_id:
+                self._session_over(camera_id)
+            self._specs[camera_id] = spec
             if current is not None:
                 same_file = (current.spec.session_id, current.spec.path) == (
                     spec.session_id,
@@ -208,9 +374,56 @@ class ProducerManager:
                     spec.session_id,
                 )
                 current.halt()
-            producer = Producer(spec, self.sink, max_output_fps=self.max_output_fps)
+            producer = self._new_producer(spec)
             self._producers[camera_id] = producer
             producer.start()
+        self._monitor_ensure()
+
+    # -- lost feeds -----------------------------------------------------------------------------
+    def monitor_pass(self, now: float | None = None) -> None:
+        """Judge every camera that should have a producer for a lost feed; restart dead ones."""
+        if self.lost is None:
+            return
+        now = time.time() if now is None else now
+        with self._lock:
+            specs = dict(self._specs)
+            dead = [c for c in specs if not (p := self._producers.get(c)) or not p.is_alive()]
+        for camera_id, spec in specs.items():
+            last = self.frame_times.setdefault(camera_id, now)
+            if spec.position_at(now)[1]:
+                last = now  # ended, not looping: no frame is due
+            self._report(
+                self.lost.judge(
+                    camera_id=camera_id, session_id=spec.session_id, last_frame_at=last, now=now
+                )
+            )
+        if self.restart is not None:
+            for camera_id in dead:
+                # At most every few seconds: a file that cannot be opened fails at once.
+                if now - self._restarted_at.get(camera_id, 0.0) < _RESTART_EVERY_S:
+                    continue
+                self._restarted_at[camera_id] = now
+                try:
+                    self.restart(camera_id)
+                except Exception:
+                    logger.warning("Producer restart failed camera=%s", camera_id, exc_info=True)
+
+    def _monitor_ensure(self) -> None:
+        if self.lost is None or (self._monitor is not None and self._monitor.is_alive()):
+            return
+        self._stop = stop = threading.Event()  # one per thread: a shutdown ends only its own
+        self._monitor = threading.Thread(
+            target=self._monitor_run, args=(stop,), name="lost-feeds", daemon=True
+        )
+        self._monitor.start()
+
+    def _monitor_run(self, stop: threading.Event) -> None:
+        interval = min(1.0, self.lost.thresholds.lost_s / 4) if self.lost else 1.0
+        while not stop.wait(interval):
+            try:
+                self.monitor_pass()
+            except Exception:
+                logger.exception("Lost-feed monitor pass failed")
 
     def sync(self, specs: list[ProducerSpec]) -> None:
         """Run exactly the producers of ``specs``."""
@@ -221,8 +434,9 @@ class ProducerManager:
             self.apply(camera_id, spec)
 
     def cameras(self) -> list[str]:
+        """Cameras with a producer, or that should have one (a producer that died)."""
         with self._lock:
-            return list(self._producers)
+            return list(dict.fromkeys([*self._producers, *self._specs]))
 
     def get(self, camera_id: str) -> Producer | None:
         with self._lock:
@@ -234,5 +448,6 @@ class ProducerManager:
             producer.wake()
 
     def shutdown(self) -> None:
+        self._stop.set()
         for camera_id in self.cameras():
             self.apply(camera_id, None)

@@ -3,7 +3,8 @@
 Keys (under ``STREAMING_REDIS_PREFIX``):
   frames:<camera>:<width>   pub/sub channel of one rendition's frames
   latest:<camera>:<width>   the newest frame, so a (re)subscribing process resumes at once
-  demand:<camera>           sorted set: rendition widths somebody watches, scored by expiry
+  demand:<camera>           sorted set: renditions somebody watches ("<width>" at the source's
+                            rate, "<width>@<fps>" at a lower one), scored by expiry
   viewers:<camera>          hash: viewers per web process, "count:expiry"
 
 Redis disconnects a subscriber that falls 32 MB behind and the messages are lost without a
@@ -23,7 +24,7 @@ from django.conf import settings
 from redis.asyncio.client import PubSub
 
 from streaming.frames import Frame, frame_unpack
-from streaming.types import PROCESS_TOKEN, WatchedFeed
+from streaming.types import PROCESS_TOKEN, Demand, WatchedFeed, demand_merge
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +49,26 @@ def viewers_key(prefix: str, camera_id: str) -> str:
     return f"{prefix}:viewers:{camera_id}"
 
 
+def demand_member(width: int, fps: float) -> str:
+    return f"{width}@{fps:g}" if fps else str(width)
+
+
+def demand_parse(members: list[bytes]) -> Demand:
+    """The web processes' demand entries merged: each width at its highest rate."""
+    demand: Demand = {}
+    for member in members:
+        width, _, fps = member.decode().partition("@")
+        demand = demand_merge(demand, {int(width): float(fps) if fps else 0.0})
+    return demand
+
+
 class RedisPublisherSink:
     """The stream worker's side: reads demand, publishes each encoded frame once."""
 
     def __init__(self, url: str, prefix: str):
         self.prefix = prefix
         self.redis = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
-        self._demand: dict[str, tuple[float, frozenset[int]]] = {}
+        self._demand: dict[str, tuple[float, Demand]] = {}
         self._last_error_at = 0.0
 
     def _error(self, what: str, camera_id: str, exc: Exception) -> None:
@@ -62,7 +76,7 @@ class RedisPublisherSink:
             logger.warning("Redis %s failed camera=%s: %s", what, camera_id, exc)
             self._last_error_at = time.monotonic()
 
-    def demand(self, camera_id: str) -> frozenset[int]:
+    def demand(self, camera_id: str) -> Demand:
         cached = self._demand.get(camera_id)
         now = time.monotonic()
         if cached and now - cached[0] < _DEMAND_CACHE_S:
@@ -72,10 +86,10 @@ class RedisPublisherSink:
                 "list[bytes]",
                 self.redis.zrangebyscore(demand_key(self.prefix, camera_id), time.time(), "+inf"),
             )
-            widths = frozenset(int(m) for m in members)
+            widths = demand_parse(members)
         except redis.RedisError as exc:
             self._error("demand read", camera_id, exc)
-            widths = frozenset()
+            widths = {}
         self._demand[camera_id] = (now, widths)
         return widths
 
@@ -155,7 +169,8 @@ class RedisSource:
                             # A cancel that a library's timeout swallowed (Python 3.11's
                             # wait_for race) must still end the loop, or loop shutdown hangs.
                             raise asyncio.CancelledError
-                        wanted = feed.demand()
+                        demand = feed.demand()
+                        wanted = set(demand)
                         for width in wanted - subscribed:
                             await pubsub.subscribe(frames_channel(self.prefix, camera_id, width))
                             subscribed.add(width)
@@ -171,7 +186,7 @@ class RedisSource:
                             await pubsub.unsubscribe(frames_channel(self.prefix, camera_id, width))
                             subscribed.discard(width)
                         if time.monotonic() >= next_advertise:
-                            await self._advertise(client, feed, wanted, PROCESS_TOKEN)
+                            await self._advertise(client, feed, demand, PROCESS_TOKEN)
                             next_advertise = time.monotonic() + _ADVERTISE_EVERY_S
                         if not subscribed:
                             wake.clear()
@@ -209,14 +224,14 @@ class RedisSource:
                 self._runs.pop(camera_id, None)
 
     async def _advertise(
-        self, client: aioredis.Redis, feed: WatchedFeed, wanted: frozenset[int], token: str
+        self, client: aioredis.Redis, feed: WatchedFeed, demand: Demand, token: str
     ) -> None:
         now = time.time()
         pipe = client.pipeline(transaction=False)
-        if wanted:
+        if demand:
             pipe.zadd(
                 demand_key(self.prefix, feed.camera_id),
-                {str(width): now + DEMAND_TTL_S for width in wanted},
+                {demand_member(width, fps): now + DEMAND_TTL_S for width, fps in demand.items()},
             )
         key = viewers_key(self.prefix, feed.camera_id)
         pipe.hset(key, token, f"{feed.viewer_count}:{now + DEMAND_TTL_S}")

@@ -9,15 +9,18 @@ producer match the database. In scaled mode producers run in ``stream_worker`` p
 import logging
 import sys
 import threading
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connection
 
+from streaming.alarms import AlarmChange, AlarmReporter, AlarmThresholds
 from streaming.frames import Frame
 from streaming.producer import ProducerManager
 from streaming.selectors import stream_spec_get
-from streaming.types import FrameReceiver, ProducerSpec
+from streaming.types import Demand, FrameReceiver, ProducerSpec, demand_merge
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +45,11 @@ class LocalBus:
         with self._lock:
             self._hubs = [h for h in self._hubs if not h.loop.is_closed()] + [hub]
 
-    def demand(self, camera_id: str) -> frozenset[int]:
-        widths: frozenset[int] = frozenset()
+    def demand(self, camera_id: str) -> Demand:
+        demand: Demand = {}
         for hub in self._hubs:
-            widths |= hub.demand_snapshot.get(camera_id, frozenset())
-        return widths
+            demand = demand_merge(demand, hub.demand_snapshot.get(camera_id, {}))
+        return demand
 
     def publish(self, frame: Frame) -> None:
         for hub in self._hubs:
@@ -75,13 +78,74 @@ def producer_manager() -> ProducerManager:
     global _manager
     with _manager_lock:
         if _manager is None:
-            _manager = ProducerManager(BUS, max_output_fps=settings.STREAMING_MAX_OUTPUT_FPS)
+            _manager = ProducerManager(
+                BUS,
+                max_output_fps=settings.STREAMING_MAX_OUTPUT_FPS,
+                thresholds=AlarmThresholds.from_settings(),
+                alarms=alarm_reporter(),
+                restart=producer_restart,
+            )
             # A producer thread takes the GIL back three times a frame (after decoding, after
             # encoding, after sleeping); with the default 5 ms switch interval a busy event
             # loop made each of those wait up to 5 ms, and at 300 viewers the producer fell
             # to 15 frames/s with the core only 80 % busy (py-spy, benchmarks/results).
             sys.setswitchinterval(_SWITCH_INTERVAL_S)
+        thresholds = AlarmThresholds.from_settings()
+        if thresholds != _manager.thresholds and (thresholds.sample_fps > 0 or _manager.alarms):
+            # Settings changed (tests do): alarms on, off, or judged differently from now on.
+            _manager.configure(thresholds=thresholds, alarms=alarm_reporter())
         return _manager
+
+
+# What records an alarm change: ``services.picture_alarm_change``, set by the app's ready()
+# (services import this module, so this module cannot import them).
+_alarm_handler: Callable[[AlarmChange], object] | None = None
+
+
+def alarm_handler_set(handler: Callable[[AlarmChange], object]) -> None:
+    global _alarm_handler
+    _alarm_handler = handler
+
+
+def alarm_record(change: AlarmChange) -> None:
+    """Record one alarm change (the reporter's thread): services write, notify and tell."""
+    if _alarm_handler is None:
+        raise RuntimeError("streaming's ready() has not set the alarm handler")
+    try:
+        _alarm_handler(change)
+    finally:
+        # Alarms are rare: a connection per change, none held by this thread in between
+        # (a held one kept PostgreSQL's test database from being dropped).
+        connection.close()
+
+
+def producer_restart(camera_id: str) -> None:
+    """The lost-feed monitor's restart of a dead producer, from its own thread."""
+    try:
+        producer_ensure(camera_id)
+    finally:
+        connection.close()
+
+
+def alarm_reporter() -> AlarmReporter | None:
+    """The reporter of a process whose producers judge picture alarms (None: alarms off)."""
+    if settings.STREAMING_ALARM_SAMPLE_FPS <= 0:
+        return None
+    return AlarmReporter(alarm_record)
+
+
+def alarms_changed(camera_id: str, alarms: list[str]) -> None:
+    """After a commit: the camera's open alarms, to its viewers in every web process."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            control_group(camera_id),
+            {"type": "stream.alarms", "camera_id": camera_id, "alarms": alarms},
+        )
+    except Exception:  # viewers also reload the alarms every few seconds
+        logger.warning("Could not tell viewers of alarms camera=%s", camera_id, exc_info=True)
 
 
 def producer_refresh(camera_id: str) -> None:

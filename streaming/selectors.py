@@ -2,11 +2,13 @@
 
 import time
 import uuid
-from typing import TypedDict
+from typing import TypedDict, cast
 
+from django.conf import settings
 from django.db.models import QuerySet
 
-from streaming.models import StreamSession, Upload
+from broadcastops.accounts.types import RequestUser
+from streaming.models import PictureAlarm, StreamSession, Upload, WallLayout
 from streaming.types import FEED_HEALTH, FeedHealth, ProducerSpec
 
 
@@ -116,3 +118,73 @@ def camera_id_list() -> list[str]:
     cameras = set(Upload.objects.values_list("camera_id", flat=True).distinct())
     cameras |= set(StreamSession.objects.values_list("camera_id", flat=True).distinct())
     return sorted(cameras)
+
+
+def picture_alarm_open_kinds(*, camera_id: str) -> list[str]:
+    return sorted(
+        PictureAlarm.objects.filter(camera_id=camera_id, resolved_at__isnull=True).values_list(
+            "kind", flat=True
+        )
+    )
+
+
+def camera_feed_get(*, camera_id: str) -> tuple[ProducerSpec | None, list[str]]:
+    """What a hub's feed shows of a camera: its running session's spec and its open alarms."""
+    return stream_spec_get(camera_id=camera_id), picture_alarm_open_kinds(camera_id=camera_id)
+
+
+def picture_alarm_list(
+    *, camera_id: str | None = None, open_only: bool = False
+) -> QuerySet[PictureAlarm]:
+    alarms = PictureAlarm.objects.all()
+    if camera_id:
+        alarms = alarms.filter(camera_id=camera_id)
+    if open_only:
+        alarms = alarms.filter(resolved_at__isnull=True)
+    return alarms
+
+
+def running_camera_list() -> list[str]:
+    """Cameras with a running stream, sorted."""
+    return sorted(
+        StreamSession.objects.filter(state=StreamSession.State.RUNNING).values_list(
+            "camera_id", flat=True
+        )
+    )
+
+
+class WallLayoutView(TypedDict):
+    columns: int
+    cameras: list[str]
+
+
+class WallView(TypedDict):
+    layout: WallLayoutView
+    running: list[str]
+    tiles: list[str]
+    alarms: dict[str, list[str]]
+    tile_width: int
+    tile_fps: float
+    websocket_path: str
+
+
+def wall_get(*, user: RequestUser) -> WallView:
+    """A user's wall: the layout (4 columns of every running camera by default), the running
+    cameras, the tiles it shows in order and each camera's open alarms. Three queries."""
+    layout = WallLayout.objects.filter(user_id=cast(int, user.pk)).first()
+    chosen: list[str] = list(layout.cameras) if layout else []
+    running = running_camera_list()
+    alarms: dict[str, list[str]] = {}
+    for camera_id, kind in PictureAlarm.objects.filter(resolved_at__isnull=True).values_list(
+        "camera_id", "kind"
+    ):
+        alarms.setdefault(camera_id, []).append(kind)
+    return {
+        "layout": {"columns": layout.columns if layout else 4, "cameras": chosen},
+        "running": running,
+        "tiles": chosen or running[: settings.STREAMING_WALL_MAX_TILES],
+        "alarms": alarms,
+        "tile_width": settings.STREAMING_WALL_WIDTH,
+        "tile_fps": settings.STREAMING_WALL_FPS,
+        "websocket_path": "/ws/live-monitoring-wall/",
+    }

@@ -4,8 +4,9 @@ import logging
 import os
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -16,10 +17,13 @@ from django.utils.translation import gettext
 from broadcastops.accounts.roles import Role, user_has_role
 from broadcastops.accounts.types import RequestUser
 from broadcastops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from broadcastops.notify.services import notify
+from streaming import messages as m
 from streaming import runtime
+from streaming.alarms import AlarmChange
 from streaming.camera_ids import camera_id_message, camera_id_valid
 from streaming.media import VideoUnreadable, video_probe
-from streaming.models import StreamSession, Upload
+from streaming.models import PictureAlarm, StreamSession, Upload, WallLayout
 from streaming.selectors import stream_spec_from_session
 
 logger = logging.getLogger(__name__)
@@ -390,3 +394,128 @@ def stream_session_release(*, session_id: str, worker_id: str) -> None:
     StreamSession.objects.filter(pk=session_id, worker_id=worker_id).update(
         worker_id="", lease_until=None
     )
+
+
+# -- picture alarms --------------------------------------------------------------------------
+
+_ALARM_TEXT = {
+    PictureAlarm.Kind.FROZEN: (m.ALARM_FROZEN_TEXT, "STREAMING_ALARM_FROZEN_S"),
+    PictureAlarm.Kind.BLACK: (m.ALARM_BLACK_TEXT, "STREAMING_ALARM_BLACK_S"),
+    PictureAlarm.Kind.LOST: (m.ALARM_LOST_TEXT, "STREAMING_ALARM_LOST_S"),
+}
+
+
+def picture_alarm_change(change: AlarmChange) -> PictureAlarm | None:
+    """Record an alarm a producer (or the lost-feed monitor) opened or resolved.
+
+    Opening: one row per open alarm of a camera and kind (a constraint); one already open
+    is left as it is. Resolving: a conditional update of the open row; none open, nothing
+    happens. Each real change goes through ``notify`` once (its dedup key names the row and
+    the direction; notify's throttle and flapping report still apply per camera) and,
+    after the commit, to the camera's viewers. Returns the row changed, or None.
+    """
+    kind = PictureAlarm.Kind(change.kind)
+    at = datetime.fromtimestamp(change.at, tz=UTC)
+    with transaction.atomic():
+        if change.opened:
+            if PictureAlarm.objects.filter(
+                camera_id=change.camera_id, kind=kind, resolved_at__isnull=True
+            ).exists():
+                return None
+            try:
+                with transaction.atomic():
+                    alarm = PictureAlarm.objects.create(
+                        camera_id=change.camera_id,
+                        kind=kind,
+                        session_id=change.session_id or None,
+                        opened_at=at,
+                    )
+            except IntegrityError:  # another process opened it at the same moment
+                return None
+        else:
+            found = (
+                PictureAlarm.objects.select_for_update()
+                .filter(camera_id=change.camera_id, kind=kind, resolved_at__isnull=True)
+                .first()
+            )
+            if found is None:
+                return None
+            alarm = found
+            claimed = PictureAlarm.objects.filter(pk=alarm.pk, resolved_at__isnull=True).update(
+                resolved_at=max(at, alarm.opened_at)
+            )
+            if claimed != 1:
+                return None
+            alarm.refresh_from_db()
+        _alarm_notify(alarm)
+        open_kinds = sorted(
+            PictureAlarm.objects.filter(
+                camera_id=change.camera_id, resolved_at__isnull=True
+            ).values_list("kind", flat=True)
+        )
+        camera_id = change.camera_id
+        transaction.on_commit(lambda: runtime.alarms_changed(camera_id, open_kinds))
+    logger.warning(
+        "Picture alarm %s camera=%s kind=%s alarm=%s",
+        "opened" if alarm.is_open else "resolved",
+        alarm.camera_id,
+        alarm.kind,
+        alarm.pk,
+    )
+    return alarm
+
+
+def _alarm_notify(alarm: PictureAlarm) -> None:
+    kind_message = m.ALARM_KIND[alarm.kind]()
+    facts = {m.FACT_CAMERA(): alarm.camera_id, m.FACT_SESSION(): str(alarm.session_id or "-")}
+    if alarm.is_open:
+        text, setting = _ALARM_TEXT[PictureAlarm.Kind(alarm.kind)]
+        notify(
+            event=f"streaming.alarm.{alarm.kind}",
+            subject=f"camera:{alarm.camera_id}",
+            severity="critical" if alarm.kind == PictureAlarm.Kind.LOST else "warning",
+            title=m.ALARM_OPENED_TITLE(alarm=kind_message, camera=alarm.camera_id),
+            text=text(seconds=f"{getattr(settings, setting):g}"),
+            facts=facts,
+            dedup_key=f"streaming.alarm:{alarm.pk}:opened",
+        )
+        return
+    assert alarm.resolved_at is not None
+    notify(
+        event=f"streaming.alarm.{alarm.kind}.resolved",
+        subject=f"camera:{alarm.camera_id}",
+        severity="resolved",
+        title=m.ALARM_RESOLVED_TITLE(alarm=kind_message, camera=alarm.camera_id),
+        text=m.ALARM_RESOLVED_TEXT(
+            seconds=f"{(alarm.resolved_at - alarm.opened_at).total_seconds():.0f}"
+        ),
+        facts=facts,
+        dedup_key=f"streaming.alarm:{alarm.pk}:resolved",
+    )
+
+
+# -- the camera wall --------------------------------------------------------------------------
+
+WALL_COLUMNS_MAX = 8
+
+
+def wall_layout_save(*, user: RequestUser, columns: int, cameras: list[str]) -> WallLayout:
+    """Keep a user's wall layout (columns, and which cameras in which order; empty: all)."""
+    if not 1 <= columns <= WALL_COLUMNS_MAX:
+        raise ValidationFailed(
+            gettext("A wall has 1 to %(max)s columns.") % {"max": WALL_COLUMNS_MAX},
+            code="invalid_columns",
+        )
+    if len(cameras) > settings.STREAMING_WALL_MAX_TILES:
+        raise ValidationFailed(
+            gettext("A wall shows at most %(max)s cameras.")
+            % {"max": settings.STREAMING_WALL_MAX_TILES},
+            code="too_many_cameras",
+        )
+    for camera_id in cameras:
+        camera_id_check(camera_id)
+    unique = list(dict.fromkeys(cameras))
+    layout, _created = WallLayout.objects.update_or_create(
+        user_id=cast(int, user.pk), defaults={"columns": columns, "cameras": unique}
+    )
+    return layout

@@ -10,6 +10,7 @@ producer, selectors <- runtime <- services, redisbus <- hub, worker <- api, view
 import asyncio
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypedDict
 
@@ -61,11 +62,31 @@ class ProducerSpec:
         return dict(self.__dict__)
 
 
+# The picture alarms (``streaming.alarms``; ``PictureAlarm.Kind`` in the database).
+ALARM_FROZEN = "frozen"
+ALARM_BLACK = "black"
+ALARM_LOST = "lost"
+
+# What somebody watches of a camera: rendition width (0 is the native size) -> the highest
+# frame rate anyone watches it at (0: the source's own rate). A rendition is encoded at that
+# rate only; the source frames in between are decoded (``grab()``) but never converted.
+Demand = Mapping[int, float]
+
+
+def demand_merge(first: Demand, second: Demand) -> dict[int, float]:
+    """Both demands: each width at the higher of the two rates (0, the full rate, wins)."""
+    merged = dict(first)
+    for width, fps in second.items():
+        known = merged.get(width)
+        merged[width] = fps if known is None else (0.0 if not known or not fps else max(known, fps))
+    return merged
+
+
 class FrameSink(Protocol):
     """Where a producer hands its frames: this process's hubs, or Redis pub/sub."""
 
-    def demand(self, camera_id: str) -> frozenset[int]:
-        """The rendition widths somebody watches now (0 is the native size)."""
+    def demand(self, camera_id: str) -> Demand:
+        """The renditions somebody watches now, each with its frame rate."""
         ...
 
     def publish(self, frame: Frame) -> None:
@@ -78,7 +99,7 @@ class FrameReceiver(Protocol):
 
     loop: asyncio.AbstractEventLoop
     # Read by producer threads without a lock: replaced whole, never mutated.
-    demand_snapshot: dict[str, frozenset[int]]
+    demand_snapshot: dict[str, Demand]
 
     def deliver(self, frame: Frame) -> None: ...
 
@@ -93,7 +114,7 @@ class WatchedFeed(Protocol):
     @property
     def viewer_count(self) -> int: ...
 
-    def demand(self) -> frozenset[int]: ...
+    def demand(self) -> Demand: ...
 
     def deliver(self, frame: Frame) -> None: ...
 

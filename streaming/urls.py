@@ -11,6 +11,7 @@ V1 = "api/v1/live-monitoring"
 
 urlpatterns = [
     path("live-monitoring/", views.live_monitoring_page, name="page"),
+    path("live-monitoring/wall/", views.camera_wall_page, name="wall"),
     # Django's JavaScript catalogue (domain djangojs) for the page script's gettext().
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     # Kept for the existing player frontend.
@@ -32,6 +33,9 @@ urlpatterns = [
     ),
     path(f"{V1}/streams", api.StreamListApi.as_view(), name="stream-list"),
     path(f"{V1}/health", api.FeedHealthApi.as_view(), name="feed-health"),
+    path(f"{V1}/wall", api.WallApi.as_view(), name="wall-detail"),
+    path(f"{V1}/wall/layout", api.WallLayoutApi.as_view(), name="wall-layout"),
+    path(f"{V1}/alarms", api.PictureAlarmListApi.as_view(), name="alarm-list"),
     re_path(rf"^{V1}/cameras/{CAMERA}$", api.StreamDetailApi.as_view(), name="stream-detail"),
     re_path(rf"^{V1}/cameras/{CAMERA}/start$", api.StreamStartApi.as_view(), name="stream-start"),
     re_path(rf"^{V1}/cameras/{CAMERA}/stop$", api.StreamStopApi.as_view(), name="stream-stop"),

@@ -267,3 +267,19 @@ def live_monitoring_page(request: HttpRequest) -> HttpResponse:
             "title": gettext("Live monitoring"),
         },
     )
+
+
+@login_required
+def camera_wall_page(request: HttpRequest) -> HttpResponse:
+    """Every running camera (or the user's chosen set) as a tile, on one WebSocket."""
+    if not user_has_role(request.user, Role.VIEWER):
+        return render(request, "streaming/forbidden.html", status=403)
+    return render(
+        request,
+        "streaming/camera_wall.html",
+        {
+            "ack_window": settings.STREAMING_ACK_WINDOW,
+            "max_columns": list(range(1, services.WALL_COLUMNS_MAX + 1)),
+            "title": gettext("Camera wall"),
+        },
+    )

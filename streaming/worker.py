@@ -10,8 +10,10 @@ import time
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from streaming.alarms import AlarmThresholds
 from streaming.producer import ProducerManager
 from streaming.redisbus import RedisPublisherSink
+from streaming.runtime import alarm_reporter
 from streaming.selectors import stream_spec_list_running
 from streaming.services import stream_session_lease, stream_session_release
 from streaming.types import ProducerSpec
@@ -26,7 +28,12 @@ class StreamWorker:
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
         self.lease_s = settings.STREAMING_WORKER_LEASE_S
         self.sink = RedisPublisherSink(redis_url, settings.STREAMING_REDIS_PREFIX)
-        self.manager = ProducerManager(self.sink, max_output_fps=settings.STREAMING_MAX_OUTPUT_FPS)
+        self.manager = ProducerManager(
+            self.sink,
+            max_output_fps=settings.STREAMING_MAX_OUTPUT_FPS,
+            thresholds=AlarmThresholds.from_settings(),
+            alarms=alarm_reporter(),
+        )
         self._leases: dict[str, float] = {}
 
     def _hold(self, spec: ProducerSpec) -> bool:

@@ -50,11 +50,42 @@ ROUTES = {
     "streaming:stream-update": OPERATOR,
     "streaming:mjpeg": VIEWER,
     "streaming:snapshot": VIEWER,
+    "streaming:wall": VIEWER,
+    "streaming:wall-detail": VIEWER,
+    "streaming:wall-layout": VIEWER,  # each user's own layout
+    "streaming:alarm-list": VIEWER,
 }
-ADMIN_MODELS = {"streaming.upload": _WITH_ACTIONS, "streaming.streamsession": _WITH_ACTIONS}
+ADMIN_MODELS = {
+    "streaming.upload": _WITH_ACTIONS,
+    "streaming.streamsession": _WITH_ACTIONS,
+    # All fields read-only: "change" opens the read-only page, which Operators may.
+    "streaming.picturealarm": _WITH_ACTIONS,
+}
 ADMIN_ACTIONS = {
     "streaming.upload.delete_unused": OPERATOR,
     "streaming.streamsession.stop_sessions": OPERATOR,
 }
-SOCKETS = {rf"^ws/live-monitoring/{CAMERA_ID_ROUTE}/$": VIEWER}
-SAMPLES = {"streaming.upload": _upload, "streaming.streamsession": _session}
+SOCKETS = {
+    rf"^ws/live-monitoring/{CAMERA_ID_ROUTE}/$": VIEWER,
+    r"^ws/live-monitoring-wall/$": VIEWER,
+}
+
+
+def _alarm():
+    from django.utils import timezone
+
+    from streaming.models import PictureAlarm
+
+    return PictureAlarm.objects.create(
+        camera_id="cam-authz",
+        kind=PictureAlarm.Kind.FROZEN,
+        opened_at=timezone.now(),
+        resolved_at=timezone.now(),
+    )
+
+
+SAMPLES = {
+    "streaming.upload": _upload,
+    "streaming.streamsession": _session,
+    "streaming.picturealarm": _alarm,
+}

@@ -57,10 +57,15 @@ def _streaming_settings(settings, tmp_path):
     # Embedded mode unless a test asks for Redis (CI's scaled run sets REDIS_URL).
     settings.STREAMING_REDIS_URL = ""
     settings.STREAMING_STATUS_INTERVAL_S = 0.2
+    # Picture alarms write to the database from a thread of their own: on where a test
+    # asks for them (test_picture_alarms.py).
+    settings.STREAMING_ALARM_SAMPLE_FPS = 0
     yield
     manager = runtime._manager
     if manager is not None:
         manager.shutdown()
+        if manager.alarms is not None:  # the alarms the shutdown resolved, written now
+            manager.alarms.drain()
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ class RecordingSink:
         self.enough = threading.Event()
 
     def demand(self, camera_id):
-        return frozenset({0})
+        return {0: 0.0}  # the native size at the source's rate
 
     def publish(self, frame):
         self.frames.append(frame)
@@ -53,7 +53,8 @@ class RecordingSink:
         (10.0, 1.0, 1.09, 10, 0.06),  # late in frame 10: still the middle of frame 11
         (10.0, 2.0, 1.02, 10, 0.065),  # twice as fast: half the wall time
         (10.0, 1.0, 1.17, 10, -0.02),  # a slow decode: past the middle of 11, go on at once
-        (30.0, 4.0, 1.0, 30, 1 / 30),  # 120 frames/s asked, 30 at most: evenly spaced
+        # 120 frames/s asked, 30 at most: every fourth frame, the middle of frame 34.
+        (30.0, 4.0, 1.0, 30, 0.0375),
         (10.0, 1.0, 0.01, 99, 0.15),  # the loop started over: no wait for the clock to come round
         (10.0, 2.0, 0.5, 80, 0.075),  # restarted earlier, at twice the speed
     ],
