@@ -20,6 +20,7 @@ listens on the channel layer once per camera and process.
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -60,6 +61,26 @@ def _number(params: dict[str, list[str]], name: str, low: float, high: float) ->
     return value
 
 
+def _senders(
+    send: Send,
+) -> tuple[Callable[[bytes], Awaitable[None]], Callable[[str], Awaitable[None]]]:
+    """How a socket sends a frame and a text. Under daphne, frames skip the ASGI message:
+    framed once, written straight to the socket (broadcastops/websocket_broadcast.py). Text
+    keeps to ASGI; the order holds either way."""
+    write = broadcast_writer(send)
+
+    async def send_frame(data: bytes) -> None:
+        if write is not None:
+            write(data)
+        else:
+            await send({"type": "websocket.send", "bytes": data})
+
+    async def send_text(text: str) -> None:
+        await send({"type": "websocket.send", "text": text})
+
+    return send_frame, send_text
+
+
 async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> None:
     """One viewer's socket, from the handshake to the disconnect."""
     if (await receive())["type"] != "websocket.connect":
@@ -93,18 +114,7 @@ async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> 
         allowed=settings.STREAMING_RENDITION_WIDTHS,
     )
 
-    # Under daphne, frames skip the ASGI message: framed once, written straight to the socket
-    # (broadcastops/websocket_broadcast.py). Text keeps to ASGI; the order holds either way.
-    write = broadcast_writer(send)
-
-    async def send_frame(data: bytes) -> None:
-        if write is not None:
-            write(data)
-        else:
-            await send({"type": "websocket.send", "bytes": data})
-
-    async def send_text(text: str) -> None:
-        await send({"type": "websocket.send", "text": text})
+    send_frame, send_text = _senders(send)
 
     slot = ViewerSlot(
         width=width,
@@ -234,16 +244,7 @@ async def live_wall_socket(scope: Scope, receive: Receive, send: Send) -> None:
         return
     await send({"type": "websocket.accept"})
     hub = hub_get()
-    write = broadcast_writer(send)
-
-    async def send_frame(data: bytes) -> None:
-        if write is not None:
-            write(data)
-        else:
-            await send({"type": "websocket.send", "bytes": data})
-
-    async def send_text(text: str) -> None:
-        await send({"type": "websocket.send", "text": text})
+    send_frame, send_text = _senders(send)
 
     tiles: dict[str, tuple[CameraFeed, WallTileSlot, bool]] = {}
 
