@@ -221,6 +221,22 @@ def test_a_confirmed_restart_runs_through_the_action_engine(synced, operator):
     assert calls == ["StopStreamLiveChannel", "StartStreamLiveChannel"]
 
 
+def test_a_confirmed_stop_then_start_each_run_once_on_the_simulator(synced, operator):
+    server = mcp_server_build(ServerOptions(username="operator"))
+    for tool, expected in (
+        ("stop_channel", ["StopStreamLiveChannel"]),
+        ("start_channel", ["StopStreamLiveChannel", "StartStreamLiveChannel"]),
+    ):
+        _, r = call(server, (tool, {"channel": "channel-kbo-001", "confirm": True}))
+        body = r[tool].structured_content
+        assert not r[tool].is_error and body["status"] == "begun", r[tool].content
+        actions_run_pending()
+        action = OperatorAction.objects.get(pk=body["action_id"])
+        assert action.status == "succeeded" and action.origin == "mcp", action.outcome
+        calls = [e["action"] for e in synced.requests("mdl") if e["action"][:4] in ("Stop", "Star")]
+        assert calls == expected
+
+
 def test_create_schedule_plans_then_creates_and_refuses_an_overlap(synced, operator):
     starts = timezone.localtime() + timedelta(hours=3)
     args = {
