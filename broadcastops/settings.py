@@ -491,6 +491,19 @@ NOTIFY_FLAP_THRESHOLD = env.int("NOTIFY_FLAP_THRESHOLD", default=4)
 NOTIFY_TIMEOUT_S = env.float("NOTIFY_TIMEOUT_S", default=5.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_RETRY_BACKOFF_S = env.float("NOTIFY_RETRY_BACKOFF_S", default=2.0)
+# A delivery holds its row this long (e-mails and the Slack post included); one that died
+# mid-way frees it when the hold ends.
+NOTIFY_CLAIM_S = env.int("NOTIFY_CLAIM_S", default=120)
+# The sweep (beat): a notification still pending this long after it was raised, and held by
+# no delivery, is queued again — its task was lost (the broker was down when it was raised,
+# or the worker died). Older than a day, it is left as it is (a stale alert misleads).
+NOTIFY_REDELIVER_AFTER_S = env.int("NOTIFY_REDELIVER_AFTER_S", default=120)
+NOTIFY_REDELIVER_INTERVAL_S = env.int("NOTIFY_REDELIVER_INTERVAL_S", default=60)
+CELERY_BEAT_SCHEDULE["notify-redeliver"] = {
+    "task": "broadcastops.notify.tasks.notification_redeliver_task",
+    "schedule": timedelta(seconds=NOTIFY_REDELIVER_INTERVAL_S),
+    "options": {"expires": NOTIFY_REDELIVER_INTERVAL_S},
+}
 # E-mail through Django's mail backend (console in the embedded mode; SMTP when EMAIL_HOST
 # is set). Tests use the locmem backend.
 EMAIL_HOST = env.str("EMAIL_HOST", default="")

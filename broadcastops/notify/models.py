@@ -55,6 +55,10 @@ class Notification(models.Model):
         _("delivery"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # A delivery in progress holds the row until then (services.notification_deliver): a
+    # second worker given the same row (a redelivered task, the sweep) leaves it alone.
+    claimed_until = models.DateTimeField(_("being delivered until"), null=True, editable=False)
+    claimed_by = models.CharField(_("delivered by"), max_length=64, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True)
     suppressed_count = models.PositiveIntegerField(_("repeats held back"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -288,17 +288,37 @@ def _held_recently(now: datetime) -> int:
     return Notification.objects.filter(status=Status.HELD, created_at__gte=since).count()
 
 
-def notification_deliver(*, notification_id: int) -> Notification:
-    """Send one pending notification; idempotent (a sent one is not sent again).
+def _claim(pk: int, claimant: str, now: datetime) -> bool:
+    """Hold a pending row for one delivery: free, its hold ended (a delivery died), or
+    already this claimant's (the same task retrying). One UPDATE, so two workers never both
+    win."""
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    if claimant:
+        free |= Q(claimed_by=claimant)
+    return bool(
+        Notification.objects.filter(free, pk=pk, status=Status.PENDING).update(
+            claimed_until=now + timedelta(seconds=settings.NOTIFY_CLAIM_S), claimed_by=claimant
+        )
+    )
+
+
+def notification_deliver(*, notification_id: int, claimant: str = "") -> Notification:
+    """Send one pending notification once, whoever else is given it.
 
     E-mail first (to the recipients who chose it, once), then Slack (mentioning the
-    recipients who chose it). Raises ``DeliveryTransientError`` while attempts remain, so the
-    task retries; the last failure marks the row FAILED.
+    recipients who chose it). The row is held while it is delivered (``claimed_until``): a
+    second delivery of it meanwhile (a redelivered task, the sweep) does nothing. Raises
+    ``DeliveryTransientError`` while attempts remain, so the task retries; a ``claimant``
+    (the task's id, the same across its retries) keeps the hold over the wait, so only its
+    retry goes on; the last failure marks the row FAILED.
     """
     row = Notification.objects.get(pk=notification_id)
     if row.status != Status.PENDING:
         return row
     now = timezone.now()
+    if not _claim(row.pk, claimant, now):
+        logger.info("Notification %s is being delivered by another worker", row.pk)
+        return row
     recipients = _recipients(row)
     email_errors = _emails_send(row, recipients)
     emailed = Notification.objects.filter(pk=row.pk, emailed_at__isnull=False).exists()
@@ -309,11 +329,14 @@ def notification_deliver(*, notification_id: int) -> Notification:
             status=Status.SENT if emailed else Status.SKIPPED,
             sent_at=now if emailed else None,
             last_error="; ".join(email_errors),
+            claimed_until=None,
         )
         row.refresh_from_db()
         return row
     if _throttled(row, now) is not None:
-        Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(status=Status.HELD)
+        Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(
+            status=Status.HELD, claimed_until=None
+        )
         logger.info("Notification %s held back by the throttle", row.pk)
         row.refresh_from_db()
         return row
@@ -349,17 +372,21 @@ def notification_deliver(*, notification_id: int) -> Notification:
         slack_post(webhook_url=webhook_url, payload=payload, timeout_s=settings.NOTIFY_TIMEOUT_S)
     except DeliveryTransientError as exc:
         final = attempts >= settings.NOTIFY_MAX_ATTEMPTS
+        # The claimant's retry keeps the row over its wait (the longest backoff, then a hold);
+        # an anonymous caller lets it go.
+        held_until = now + timedelta(seconds=300 + settings.NOTIFY_CLAIM_S)
         Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(
             attempts=attempts,
             last_error=str(exc),
             status=Status.FAILED if final else Status.PENDING,
+            claimed_until=held_until if claimant and not final else None,
         )
         logger.warning("Notification %s attempt %s failed: %s", row.pk, attempts, exc)
         if not final:
             raise
     except DeliveryPermanentError as exc:
         Notification.objects.filter(pk=row.pk, status=Status.PENDING).update(
-            attempts=attempts, last_error=str(exc), status=Status.FAILED
+            attempts=attempts, last_error=str(exc), status=Status.FAILED, claimed_until=None
         )
         logger.error("Notification %s refused by Slack: %s", row.pk, exc)
     else:
@@ -368,9 +395,32 @@ def notification_deliver(*, notification_id: int) -> Notification:
             status=Status.SENT,
             sent_at=timezone.now(),
             last_error="; ".join(email_errors),
+            claimed_until=None,
         )
     row.refresh_from_db()
     return row
+
+
+def notification_redeliver(*, now: datetime | None = None, limit: int = 50) -> int:
+    """Queue again the notifications whose delivery task was lost: still pending
+    ``NOTIFY_REDELIVER_AFTER_S`` after they were raised, held by no delivery, and less than a
+    day old. The claim makes a duplicate harmless. Returns how many were queued."""
+    now = now or timezone.now()
+    lost = (
+        Notification.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            status=Status.PENDING,
+            created_at__lt=now - timedelta(seconds=settings.NOTIFY_REDELIVER_AFTER_S),
+            created_at__gte=now - timedelta(days=1),
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ids = list(lost)
+    for pk in ids:
+        logger.warning("Notification %s was never delivered: queued again", pk)
+        _enqueue(pk)
+    return len(ids)
 
 
 # --- people's settings -----------------------------------------------------------------------
