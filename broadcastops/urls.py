@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
@@ -13,6 +14,9 @@ from broadcastops.rest import api_not_found
 admin.site.site_header = "BroadcastOps"
 admin.site.site_title = "BroadcastOps"
 admin.site.index_title = _("Operations console")
+# Django's own Korean catalogue reads "보기위한 1%s 를(을) 선택" (a stray "1") on every read-only
+# list: the root catalogue, which LOCALE_PATHS puts first, says it right.
+gettext_noop("Select %s to view")
 
 APP_URLCONFS = [
     "broadcastops.cloud.urls",
