@@ -5,12 +5,16 @@ pytest-django's live server speaks WSGI only; WebSockets, MJPEG and the browser 
 the ASGI server the console runs in production.
 """
 
+import contextlib
 import os
 import shlex
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +164,45 @@ class DaphneServer:
         return self._status_mb("VmHWM")
 
 
+# code folder -> (a data folder migrated and holding the Operator of _SETUP, its session key,
+# its token): made once per process, copied for every server.
+_TEMPLATES: dict[Path, tuple[Path, str, str]] = {}
+# What the template's data folder holds that a server needs: the database and the key that
+# signed the session.
+_TEMPLATE_FILES = ("broadcastops.sqlite3", "secret_key")
+
+
+def _template(code_dir: Path, env: dict) -> tuple[Path, str, str]:
+    if code_dir not in _TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="broadcastops-web-template-"))
+        env = {**env, "BROADCASTOPS_DATA_DIR": str(folder)}
+        maker = DaphneServer(data_dir=folder, env=env, port=0, code_dir=code_dir)
+        maker.manage("migrate", "--noinput")
+        session_key, token = maker.manage("shell", "-c", _SETUP).split()[-2:]
+        _TEMPLATES[code_dir] = (folder, session_key, token)
+    return _TEMPLATES[code_dir]
+
+
+def _template_copy(template: Path, data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        contextlib.closing(sqlite3.connect(template / _TEMPLATE_FILES[0])) as source,
+        contextlib.closing(sqlite3.connect(data_dir / _TEMPLATE_FILES[0])) as target,
+    ):
+        source.backup(target)  # whole, write-ahead log included
+    shutil.copy2(template / _TEMPLATE_FILES[1], data_dir / _TEMPLATE_FILES[1])
+
+
 def daphne_prepare(data_dir: Path, code_dir: Path = BASE_DIR, **extra_env: str) -> DaphneServer:
-    env = {
+    """A server on its own migrated database with an Operator signed in (``session_key``,
+    ``token``); not started.
+
+    ``migrate`` from nothing and the Operator's ``shell`` cost ~11 s of two processes: they
+    run once per test process into a template data folder, which each server copies. (What
+    the copy holds is what those commands make; ``extra_env`` changes neither, unless it
+    names the database or the secret key: then the commands run for this server.)
+    """
+    base = {
         **os.environ,
         "BROADCASTOPS_DATA_DIR": str(data_dir),
         "DJANGO_SETTINGS_MODULE": "broadcastops.settings",
@@ -169,11 +210,15 @@ def daphne_prepare(data_dir: Path, code_dir: Path = BASE_DIR, **extra_env: str) 
         "REDIS_URL": "",
         "STREAMING_REDIS_URL": "",
         "LOG_LEVEL": "WARNING",
-        **extra_env,
     }
+    env = {**base, **extra_env}
     server = DaphneServer(data_dir=data_dir, env=env, port=free_port(), code_dir=code_dir)
-    server.manage("migrate", "--noinput")
-    server.session_key, server.token = server.manage("shell", "-c", _SETUP).split()[-2:]
+    if {"DATABASE_URL", "SECRET_KEY"} & set(extra_env) or os.environ.get("SECRET_KEY"):
+        server.manage("migrate", "--noinput")
+        server.session_key, server.token = server.manage("shell", "-c", _SETUP).split()[-2:]
+        return server
+    template, server.session_key, server.token = _template(code_dir, base)
+    _template_copy(template, data_dir)
     return server
 
 
