@@ -47,16 +47,32 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# pytest runs as two processes at once, each on half of the apps (about equal times): most
+# of the suite waits on child processes, sockets and Chromium, and one process kept only 0.7
+# of the 2 cores busy. The second process is BROADCASTOPS_TEST_SHARD=1 (its own Redis and
+# PostgreSQL test databases: broadcastops/testing.py). Each line is prefixed with [1] or
+# [2]; the target fails if either fails. PYTEST_ARGS go to both.
+TEST_SHARD_0 := broadcastops ivs_scaling
+TEST_SHARD_1 := streaming errorlogs assistant scheduling failover
+define pytest_in_two
+	@set -o pipefail; \
+	( $(1) $(BIN)/pytest $(2) $(PYTEST_ARGS) $(TEST_SHARD_0) 2>&1 | sed -u 's/^/[1] /' ) & first=$$!; \
+	( $(1) BROADCASTOPS_TEST_SHARD=1 $(BIN)/pytest $(2) $(PYTEST_ARGS) $(TEST_SHARD_1) 2>&1 \
+	  | sed -u 's/^/[2] /' ) & second=$$!; \
+	wait $$first; one=$$?; wait $$second; two=$$?; \
+	echo "pytest exit codes: [1] $$one, [2] $$two"; [ $$one -eq 0 ] && [ $$two -eq 0 ]
+endef
+
 # The suite on SQLite (embedded mode); then, when CI provides the servers, again on
 # PostgreSQL with Redis (scaled mode).
 test: lint typecheck messages
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
 	$(BIN)/python -m broadcastops.i18n_catalogues check
-	$(BIN)/pytest
+	$(call pytest_in_two,,)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; fi
 
 test-postgres: messages
-	DATABASE_URL="$$TEST_DATABASE_URL" REDIS_URL="$$TEST_REDIS_URL" $(BIN)/pytest -m "not browser"
+	$(call pytest_in_two,DATABASE_URL="$$TEST_DATABASE_URL" REDIS_URL="$$TEST_REDIS_URL",-m "not browser")
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -23,6 +23,18 @@ def require_service(what: str, available: bool, how: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The second process of ``make test`` (``BROADCASTOPS_TEST_SHARD=1``) makes its
+    PostgreSQL test database under its own name (broadcastops/testing.py)."""
+    from pytest_django.fixtures import _set_suffix_to_test_databases
+
+    from broadcastops.testing import SHARD
+
+    if SHARD:
+        _set_suffix_to_test_databases(suffix=f"shard{SHARD}")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     # PBKDF2 with Django's iterations costs ~0.7 s a password here; every user a fixture
