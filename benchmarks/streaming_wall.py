@@ -452,6 +452,8 @@ def run_load(server, stack: Stack, *, wall: bool, cameras: list[str], sockets: i
         spy.wait(60)
     if result is None:
         raise RuntimeError("the client printed no result")
+    if spy is not None and spy_out.exists():
+        result["spy"] = spy_summary(spy_out)
     result.update(
         web_cpu_pct=web_cpu, loop_cpu_pct=loop_cpu, workers_cpu_pct=workers_cpu, load=load
     )
@@ -542,6 +544,15 @@ def render(report: dict, args) -> str:
                 f"{row['workers_cpu_pct']:.0f} % | "
                 f"{row['client_cpu_pct']:.0f} % | {row['load']} |"
             )
+        spied = [row for row in report["rows"] if row.get("spy")]
+        if spied:
+            lines += ["", "## Where the time goes (py-spy, share of samples of every thread)", ""]
+            lines += ["| mode | scenario | cameras | what | % |", "|---|---|---|---|---|"]
+            for row in spied:
+                lines += [
+                    f"| {row['mode']} | {row['scenario']} | {row['cameras']} | {k} | {v:.0f} |"
+                    for k, v in row["spy"].items()
+                ]
     return "\n".join(lines) + "\n"
 
 
