@@ -260,3 +260,43 @@ def test_a_stream_worker_that_dies_raises_lost_feed_once_and_the_other_resolves_
         for worker in (first, second):
             if worker.manager.alarms is not None:
                 worker.manager.alarms.drain()
+
+
+def test_the_beat_sweep_raises_lost_feed_when_no_worker_runs_and_resolves_it(
+    scaled, make_clip, settings
+):
+    """The only worker died (or none runs): nobody else judges, so beat's sweep does, from
+    the frame times in Redis; once each way, however often it runs."""
+    from streaming.tests.test_picture_alarms import _alarms, _notified
+
+    settings.STREAMING_ALARM_SAMPLE_FPS = 2.0
+    settings.STREAMING_ALARM_LOST_S = 5.0
+    settings.NOTIFY_FLAP_THRESHOLD = 100
+    path = make_clip(frames=300, fps=30.0)
+    upload = services.upload_create(
+        camera_id="cam-s", incoming_path=path, original_name=path.name, actor=None
+    )
+    services.stream_start(camera_id="cam-s", upload=upload)
+    started = time.time()
+    assert services.stream_feeds_lost_sweep(now=started + 1) == 0  # not yet 5 s
+    scaled.hset("test-streaming:frame-times", "cam-s", started + 3)  # a worker's last frame
+    assert services.stream_feeds_lost_sweep(now=started + 7) == 0  # 4 s since that frame
+    assert services.stream_feeds_lost_sweep(now=started + 9) == 1  # 6 s: lost
+    assert services.stream_feeds_lost_sweep(now=started + 12) == 0  # still, once
+    assert [(a.kind, a.resolved_at) for a in _alarms("cam-s")] == [("lost", None)]
+    scaled.hset("test-streaming:frame-times", "cam-s", started + 13)  # a worker took it over
+    assert services.stream_feeds_lost_sweep(now=started + 14) == 1
+    assert services.stream_feeds_lost_sweep(now=started + 15) == 0
+    assert _notified("cam-s") == ["streaming.alarm.lost", "streaming.alarm.lost.resolved"]
+    # Lost again, then stopped while no worker runs: the stop resolves it.
+    assert services.stream_feeds_lost_sweep(now=started + 20) == 1
+    services.stream_stop(camera_id="cam-s")
+    assert services.stream_feeds_lost_sweep(now=started + 21) == 1
+    assert all(a.resolved_at is not None for a in _alarms("cam-s"))
+
+
+def test_the_beat_sweep_is_scheduled_in_scaled_mode_only():
+    from broadcastops import settings as project_settings
+
+    scheduled = "streaming-lost-feeds" in project_settings.CELERY_BEAT_SCHEDULE
+    assert scheduled == bool(project_settings.STREAMING_REDIS_URL)
