@@ -105,6 +105,7 @@ class Producer(threading.Thread):
         self.keyframes: list[int] = []
         self._jump_s = 0.0  # how long the last keyframe seek took (a jump must save more)
         self._decode_s = 0.0  # recent wall time of one decode (moving average)
+        self._behind = False  # late at the last frame: no backlog is decoded in one go now
         self.watch = (
             PictureWatch(
                 camera_id=spec.camera_id, session_id=spec.session_id, thresholds=thresholds
@@ -174,6 +175,8 @@ class Producer(threading.Thread):
         started = time.monotonic()
         cap.set(cv2.CAP_PROP_POS_FRAMES, index)
         self._jump_s = time.monotonic() - started
+        if not self._decode_s:  # the first estimate of this machine's decoding speed
+            self._decode_s = self._jump_s / (_SEEK_LEAD_FRAMES + 1)
 
     def _seek_near(self, cap: cv2.VideoCapture, target: int) -> int:
         """Seek to ``target`` or, when that is past a keyframe's 16th frame, to that frame:
@@ -252,12 +255,17 @@ class Producer(threading.Thread):
                 if decoded < 0 or target < decoded:
                     decoded = self._seek_near(cap, target) - 1
                     late = target - decoded
-                if late > 2 * self._wake_stride(spec, demand) and (
-                    (late - 1) * self._decode_s > _CATCH_UP_BUDGET_S
-                ):
-                    # Behind real time: no backlog decoded in one go (_CATCH_UP_BUDGET_S). A
-                    # jump only when it saves more than a seek costs (a slow one is not
-                    # repeated at once).
+                if late <= 2 * self._wake_stride(spec, demand):
+                    self._behind = False  # on time
+                elif not self._behind and (late - 1) * self._decode_s <= _CATCH_UP_BUDGET_S:
+                    self._behind = True  # a hiccup: one backlog decoded in one go, not two
+                else:
+                    # Behind real time: no backlog decoded in one go (_CATCH_UP_BUDGET_S), and
+                    # none after a first one that did not catch up: a producer that cannot
+                    # keep up took a backlog each frame, as long as its CPU share allowed, and
+                    # showed one frame per backlog. A jump only when it saves more than a seek
+                    # costs (a slow one is not repeated at once).
+                    self._behind = True
                     jump = self._jump_target(decoded, target)
                     if jump is not None and late / rate > 2 * self._jump_s:
                         self._seek_to_keyframe(cap, jump)
