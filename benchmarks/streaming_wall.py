@@ -12,6 +12,8 @@ Scenarios:
   and at 1280 wide), and from them the CPU of one camera shown as a wall tile (640x360 at 15:
   30 grabs, 15 conversions and encodes and 2 alarm samples a second), at full size (1280x720
   at 30) and unwatched (30 grabs and 2 samples): how many cameras one core carries.
+- ``producers``: ``--cameras`` producers in this process with a sink that demands the wall
+  rendition of each, no web server: whether they share the CPU evenly when it is short.
 - ``threads``: 16 captures of the source decoding as fast as they can on threads of their own,
   with one FFmpeg thread each and with FFmpeg's default (a pool per capture): the machine's
   decoding capacity in 30 frames/s cameras.
@@ -164,6 +166,80 @@ def threads_scenario(source: Path, *, captures: int = 16, seconds: float = 5.0) 
             "load": f"{load_before} -> {_load()}",
         }
     return rows
+
+
+def producers_scenario(source: Path, *, cameras: int = 16, seconds: float = 6.0) -> dict:
+    """``cameras`` producers in this process, no web server: a sink that demands the wall
+    rendition (640 wide at 15 frames/s) of each and counts what it is handed. Whether the
+    producers share what CPU there is evenly (every tile alike) and how many frames each
+    slipped or jumped, apart from the fan-out and the sockets."""
+    import uuid
+
+    from streaming.media import video_probe
+    from streaming.producer import Producer
+    from streaming.types import ProducerSpec
+
+    class CountingSink:
+        def __init__(self) -> None:
+            self.frames = 0
+
+        def demand(self, camera_id: str) -> dict[int, float]:
+            return {640: 15.0}
+
+        def publish(self, frame) -> None:
+            self.frames += 1
+
+    info = video_probe(source)
+    now = time.time()
+    producers = []
+    for n in range(cameras):
+        spec = ProducerSpec(
+            session_id=str(uuid.uuid4()),
+            camera_id=f"p-{n:02d}",
+            upload_id="bench",
+            path=str(source),
+            fps=info.fps,
+            frame_count=info.frame_count,
+            width=info.width,
+            height=info.height,
+            loop=True,
+            speed=1.0,
+            anchor_at=now,
+            anchor_position_s=(n * 1.3) % info.duration_s,
+            jpeg_quality=85,
+            max_width=0,
+        )
+        producers.append(Producer(spec, CountingSink(), max_output_fps=30.0))
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)  # as the web process sets it (streaming.runtime)
+    for producer in producers:
+        producer.start()
+    try:
+        time.sleep(3.0)  # started, on the clock or behind it
+        before = [(p.sink.frames, p.frames_slipped, p.jumps) for p in producers]
+        load_before, cpu0, wall0 = _load(), time.process_time(), time.monotonic()
+        time.sleep(seconds)
+        wall = time.monotonic() - wall0
+        cpu = time.process_time() - cpu0
+        rates = sorted(
+            (p.sink.frames - b[0]) / wall for p, b in zip(producers, before, strict=True)
+        )
+        slips = sum(p.frames_slipped - b[1] for p, b in zip(producers, before, strict=True))
+        jumps = sum(p.jumps - b[2] for p, b in zip(producers, before, strict=True))
+    finally:
+        for producer in producers:
+            producer.halt()
+        sys.setswitchinterval(previous)
+    return {
+        "cameras": cameras,
+        "fps_min": rates[0],
+        "fps_median": statistics.median(rates),
+        "fps_max": rates[-1],
+        "cores_busy": cpu / wall,
+        "slips_per_s": slips / wall,
+        "jumps": jumps,
+        "load": f"{load_before} -> {_load()}",
+    }
 
 
 # -- the client process ---------------------------------------------------------------------
@@ -511,6 +587,21 @@ def render(report: dict, args) -> str:
             f"| {k} | {v:.1f} | {100 / v:.1f} |" for k, v in cpu["per_camera_core_pct"].items()
         ]
         lines.append("")
+    if "producers" in report:
+        lines += [
+            "## Producers alone (no web server; a sink demanding 640 at 15 frames/s of each)",
+            "",
+            "| cameras | frames/s per camera: slowest / median / fastest | cores busy "
+            "| slipped frames/s (all) | jumps | load 1/5/15 before -> after |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in report["producers"]:
+            lines.append(
+                f"| {row['cameras']} | {row['fps_min']:.1f} / {row['fps_median']:.1f} / "
+                f"{row['fps_max']:.1f} | {row['cores_busy']:.2f} | {row['slips_per_s']:.0f} | "
+                f"{row['jumps']} | {row['load']} |"
+            )
+        lines.append("")
     if "threads" in report:
         lines += [
             "## Decoding capacity: 16 captures decoding as fast as they can",
@@ -636,6 +727,12 @@ def main() -> None:
         if "cpu" in scenarios:
             print("measuring the per-frame costs…", file=sys.stderr, flush=True)
             report["cpu"] = cpu_scenario(source)
+            output.write_text(render(report, args))
+        if "producers" in scenarios:
+            print("measuring the producers alone…", file=sys.stderr, flush=True)
+            report["producers"] = [
+                producers_scenario(source, cameras=int(n)) for n in args.cameras.split(",")
+            ]
             output.write_text(render(report, args))
         if "threads" in scenarios:
             print("measuring the decoding capacity…", file=sys.stderr, flush=True)
