@@ -14,8 +14,10 @@ keyframes (``_CATCH_UP_BUDGET_S``) rather than decoding a backlog it would never
 """
 
 import bisect
+import functools
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -64,12 +66,24 @@ def keyframes_scan(path: str, *, limit: int = _KEYFRAME_SCAN_MAX) -> list[int]:
     """The indices of the file's keyframes, read from its packets without decoding them.
 
     Empty when OpenCV cannot read the file's packets raw (its FFmpeg backend can since 4.5).
+    Kept per file (its size and time): a restarted producer of a long upload reads it once.
     """
+    try:
+        stat = os.stat(path)
+        return list(_keyframes_scan(path, stat.st_size, stat.st_mtime_ns, limit))
+    except OSError:
+        return []
+
+
+@functools.lru_cache(maxsize=256)
+def _keyframes_scan(path: str, size: int, mtime_ns: int, limit: int) -> tuple[int, ...]:
     raw = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
     keys: list[int] = []
     try:
-        if not raw.isOpened() or not raw.set(cv2.CAP_PROP_FORMAT, -1):
-            return keys
+        if not raw.isOpened():
+            raise OSError(f"cannot open {path}")  # not kept: the file may come back
+        if not raw.set(cv2.CAP_PROP_FORMAT, -1):
+            return ()
         index = 0
         while index < limit and raw.grab():
             if raw.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
@@ -77,7 +91,7 @@ def keyframes_scan(path: str, *, limit: int = _KEYFRAME_SCAN_MAX) -> list[int]:
             index += 1
     finally:
         raw.release()
-    return keys
+    return tuple(keys)
 
 
 class Producer(threading.Thread):
