@@ -26,6 +26,7 @@ from django.conf import settings
 from redis.asyncio.client import PubSub
 
 from streaming.frames import Frame, frame_unpack
+from streaming.selectors import frame_times_key
 from streaming.types import PROCESS_TOKEN, Demand, WatchedFeed, demand_merge
 
 logger = logging.getLogger(__name__)
@@ -49,25 +50,6 @@ def demand_key(prefix: str, camera_id: str) -> str:
 
 def viewers_key(prefix: str, camera_id: str) -> str:
     return f"{prefix}:viewers:{camera_id}"
-
-
-def frame_times_key(prefix: str) -> str:
-    return f"{prefix}:frame-times"
-
-
-def frame_times_read(url: str, prefix: str, cameras: list[str]) -> dict[str, float] | None:
-    """When each camera's stream worker last decoded a frame (None: Redis did not answer)."""
-    if not cameras:
-        return {}
-    client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
-    try:
-        values = cast("list[bytes | None]", client.hmget(frame_times_key(prefix), cameras))
-    except redis.RedisError as exc:
-        logger.warning("Redis frame times read failed: %s", exc)
-        return None
-    finally:
-        client.close()
-    return {c: float(v) for c, v in zip(cameras, values, strict=True) if v is not None}
 
 
 def demand_member(width: int, fps: float) -> str:

@@ -24,8 +24,11 @@ from streaming.alarms import AlarmChange
 from streaming.camera_ids import camera_id_message, camera_id_valid
 from streaming.media import VideoUnreadable, video_probe
 from streaming.models import PictureAlarm, StreamSession, Upload, WallLayout
-from streaming.redisbus import frame_times_read
-from streaming.selectors import stream_spec_from_session, stream_spec_list_running
+from streaming.selectors import (
+    frame_times_read,
+    stream_spec_from_session,
+    stream_spec_list_running,
+)
 from streaming.types import ALARM_LOST
 
 logger = logging.getLogger(__name__)
