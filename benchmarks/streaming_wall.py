@@ -2,8 +2,8 @@
 
 Usage (under the shared lock, bounded in time):
   flock /work/wt/bench.lock .venv/bin/python -m benchmarks.streaming_wall \
-      [--scenarios cpu,wall,full] [--modes embedded,scaled] [--cameras 16] [--browsers 20] \
-      [--full-cameras 12] [--full-viewers 20] [--seconds 10] [--warmup 4]
+      [--scenarios cpu,threads,wall,full] [--modes embedded,scaled] [--cameras 4,8,16] \
+      [--browsers 20] [--full-cameras 1,4,8,12] [--full-viewers 20] [--seconds 10] [--warmup 4]
 
 Scenarios:
 - ``cpu``: this process alone (its CPU, FFmpeg's decoding threads included), one 1280x720
@@ -12,11 +12,17 @@ Scenarios:
   and at 1280 wide), and from them the CPU of one camera shown as a wall tile (640x360 at 15:
   30 grabs, 15 conversions and encodes and 2 alarm samples a second), at full size (1280x720
   at 30) and unwatched (30 grabs and 2 samples): how many cameras one core carries.
-- ``wall``: ``--cameras`` cameras, each playing its own upload of the source, shown on
-  ``--browsers`` simulated browsers, each with ONE wall socket carrying every tile at 640x360
-  15 frames/s and acknowledging per tile once per window as the page does.
-- ``full``: ``--full-cameras`` cameras at 1280x720 30 frames/s, ``--full-viewers`` viewers each
-  on the per-camera socket.
+- ``producers``: ``--cameras`` producers in this process with a sink that demands the wall
+  rendition of each, no web server: whether they share the CPU evenly when it is short.
+- ``threads``: 16 captures of the source decoding as fast as they can on threads of their own,
+  with one FFmpeg thread each and with FFmpeg's default (a pool per capture): the machine's
+  decoding capacity in 30 frames/s cameras.
+- ``wall``: ``--cameras`` cameras (a comma-separated sweep), each playing its own upload of
+  the source, shown on ``--browsers`` simulated browsers, each with ONE wall socket carrying
+  every tile at 640x360 15 frames/s and acknowledging per tile once per window as the page
+  does.
+- ``full``: ``--full-cameras`` cameras (a sweep) at 1280x720 30 frames/s, ``--full-viewers``
+  viewers each on the per-camera socket.
 
 Modes: ``embedded`` (producers in the web process) and ``scaled`` (Redis and two
 ``stream_worker`` processes). Nothing is pinned: the web process, the workers and the client
@@ -108,6 +114,131 @@ def cpu_scenario(source: Path, frames: int = 240) -> dict:
         },
         "per_camera_core_pct": {k: v * 100 for k, v in per_camera.items()},
         "load": _load(),
+    }
+
+
+def threads_scenario(source: Path, *, captures: int = 16, seconds: float = 5.0) -> dict:
+    """``captures`` captures of the source decoding (``grab()``) as fast as they can, each on
+    a thread of its own, with FFmpeg's default threading and with one thread per capture: the
+    decoding capacity of the machine, in frames/s and in 30 frames/s cameras."""
+    import threading
+
+    import cv2
+
+    rows = {}
+    for label, params in (
+        ("1 thread per capture", [cv2.CAP_PROP_N_THREADS, 1]),
+        ("FFmpeg's default", []),
+    ):
+        caps = [cv2.VideoCapture(str(source), cv2.CAP_FFMPEG, params) for _ in range(captures)]
+        counts = [0] * captures
+        stop = threading.Event()
+
+        def decode(index: int, cap, counts: list[int], stop: threading.Event) -> None:
+            while not stop.is_set():
+                if not cap.grab():
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    continue
+                counts[index] += 1
+
+        threads = [
+            threading.Thread(target=decode, args=(i, caps[i], counts, stop))
+            for i in range(captures)
+        ]
+        load_before = _load()
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        for cap in caps:
+            cap.release()
+        frames = sum(counts)
+        rows[label] = {
+            "frames_per_s": frames / wall,
+            "cpu_ms_per_frame": 1000 * cpu / max(1, frames),
+            "cores_busy": cpu / wall,
+            "cameras_at_30": frames / wall / 30,
+            "slowest_capture_fps": min(counts) / wall,
+            "load": f"{load_before} -> {_load()}",
+        }
+    return rows
+
+
+def producers_scenario(source: Path, *, cameras: int = 16, seconds: float = 6.0) -> dict:
+    """``cameras`` producers in this process, no web server: a sink that demands the wall
+    rendition (640 wide at 15 frames/s) of each and counts what it is handed. Whether the
+    producers share what CPU there is evenly (every tile alike) and how many frames each
+    slipped or jumped, apart from the fan-out and the sockets."""
+    import uuid
+
+    from streaming.media import video_probe
+    from streaming.producer import Producer
+    from streaming.types import ProducerSpec
+
+    class CountingSink:
+        def __init__(self) -> None:
+            self.frames = 0
+
+        def demand(self, camera_id: str) -> dict[int, float]:
+            return {640: 15.0}
+
+        def publish(self, frame) -> None:
+            self.frames += 1
+
+    info = video_probe(source)
+    now = time.time()
+    producers = []
+    for n in range(cameras):
+        spec = ProducerSpec(
+            session_id=str(uuid.uuid4()),
+            camera_id=f"p-{n:02d}",
+            upload_id="bench",
+            path=str(source),
+            fps=info.fps,
+            frame_count=info.frame_count,
+            width=info.width,
+            height=info.height,
+            loop=True,
+            speed=1.0,
+            anchor_at=now,
+            anchor_position_s=(n * 1.3) % info.duration_s,
+            jpeg_quality=85,
+            max_width=0,
+        )
+        producers.append(Producer(spec, CountingSink(), max_output_fps=30.0))
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)  # as the web process sets it (streaming.runtime)
+    for producer in producers:
+        producer.start()
+    try:
+        time.sleep(3.0)  # started, on the clock or behind it
+        before = [(p.sink.frames, p.frames_slipped, p.jumps) for p in producers]
+        load_before, cpu0, wall0 = _load(), time.process_time(), time.monotonic()
+        time.sleep(seconds)
+        wall = time.monotonic() - wall0
+        cpu = time.process_time() - cpu0
+        rates = sorted(
+            (p.sink.frames - b[0]) / wall for p, b in zip(producers, before, strict=True)
+        )
+        slips = sum(p.frames_slipped - b[1] for p, b in zip(producers, before, strict=True))
+        jumps = sum(p.jumps - b[2] for p, b in zip(producers, before, strict=True))
+    finally:
+        for producer in producers:
+            producer.halt()
+        sys.setswitchinterval(previous)
+    return {
+        "cameras": cameras,
+        "fps_min": rates[0],
+        "fps_median": statistics.median(rates),
+        "fps_max": rates[-1],
+        "cores_busy": cpu / wall,
+        "slips_per_s": slips / wall,
+        "jumps": jumps,
+        "load": f"{load_before} -> {_load()}",
     }
 
 
@@ -313,6 +444,17 @@ class Stack:
         self._log.close()
 
 
+def _loop_cpu_seconds(pid: int) -> float:
+    """CPU of the process's main thread: daphne's event loop (fan-out, sockets, Django)."""
+    return _cpu_seconds_of(f"/proc/{pid}/task/{pid}/stat")
+
+
+def _cpu_seconds_of(path: str) -> float:
+    with open(path) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def run_load(server, stack: Stack, *, wall: bool, cameras: list[str], sockets: int, args) -> dict:
     client = subprocess.Popen(
         [
@@ -341,24 +483,56 @@ def run_load(server, stack: Stack, *, wall: bool, cameras: list[str], sockets: i
         text=True,
     )
     result = None
+    spy = None
     for line in client.stdout:
         if line.startswith("MEASURE_START"):
+            if args.py_spy:
+                spy_out = Path(args.output).with_suffix(f".{stack.mode}-{len(cameras)}.spy.txt")
+                spy = subprocess.Popen(
+                    [
+                        args.py_spy,
+                        "record",
+                        "--pid",
+                        str(stack.web_pid if stack.mode == "embedded" else stack.worker_pids[0]),
+                        "--duration",
+                        str(int(args.seconds)),
+                        "--rate",
+                        "50",
+                        "--native",
+                        "--threads",
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(spy_out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             web0 = _cpu_seconds(stack.web_pid)
+            loop0 = _loop_cpu_seconds(stack.web_pid)
+            load_before = _load()
             workers0 = sum(_cpu_seconds(p) for p in stack.worker_pids)
             wall0 = time.monotonic()
         elif line.startswith("MEASURE_END"):
             elapsed = time.monotonic() - wall0
             web_cpu = 100 * (_cpu_seconds(stack.web_pid) - web0) / elapsed
+            loop_cpu = 100 * (_loop_cpu_seconds(stack.web_pid) - loop0) / elapsed
             workers_cpu = (
                 100 * (sum(_cpu_seconds(p) for p in stack.worker_pids) - workers0) / elapsed
             )
-            load = _load()
+            load = f"{load_before} -> {_load()}"
         elif line.startswith("RESULT "):
             result = json.loads(line[7:])
     client.wait(60)
+    if spy is not None:
+        spy.wait(60)
     if result is None:
         raise RuntimeError("the client printed no result")
-    result.update(web_cpu_pct=web_cpu, workers_cpu_pct=workers_cpu, load=load)
+    if spy is not None and spy_out.exists():
+        result["spy"] = spy_summary(spy_out)
+    result.update(
+        web_cpu_pct=web_cpu, loop_cpu_pct=loop_cpu, workers_cpu_pct=workers_cpu, load=load
+    )
     return result
 
 
@@ -413,37 +587,116 @@ def render(report: dict, args) -> str:
             f"| {k} | {v:.1f} | {100 / v:.1f} |" for k, v in cpu["per_camera_core_pct"].items()
         ]
         lines.append("")
+    if "producers" in report:
+        lines += [
+            "## Producers alone (no web server; a sink demanding 640 at 15 frames/s of each)",
+            "",
+            "| cameras | frames/s per camera: slowest / median / fastest | cores busy "
+            "| slipped frames/s (all) | jumps | load 1/5/15 before -> after |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in report["producers"]:
+            lines.append(
+                f"| {row['cameras']} | {row['fps_min']:.1f} / {row['fps_median']:.1f} / "
+                f"{row['fps_max']:.1f} | {row['cores_busy']:.2f} | {row['slips_per_s']:.0f} | "
+                f"{row['jumps']} | {row['load']} |"
+            )
+        lines.append("")
+    if "threads" in report:
+        lines += [
+            "## Decoding capacity: 16 captures decoding as fast as they can",
+            "",
+            "| FFmpeg threads | frames/s (all) | ms CPU per frame | cores busy "
+            "| 30 fps cameras | slowest capture fps | load 1/5/15 before -> after |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for label, row in report["threads"].items():
+            lines.append(
+                f"| {label} | {row['frames_per_s']:.0f} | {row['cpu_ms_per_frame']:.2f} | "
+                f"{row['cores_busy']:.2f} | {row['cameras_at_30']:.1f} | "
+                f"{row['slowest_capture_fps']:.0f} | {row['load']} |"
+            )
+        lines.append("")
     if report["rows"]:
         lines += [
             "## Load",
             "",
-            "| mode | scenario | streams (socket x camera) | fps slowest / 5th pct / median "
-            "| latency p50 / p99 | web CPU | workers CPU | client CPU | load 1/5/15 min |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| mode | scenario | cameras | streams (socket x camera) "
+            "| fps slowest / 5th pct / median | latency p50 / p99 | web CPU (its event loop) "
+            "| workers CPU | client CPU | load 1/5/15 before -> after |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in report["rows"]:
             lines.append(
-                f"| {row['mode']} | {row['scenario']} | {row['streams']} ({row['connected']} "
-                f"sockets) | {row['fps_min']:.1f} / {row['fps_p5']:.1f} / "
+                f"| {row['mode']} | {row['scenario']} | {row['cameras']} | {row['streams']} "
+                f"({row['connected']} sockets) | {row['fps_min']:.1f} / {row['fps_p5']:.1f} / "
                 f"{row['fps_median']:.1f} | {row['p50_ms']:.0f} / {row['p99_ms']:.0f} ms | "
-                f"{row['web_cpu_pct']:.0f} % | {row['workers_cpu_pct']:.0f} % | "
+                f"{row['web_cpu_pct']:.0f} % ({row['loop_cpu_pct']:.0f} %) | "
+                f"{row['workers_cpu_pct']:.0f} % | "
                 f"{row['client_cpu_pct']:.0f} % | {row['load']} |"
             )
+        spied = [row for row in report["rows"] if row.get("spy")]
+        if spied:
+            lines += ["", "## Where the time goes (py-spy, share of samples of every thread)", ""]
+            lines += ["| mode | scenario | cameras | what | % |", "|---|---|---|---|---|"]
+            for row in spied:
+                lines += [
+                    f"| {row['mode']} | {row['scenario']} | {row['cameras']} | {k} | {v:.0f} |"
+                    for k, v in row["spy"].items()
+                ]
     return "\n".join(lines) + "\n"
+
+
+def _spy_kind(stack: str) -> str:
+    thread, _, frames = stack.partition(";")
+    waiting = any(k in frames for k in ("acquire_lock", "take_gil", "wait (threading", "epoll"))
+    if "producer-" in thread:
+        if "libavcodec" in frames:
+            return "producers: decode (libavcodec)"
+        if "libswscale" in frames:
+            return "producers: colour conversion (retrieve)"
+        if "media.py" in frames:
+            return "producers: resize + JPEG encode"
+        if "alarms.py" in frames:
+            return "producers: alarm judgement"
+        return "producers: waiting" if waiting else "producers: other"
+    if "MainThread" in thread or "python" in thread.lower():
+        return "event loop: waiting" if waiting else "event loop: fan-out, sockets, Django"
+    return "other threads: waiting" if waiting else "other threads"
+
+
+def spy_summary(path: Path) -> dict[str, float]:
+    """Share of py-spy's samples (every thread) by what each thread was doing."""
+    totals: dict[str, float] = {}
+    all_samples = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        kind = _spy_kind(stack)
+        totals[kind] = totals.get(kind, 0) + int(count)
+        all_samples += int(count)
+    return {k: 100 * v / max(1, all_samples) for k, v in sorted(totals.items())}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", default="cpu,wall,full")
     parser.add_argument("--modes", default="embedded,scaled")
-    parser.add_argument("--cameras", type=int, default=16)
+    parser.add_argument("--cameras", default="16", help="wall sizes, comma-separated")
     parser.add_argument("--browsers", type=int, default=20)
-    parser.add_argument("--full-cameras", type=int, default=12)
+    parser.add_argument("--full-cameras", default="12", help="comma-separated")
     parser.add_argument("--full-viewers", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument(
+        "--py-spy",
+        default="",
+        help="a py-spy binary: sample the web process (scaled: the first worker) over each "
+        "load row's measured seconds, raw stacks next to --output (summarised by spy_summary)",
+    )
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--wall", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -475,24 +728,39 @@ def main() -> None:
             print("measuring the per-frame costs…", file=sys.stderr, flush=True)
             report["cpu"] = cpu_scenario(source)
             output.write_text(render(report, args))
-        loads = [s for s in scenarios if s in ("wall", "full")]
+        if "producers" in scenarios:
+            print("measuring the producers alone…", file=sys.stderr, flush=True)
+            report["producers"] = [
+                producers_scenario(source, cameras=int(n)) for n in args.cameras.split(",")
+            ]
+            output.write_text(render(report, args))
+        if "threads" in scenarios:
+            print("measuring the decoding capacity…", file=sys.stderr, flush=True)
+            report["threads"] = threads_scenario(source)
+            output.write_text(render(report, args))
+        loads = [
+            (s, int(n))
+            for s in scenarios
+            if s in ("wall", "full")
+            for n in (args.cameras if s == "wall" else args.full_cameras).split(",")
+        ]
         for mode in modes if loads else []:
             server = daphne_prepare(Path(tmp) / f"data-{mode}", LOG_LEVEL="WARNING")
             with Stack(server, mode, args.workers) as stack:
-                for scenario in loads:
+                for scenario, count in loads:
                     if scenario == "wall":
-                        cameras = [f"wall-{n:02d}" for n in range(args.cameras)]
+                        cameras = [f"wall-{n:02d}" for n in range(count)]
                         sockets, wall = args.browsers, True
                     else:
-                        cameras = [f"full-{n:02d}" for n in range(args.full_cameras)]
-                        sockets, wall = args.full_cameras * args.full_viewers, False
+                        cameras = [f"full-{n:02d}" for n in range(count)]
+                        sockets, wall = count * args.full_viewers, False
                     print(f"{mode} {scenario}: starting {len(cameras)} cameras…", file=sys.stderr)
                     start_cameras(server, source, cameras)
                     time.sleep(3.0 if mode == "embedded" else 5.0)
                     row = run_load(
                         server, stack, wall=wall, cameras=cameras, sockets=sockets, args=args
                     )
-                    row.update(mode=mode, scenario=scenario)
+                    row.update(mode=mode, scenario=scenario, cameras=count)
                     print(row, file=sys.stderr, flush=True)
                     report["rows"].append(row)
                     stop_cameras(server, cameras)

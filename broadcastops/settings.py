@@ -637,6 +637,14 @@ CELERY_BEAT_SCHEDULE["streaming-upload-prune"] = {
     "task": "streaming.tasks.upload_prune_task",
     "schedule": timedelta(minutes=env.int("STREAMING_PRUNE_INTERVAL_MIN", default=30)),
 }
+if STREAMING_REDIS_URL:
+    # Scaled mode: the lost feeds of sessions whose only stream worker died (the workers judge
+    # their own cameras and each other's; streaming.services.stream_feeds_lost_sweep).
+    CELERY_BEAT_SCHEDULE["streaming-lost-feeds"] = {
+        "task": "streaming.tasks.stream_feeds_lost_sweep_task",
+        "schedule": timedelta(seconds=max(1.0, STREAMING_ALARM_LOST_S)),
+        "options": {"expires": max(1.0, STREAMING_ALARM_LOST_S)},
+    }
 
 # --- IVS stages (ivs_scaling/) --------------------------------------------------------------
 # The watch (beat): the broadcaster's publishing state, pending replications, empty secondaries.

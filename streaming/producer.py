@@ -9,11 +9,15 @@ encoded once per frame it is due, whatever the number of viewers, and handed to 
 ``FrameSink``: the in-process hub (embedded mode) or Redis pub/sub (``stream_worker``, scaled
 mode). Source frames that no rendition and no alarm sample needs (a 15 frames/s wall tile of a
 30 frames/s camera) are decoded with ``grab()`` only: never converted to a picture, never
-encoded.
+encoded. A producer the CPU cannot keep on the clock shows what it decodes and jumps forward at
+keyframes (``_CATCH_UP_BUDGET_S``) rather than decoding a backlog it would never show.
 """
 
+import bisect
+import functools
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +38,21 @@ logger = logging.getLogger(__name__)
 # ~2 ms a frame for grab()). With a 1 s threshold a seek that took over a second under load
 # fell behind by more than it caught up, and the producer sought again and again (0 frames/s).
 _SEEK_AFTER_S = 10.0
+# A producer behind the clock decodes its backlog in one go (grab() only) when that takes less
+# than this at its recent decoding speed: a short hiccup is caught up at once. A longer backlog
+# (a CPU too busy to decode every source frame in time) is not decoded before a frame is shown:
+# that showed nothing while it lasted, the clock ran on meanwhile, and the next backlog was
+# longer still (16 cameras on 2 busy cores: some tiles at 0.4 frames/s while others kept 15).
+# The producer takes the next frame only instead ("slips": each producer shows what its share
+# of the CPU decodes, so all tiles degrade alike) and jumps forward at a keyframe to catch up.
+_CATCH_UP_BUDGET_S = 0.1
+# OpenCV's seek to frame N goes to the keyframe before N - 16 and decodes forward from there
+# (cap_ffmpeg_impl.hpp, seek()): a seek to keyframe K + 16 decodes 17 frames (45 ms at 720p),
+# one to K itself a whole GOP from the keyframe before (650 ms for x264's 250-frame GOP).
+_SEEK_LEAD_FRAMES = 16
+# The keyframes are read from the container's packets (no decoding: ~6 us a packet), at most
+# this many packets (an hour and a half at 30 frames/s); past that a late producer only slips.
+_KEYFRAME_SCAN_MAX = 160_000
 # How often an idle producer (no demand, no alarms) looks for demand, at most.
 _IDLE_WAIT_S = 0.25
 
@@ -41,6 +60,38 @@ _IDLE_WAIT_S = 0.25
 _RESTART_EVERY_S = 2.0
 
 AlarmReport = Callable[[list[AlarmChange]], None]
+
+
+def keyframes_scan(path: str, *, limit: int = _KEYFRAME_SCAN_MAX) -> list[int]:
+    """The indices of the file's keyframes, read from its packets without decoding them.
+
+    Empty when OpenCV cannot read the file's packets raw (its FFmpeg backend can since 4.5).
+    Kept per file (its size and time): a restarted producer of a long upload reads it once.
+    """
+    try:
+        stat = os.stat(path)
+        return list(_keyframes_scan(path, stat.st_size, stat.st_mtime_ns, limit))
+    except OSError:
+        return []
+
+
+@functools.lru_cache(maxsize=256)
+def _keyframes_scan(path: str, size: int, mtime_ns: int, limit: int) -> tuple[int, ...]:
+    raw = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    keys: list[int] = []
+    try:
+        if not raw.isOpened():
+            raise OSError(f"cannot open {path}")  # not kept: the file may come back
+        if not raw.set(cv2.CAP_PROP_FORMAT, -1):
+            return ()
+        index = 0
+        while index < limit and raw.grab():
+            if raw.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
+                keys.append(index)
+            index += 1
+    finally:
+        raw.release()
+    return tuple(keys)
 
 
 class Producer(threading.Thread):
@@ -63,6 +114,12 @@ class Producer(threading.Thread):
         self.frames_encoded = 0
         self.frames_grabbed = 0  # decoded and never converted (skipped by every rendition)
         self.frames_retrieved = 0
+        self.frames_slipped = 0  # taken late, the backlog before them left undecoded
+        self.jumps = 0  # forward seeks to a keyframe to catch the clock up
+        self.keyframes: list[int] = []
+        self._jump_s = 0.0  # how long the last keyframe seek took (a jump must save more)
+        self._decode_s = 0.0  # recent wall time of one decode (moving average)
+        self._behind = False  # late at the last frame: no backlog is decoded in one go now
         self.watch = (
             PictureWatch(
                 camera_id=spec.camera_id, session_id=spec.session_id, thresholds=thresholds
@@ -104,7 +161,7 @@ class Producer(threading.Thread):
         # One decoding thread per camera: FFmpeg's default (a thread per core, frame threading)
         # cost 2.5 ms of CPU per 720p H.264 frame against 2.3 with one, and sixteen cameras
         # each with a pool of their own only fight over the same cores (streaming_wall).
-        cap = cv2.VideoCapture(spec.path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+        cap = self._open(spec.path)
         try:
             if not cap.isOpened():
                 logger.error(
@@ -114,6 +171,7 @@ class Producer(threading.Thread):
                     spec.upload_id,
                 )
                 return
+            self.keyframes = keyframes_scan(spec.path)
             self._loop(cap)
         except Exception:
             logger.exception(
@@ -122,6 +180,40 @@ class Producer(threading.Thread):
         finally:
             cap.release()
             logger.info("Producer stopped camera=%s session=%s", spec.camera_id, spec.session_id)
+
+    def _open(self, path: str) -> cv2.VideoCapture:
+        return cv2.VideoCapture(path, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
+
+    def _seek_to_keyframe(self, cap: cv2.VideoCapture, index: int) -> None:
+        """Seek to ``index``, 16 frames past a keyframe: 17 decodes (see _SEEK_LEAD_FRAMES)."""
+        started = time.monotonic()
+        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        self._jump_s = time.monotonic() - started
+        if not self._decode_s:  # the first estimate of this machine's decoding speed
+            self._decode_s = self._jump_s / (_SEEK_LEAD_FRAMES + 1)
+
+    def _seek_near(self, cap: cv2.VideoCapture, target: int) -> int:
+        """Seek to ``target`` or, when that is past a keyframe's 16th frame, to that frame:
+        never more than 17 decodes, where a seek onto ``target`` itself decodes everything
+        from the keyframe before it (up to a GOP: 250 frames, 0.6 s of CPU at 720p, and many
+        times that in wall time with the cores shared by 16 producers). Returns the frame the
+        capture is at; the producer catches up from there (a backlog or a slip)."""
+        i = bisect.bisect_right(self.keyframes, target - _SEEK_LEAD_FRAMES) - 1
+        if i >= 0 and target - self.keyframes[i] > _SEEK_LEAD_FRAMES:
+            index = self.keyframes[i] + _SEEK_LEAD_FRAMES
+            self._seek_to_keyframe(cap, index)
+            return index
+        cap.set(cv2.CAP_PROP_POS_FRAMES, target)
+        return target
+
+    def _jump_target(self, decoded: int, target: int) -> int | None:
+        """Where a late producer jumps to: 16 frames past the newest keyframe that lies
+        ahead of ``decoded`` with that point not past ``target`` (None: no such keyframe)."""
+        i = bisect.bisect_right(self.keyframes, target - _SEEK_LEAD_FRAMES) - 1
+        # Worth it when it skips at least twice the 17 frames the seek decodes.
+        if i >= 0 and self.keyframes[i] + _SEEK_LEAD_FRAMES - decoded > 2 * (_SEEK_LEAD_FRAMES + 1):
+            return self.keyframes[i] + _SEEK_LEAD_FRAMES
+        return None
 
     # -- rates ----------------------------------------------------------------------------------
     def _stride(self, spec: ProducerSpec, fps: float) -> float:
@@ -172,9 +264,34 @@ class Producer(threading.Thread):
             target = min(int(position * spec.fps), spec.frame_count - 1)
             if decoded < 0 or target != decoded:
                 fresh = decoded < 0 or image is None
-                if decoded < 0 or target < decoded or target - decoded > _SEEK_AFTER_S * spec.fps:
-                    cap.set(cv2.CAP_PROP_POS_FRAMES, target)
-                    decoded = target - 1
+                late = target - decoded
+                rate = spec.fps * spec.speed
+                if decoded < 0 or target < decoded:
+                    decoded = self._seek_near(cap, target) - 1
+                    late = target - decoded
+                if late <= 2 * self._wake_stride(spec, demand):
+                    self._behind = False  # on time
+                elif not self._behind and (late - 1) * self._decode_s <= _CATCH_UP_BUDGET_S:
+                    self._behind = True  # a hiccup: one backlog decoded in one go, not two
+                else:
+                    # Behind real time: no backlog decoded in one go (_CATCH_UP_BUDGET_S), and
+                    # none after a first one that did not catch up: a producer that cannot
+                    # keep up took a backlog each frame, as long as its CPU share allowed, and
+                    # showed one frame per backlog. A jump only when it saves more than a seek
+                    # costs (a slow one is not repeated at once).
+                    self._behind = True
+                    jump = self._jump_target(decoded, target)
+                    if jump is not None and late / rate > 2 * self._jump_s:
+                        self._seek_to_keyframe(cap, jump)
+                        self.jumps += 1
+                        decoded, target = jump - 1, jump
+                    elif late > _SEEK_AFTER_S * spec.fps and jump is None:
+                        # No keyframe to jump to (a GOP over 10 s): seek as far as it goes.
+                        decoded = self._seek_near(cap, target) - 1
+                        target = decoded + 1
+                    else:
+                        target = decoded + 1
+                        self.frames_slipped += 1
                 while decoded < target - 1 and cap.grab():
                     decoded += 1
                     self.frames_grabbed += 1
@@ -184,12 +301,14 @@ class Producer(threading.Thread):
                     if self._due_now(w, self._stride(spec, demand[w]), target)
                 ]
                 sample = self.watch is not None and self.watch.due(now)
+                started = time.monotonic()
                 if due or sample or (demand and fresh):
                     ok, frame_image = cap.read()
                     self.frames_retrieved += 1
                 else:
                     ok, frame_image = cap.grab(), None
                     self.frames_grabbed += 1
+                self._decode_s += 0.2 * (time.monotonic() - started - self._decode_s)
                 if not ok:
                     # The container promised more frames than it holds: start over at 0.
                     cap.set(cv2.CAP_PROP_POS_FRAMES, 0)

@@ -6,6 +6,8 @@ Keys (under ``STREAMING_REDIS_PREFIX``):
   demand:<camera>           sorted set: renditions somebody watches ("<width>" at the source's
                             rate, "<width>@<fps>" at a lower one), scored by expiry
   viewers:<camera>          hash: viewers per web process, "count:expiry"
+  frame-times               hash: camera -> when its stream worker last decoded a frame (epoch
+                            s), so that the other workers judge a lost feed when a worker dies
 
 Redis disconnects a subscriber that falls 32 MB behind and the messages are lost without a
 word (reference/perf-limits.md), so the subscriber reconnects with backoff, resumes from
@@ -24,6 +26,7 @@ from django.conf import settings
 from redis.asyncio.client import PubSub
 
 from streaming.frames import Frame, frame_unpack
+from streaming.selectors import frame_times_key
 from streaming.types import PROCESS_TOKEN, Demand, WatchedFeed, demand_merge
 
 logger = logging.getLogger(__name__)
@@ -105,6 +108,31 @@ class RedisPublisherSink:
             pipe.execute()
         except redis.RedisError as exc:
             self._error("publish", frame.camera_id, exc)
+
+    def frame_times_set(self, times: dict[str, float]) -> None:
+        """This worker's cameras and when each last decoded a frame (its heartbeat)."""
+        if not times:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hset(frame_times_key(self.prefix), mapping=times)  # type: ignore[arg-type]
+        pipe.expire(frame_times_key(self.prefix), 3600)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            self._error("frame times write", ",".join(times), exc)
+
+    def frame_times_get(self, cameras: list[str]) -> dict[str, float] | None:
+        """When each camera's worker last decoded a frame (None: Redis could not say)."""
+        if not cameras:
+            return {}
+        try:
+            values = cast(
+                "list[bytes | None]", self.redis.hmget(frame_times_key(self.prefix), cameras)
+            )
+        except redis.RedisError as exc:
+            self._error("frame times read", ",".join(cameras), exc)
+            return None
+        return {c: float(v) for c, v in zip(cameras, values, strict=True) if v is not None}
 
     def prune(self) -> None:
         """Forget demand entries whose web process stopped refreshing them."""

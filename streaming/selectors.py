@@ -1,15 +1,19 @@
 """Reads of live monitoring: uploads, sessions, the producer spec, the feeds' health."""
 
+import logging
 import time
 import uuid
 from typing import TypedDict, cast
 
+import redis
 from django.conf import settings
 from django.db.models import QuerySet
 
 from broadcastops.accounts.types import RequestUser
 from streaming.models import PictureAlarm, StreamSession, Upload, WallLayout
 from streaming.types import FEED_HEALTH, FeedHealth, ProducerSpec
+
+logger = logging.getLogger(__name__)
 
 
 def upload_list(*, camera_id: str | None = None) -> QuerySet[Upload]:
@@ -188,3 +192,22 @@ def wall_get(*, user: RequestUser) -> WallView:
         "tile_fps": settings.STREAMING_WALL_FPS,
         "websocket_path": "/ws/live-monitoring-wall/",
     }
+
+
+def frame_times_key(prefix: str) -> str:
+    return f"{prefix}:frame-times"
+
+
+def frame_times_read(url: str, prefix: str, cameras: list[str]) -> dict[str, float] | None:
+    """When each camera's stream worker last decoded a frame (None: Redis did not answer)."""
+    if not cameras:
+        return {}
+    client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    try:
+        values = cast("list[bytes | None]", client.hmget(frame_times_key(prefix), cameras))
+    except redis.RedisError as exc:
+        logger.warning("Redis frame times read failed: %s", exc)
+        return None
+    finally:
+        client.close()
+    return {c: float(v) for c, v in zip(cameras, values, strict=True) if v is not None}

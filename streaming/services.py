@@ -24,7 +24,12 @@ from streaming.alarms import AlarmChange
 from streaming.camera_ids import camera_id_message, camera_id_valid
 from streaming.media import VideoUnreadable, video_probe
 from streaming.models import PictureAlarm, StreamSession, Upload, WallLayout
-from streaming.selectors import stream_spec_from_session
+from streaming.selectors import (
+    frame_times_read,
+    stream_spec_from_session,
+    stream_spec_list_running,
+)
+from streaming.types import ALARM_LOST
 
 logger = logging.getLogger(__name__)
 
@@ -463,6 +468,44 @@ def picture_alarm_change(change: AlarmChange) -> PictureAlarm | None:
         alarm.pk,
     )
     return alarm
+
+
+def stream_feeds_lost_sweep(*, now: float | None = None) -> int:
+    """Scaled mode (beat): lost feeds judged from the frame times the stream workers write to
+    Redis, for every running session, whoever holds it or if nobody does.
+
+    The workers judge their own cameras, and each other's (``streaming.worker``); this sweep
+    covers the case they cannot: the only worker died, or none runs. Opening and resolving
+    go through ``picture_alarm_change`` (one open alarm per camera and kind, one notification
+    each way), so a judgement made twice is made once. Returns the alarms changed.
+    """
+    if not settings.STREAMING_REDIS_URL or settings.STREAMING_ALARM_SAMPLE_FPS <= 0:
+        return 0  # embedded: the web process's producers judge; alarms off: nothing to judge
+    now = time.time() if now is None else now
+    specs = stream_spec_list_running()
+    times = frame_times_read(
+        settings.STREAMING_REDIS_URL,
+        settings.STREAMING_REDIS_PREFIX,
+        [spec.camera_id for spec in specs],
+    )
+    if times is None:
+        return 0  # Redis did not answer: no evidence either way
+    open_lost = dict(
+        PictureAlarm.objects.filter(
+            kind=PictureAlarm.Kind.LOST, resolved_at__isnull=True
+        ).values_list("camera_id", "session_id")
+    )
+    changes: list[AlarmChange] = []
+    for spec in specs:
+        last = max(times.get(spec.camera_id, 0.0), spec.anchor_at)
+        lost = now - last >= settings.STREAMING_ALARM_LOST_S and not spec.position_at(now)[1]
+        if lost != (spec.camera_id in open_lost):
+            changes.append(AlarmChange(spec.camera_id, spec.session_id, ALARM_LOST, lost, now))
+    running = {spec.camera_id for spec in specs}
+    for camera_id, session_id in open_lost.items():
+        if camera_id not in running:  # stopped while its worker was away
+            changes.append(AlarmChange(camera_id, str(session_id or ""), ALARM_LOST, False, now))
+    return sum(1 for change in changes if picture_alarm_change(change) is not None)
 
 
 def _alarm_notify(alarm: PictureAlarm) -> None:

@@ -1,5 +1,6 @@
 """The producer's cadence: every source frame once, on the session's playback clock."""
 
+import itertools
 import threading
 import time
 
@@ -31,7 +32,8 @@ def _spec(path, *, fps=10.0, frame_count=100, speed=1.0, position_s=0.0, loop=Tr
 
 
 class RecordingSink:
-    def __init__(self):
+    def __init__(self, enough_at=15):
+        self.enough_at = enough_at
         self.frames = []
         self.published_at = []
         self.enough = threading.Event()
@@ -42,7 +44,7 @@ class RecordingSink:
     def publish(self, frame):
         self.frames.append(frame)
         self.published_at.append(time.time())
-        if len(self.frames) >= 15:
+        if len(self.frames) >= self.enough_at:
             self.enough.set()
 
 
@@ -149,7 +151,7 @@ def test_a_slow_seek_is_caught_up_by_decoding_not_by_seeking_again(make_clip, mo
         "streaming.producer.cv2.VideoCapture",
         lambda *args: SlowSeekCapture(real_capture(*args), seeks),
     )
-    sink = RecordingSink()
+    sink = RecordingSink(enough_at=60)
     spec = _spec(path, fps=30.0, frame_count=300, position_s=2.0)
     producer = Producer(spec, sink, max_output_fps=30.0)
     producer.start()
@@ -157,8 +159,60 @@ def test_a_slow_seek_is_caught_up_by_decoding_not_by_seeking_again(make_clip, mo
         assert sink.enough.wait(5), f"only {len(sink.frames)} frames after {len(seeks)} seeks"
     finally:
         producer.halt()
-    # One seek to where the clock was; the 1.5 s it took are decoded through, not sought.
+    # One seek to where the clock was; the 1.5 s it took are decoded through, not sought
+    # (frame by frame: a seek that slow says decoding is slow too, so no backlog in one go).
     assert len(seeks) == 1
     clock_s = sink.published_at[-1] - spec.anchor_at + 2.0
     lag_s = clock_s - sink.frames[-1].position_s
     assert abs(lag_s) < 0.2, f"the producer is {lag_s:.2f} s off the playback clock"
+
+
+class SlowDecodeCapture:
+    """A real capture whose every decode takes ``decode_s``: a CPU too busy for the source."""
+
+    def __init__(self, capture, decode_s):
+        self._capture = capture
+        self._decode_s = decode_s
+
+    def grab(self):
+        time.sleep(self._decode_s)
+        return self._capture.grab()
+
+    def read(self):
+        time.sleep(self._decode_s)
+        return self._capture.read()
+
+    def __getattr__(self, name):
+        return getattr(self._capture, name)
+
+
+class StarvedProducer(Producer):
+    def _open(self, path):
+        return SlowDecodeCapture(super()._open(path), decode_s=0.05)
+
+
+def test_a_producer_that_cannot_decode_in_time_slips_and_jumps_instead_of_decoding_backlogs(
+    make_clip,
+):
+    """20 decodes a second for a 30 frames/s source watched at full rate: the producer shows
+    what it decodes at an even pace and jumps forward at keyframes to stay near the clock.
+    Decoding each backlog before showing a frame (the old way) made each backlog half as long
+    again as the one before: 10 frames in these 4 s, then fewer and fewer, until the backlog
+    passed 10 s and a seek."""
+    path = make_clip("busy.mp4", frames=600, fps=30.0)  # mp4v: a keyframe every 12 frames
+    sink = RecordingSink()
+    spec = _spec(path, fps=30.0, frame_count=600)
+    producer = StarvedProducer(spec, sink, max_output_fps=30.0)
+    producer.start()
+    time.sleep(4.0)
+    producer.halt()
+    assert len(producer.keyframes) > 10, producer.keyframes
+    published = sink.published_at
+    gaps = [b - a for a, b in itertools.pairwise(published)]
+    assert len(published) >= 40, f"{len(published)} frames in 4 s"
+    assert max(gaps) < 1.2, f"{max(gaps):.2f} s without a frame"  # a jump: 17 decodes
+    assert producer.jumps >= 1 and producer.frames_slipped >= 1
+    # Near the clock all along: never much more than a jump's worth behind.
+    for frame, at in zip(sink.frames, published, strict=True):
+        lag_s = spec.position_at(at)[0] - frame.position_s
+        assert lag_s < 2.0, f"{lag_s:.2f} s behind the playback clock"

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 import redis
@@ -205,3 +206,97 @@ async def test_a_subscription_that_died_of_an_error_is_started_again(
         assert loop.time() < deadline, "frames did not come back after the subscription died"
     assert "Frame subscription failed camera=cam-r" in caplog.text
     await comm.disconnect()
+
+
+def test_a_stream_worker_that_dies_raises_lost_feed_once_and_the_other_resolves_it(
+    scaled, redis_url, make_clip, settings, monkeypatch
+):
+    """The other worker judges the dead one's cameras by the frame times it stopped writing
+    to Redis: lost after ``lost_s``, not only once the lease runs out; taking the lease over
+    and producing again resolves it. Nobody watches: alarms matter most then."""
+    from streaming.tests.test_picture_alarms import _alarms, _notified, _until
+
+    settings.STREAMING_ALARM_SAMPLE_FPS = 5.0
+    settings.STREAMING_ALARM_LOST_S = 1.0
+    settings.STREAMING_WORKER_LEASE_S = 4.0
+    settings.NOTIFY_FLAP_THRESHOLD = 100
+    # A crash hands nothing back: the lease stays until it runs out.
+    monkeypatch.setattr("streaming.worker.stream_session_release", lambda **kwargs: None)
+    path = make_clip(frames=300, fps=30.0)
+    upload = services.upload_create(
+        camera_id="cam-w", incoming_path=path, original_name=path.name, actor=None
+    )
+    session = services.stream_start(camera_id="cam-w", upload=upload)
+    first = StreamWorker(redis_url=redis_url, worker_id="first")
+    first.tick()  # takes the session before the other worker exists
+    assert first.manager.get("cam-w") is not None
+    stops = {name: threading.Event() for name in ("first", "second")}
+    second = StreamWorker(redis_url=redis_url, worker_id="second")
+    threads = [
+        threading.Thread(target=w.run, kwargs={"stop": stops[n], "max_seconds": 30})
+        for n, w in (("first", first), ("second", second))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        _until(lambda: "cam-w" in first.manager.frame_times, 3, "no frame decoded")
+        time.sleep(1.5)  # frames flow: no alarm from the other worker
+        assert _alarms("cam-w") == []
+        stops["first"].set()  # the first worker dies with its lease held
+        threads[0].join(10)
+        _until(lambda: _alarms("cam-w"), 3, "no lost-feed alarm while the lease still runs")
+        opened = _alarms("cam-w")[0]
+        assert opened.kind == "lost" and opened.resolved_at is None
+        assert StreamSession.objects.get(pk=session.pk).worker_id == "first"
+        _until(lambda: _alarms("cam-w")[0].resolved_at is not None, 8, "lost feed not resolved")
+        assert StreamSession.objects.get(pk=session.pk).worker_id == "second"
+        assert len(_alarms("cam-w")) == 1
+        assert _notified("cam-w") == ["streaming.alarm.lost", "streaming.alarm.lost.resolved"]
+    finally:
+        for stop in stops.values():
+            stop.set()
+        for thread in threads:
+            thread.join(10)
+        for worker in (first, second):
+            if worker.manager.alarms is not None:
+                worker.manager.alarms.drain()
+
+
+def test_the_beat_sweep_raises_lost_feed_when_no_worker_runs_and_resolves_it(
+    scaled, make_clip, settings
+):
+    """The only worker died (or none runs): nobody else judges, so beat's sweep does, from
+    the frame times in Redis; once each way, however often it runs."""
+    from streaming.tests.test_picture_alarms import _alarms, _notified
+
+    settings.STREAMING_ALARM_SAMPLE_FPS = 2.0
+    settings.STREAMING_ALARM_LOST_S = 5.0
+    settings.NOTIFY_FLAP_THRESHOLD = 100
+    path = make_clip(frames=300, fps=30.0)
+    upload = services.upload_create(
+        camera_id="cam-s", incoming_path=path, original_name=path.name, actor=None
+    )
+    services.stream_start(camera_id="cam-s", upload=upload)
+    started = time.time()
+    assert services.stream_feeds_lost_sweep(now=started + 1) == 0  # not yet 5 s
+    scaled.hset("test-streaming:frame-times", "cam-s", started + 3)  # a worker's last frame
+    assert services.stream_feeds_lost_sweep(now=started + 7) == 0  # 4 s since that frame
+    assert services.stream_feeds_lost_sweep(now=started + 9) == 1  # 6 s: lost
+    assert services.stream_feeds_lost_sweep(now=started + 12) == 0  # still, once
+    assert [(a.kind, a.resolved_at) for a in _alarms("cam-s")] == [("lost", None)]
+    scaled.hset("test-streaming:frame-times", "cam-s", started + 13)  # a worker took it over
+    assert services.stream_feeds_lost_sweep(now=started + 14) == 1
+    assert services.stream_feeds_lost_sweep(now=started + 15) == 0
+    assert _notified("cam-s") == ["streaming.alarm.lost", "streaming.alarm.lost.resolved"]
+    # Lost again, then stopped while no worker runs: the stop resolves it.
+    assert services.stream_feeds_lost_sweep(now=started + 20) == 1
+    services.stream_stop(camera_id="cam-s")
+    assert services.stream_feeds_lost_sweep(now=started + 21) == 1
+    assert all(a.resolved_at is not None for a in _alarms("cam-s"))
+
+
+def test_the_beat_sweep_is_scheduled_in_scaled_mode_only():
+    from broadcastops import settings as project_settings
+
+    scheduled = "streaming-lost-feeds" in project_settings.CELERY_BEAT_SCHEDULE
+    assert scheduled == bool(project_settings.STREAMING_REDIS_URL)

@@ -93,11 +93,16 @@ async def _healthy_viewer(server, camera_id, stop_at, counts):
         await client.close()
 
 
-def test_stalled_viewers_keep_server_memory_flat_for_a_minute(server, tmp_path):
-    """Five viewers that never read nor acknowledge, for 60 s, next to one healthy viewer.
+_STALL_S = 20
 
-    Without end-to-end flow control each stalled viewer would cost daphne ~4 MB/s here
-    (≈150 KB noise frames at 30 fps): +1 GB over the minute.
+
+def test_stalled_viewers_keep_server_memory_flat(server, tmp_path):
+    """Five viewers that never read nor acknowledge, for 20 s, next to one healthy viewer.
+
+    Without end-to-end flow control every frame of every stalled viewer queues in daphne
+    (≈150 KB noise frames): with the window lifted (``STREAMING_ACK_WINDOW=100000``) daphne
+    grew by 98 MB in these 20 s, steadily, against the 15 MB allowed. (It ran for a minute
+    with 25 MB allowed; a third of the time catches the same queue.)
     """
     server.upload_and_start(_noisy_clip(tmp_path / "noise.avi"), "stall")
 
@@ -113,14 +118,14 @@ def test_stalled_viewers_keep_server_memory_flat_for_a_minute(server, tmp_path):
             for _ in range(5)
         ]
         counts = {"frames": 0}
-        warmup_end = time.monotonic() + 5
-        stop_at = warmup_end + 60
+        warmup_end = time.monotonic() + 3
+        stop_at = warmup_end + _STALL_S
         healthy = asyncio.ensure_future(_healthy_viewer(server, "stall", stop_at, counts))
-        await asyncio.sleep(5)
+        await asyncio.sleep(3)
         samples = [server.rss_mb()]
         frames_at_start = counts["frames"]
         while time.monotonic() < stop_at:
-            await asyncio.sleep(5)
+            await asyncio.sleep(2)
             samples.append(server.rss_mb())
         await healthy
         for client in stalled:
@@ -130,9 +135,9 @@ def test_stalled_viewers_keep_server_memory_flat_for_a_minute(server, tmp_path):
     samples, frames = asyncio.run(scenario())
 
     growth = max(samples) - samples[0]
-    assert growth < 25, f"daphne RSS grew by {growth:.1f} MB: {samples}"
+    assert growth < 15, f"daphne RSS grew by {growth:.1f} MB: {samples}"
     # The healthy viewer was not held back by the stalled ones.
-    assert frames / 60 >= 20, f"healthy viewer got {frames / 60:.1f} fps"
+    assert frames / _STALL_S >= 20, f"healthy viewer got {frames / _STALL_S:.1f} fps"
 
 
 def test_a_viewer_that_stalls_then_reads_gets_whole_frames_in_order(server, tmp_path):
