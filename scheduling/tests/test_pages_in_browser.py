@@ -59,6 +59,13 @@ for n, channel in enumerate(channels):
                 ChannelStatus.objects.create(
                     channel=channel, at=at, state=state, active_input=active, health=health
                 )
+# Past local midnight whatever the hour the test runs at (the list once overflowed only
+# when the rows above happened to cross it: a test that failed after 21:00 in Seoul).
+late = timezone.localtime(now).replace(hour=23, minute=30) + timedelta(days=3)
+schedule_create(
+    title="KBO 심야", channel=channels[0], starts_at=late, ends_at=late + timedelta(hours=2),
+    assignee=admin, auto_start=True, auto_stop=True, created_by=admin,
+)
 print(first.pk)
 """
 
@@ -140,6 +147,7 @@ def test_every_scheduling_page_in_korean_under_the_policy(server, chromium_path)
                     assert page.locator("#steps-group td.original p").first.is_hidden()
                 assert seen[name][1]["overflow"] <= 0, (name, seen[name][1])
             assert "KBO 중계" in seen["schedules"][0]
+            assert "01:30 (+1일)" in seen["schedules"][0]  # the show past midnight
             assert "방송 전 점검 (T-2시간)" in seen["schedule"][0]  # its steps
             assert "KBO 중계" in seen["week"][0]
             kpi_text, kpi_layout = seen["kpis"]
