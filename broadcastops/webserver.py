@@ -72,6 +72,11 @@ READ_AHEAD_BYTES = 1024 * 1024
 # unread data waiting, makes the kernel reset the connection, which can destroy the answer
 # still on its way to a client that is busy sending.
 LINGER_S = 2.0
+# Connections the kernel keeps waiting for accept(). Twisted's default, 50, overflowed when 500
+# players reconnected at once to a busy process: with SYN cookies some of them were reset
+# (TcpExtListenOverflows, TcpExtSyncookiesFailed; 135 of 500 in one benchmark run). The
+# kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
 
 
 def _error_response(
@@ -587,8 +592,20 @@ class BodyStreamingFactory(HTTPFactory):
         return [b"http/1.1"]
 
 
+def _with_backlog(endpoint: str) -> str:
+    """A listening endpoint with ``LISTEN_BACKLOG`` unless it names its own (tcp, unix)."""
+    if endpoint.split(":", 1)[0] in ("tcp", "tcp6", "unix") and "backlog=" not in endpoint:
+        return f"{endpoint}:backlog={LISTEN_BACKLOG}"
+    return endpoint
+
+
 class BodyStreamingServer(daphne.server.Server):
     """daphne's server listening with ``BodyStreamingFactory``."""
+
+    def run(self) -> None:
+        endpoints: list[str] = getattr(self, "endpoints", [])  # set by daphne's __init__
+        self.endpoints = [_with_backlog(endpoint) for endpoint in endpoints]
+        super().run()
 
     @property
     def http_factory(self) -> BodyStreamingFactory:

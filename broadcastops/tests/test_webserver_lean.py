@@ -22,7 +22,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from broadcastops import registry
 from broadcastops.asgi_types import Answer
-from broadcastops.webserver import BodyStreamingFactory, BodyStreamingServer
+from broadcastops.webserver import BodyStreamingFactory, BodyStreamingServer, _with_backlog
 
 loop = asyncio.get_event_loop()
 seen = {"asgi": [], "lean": [], "bodies": []}
@@ -115,6 +115,9 @@ protocol, transport = connection()
 feed(protocol, post(b"{}", extra=b"X-Raise: 1\r\n"))
 out["raised"] = transport.value().decode()
 out["seen"] = seen
+out["backlog"] = [
+    _with_backlog(e) for e in ("tcp:port=8000:interface=127.0.0.1", "tcp:port=1:backlog=5", "fd:3")
+]
 print(json.dumps(out))
 """
 
@@ -178,3 +181,12 @@ def test_what_the_lean_path_does_not_take_goes_to_the_application(out):
 def test_an_endpoint_that_raises_gets_a_json_500(out):
     assert out["raised"].startswith("HTTP/1.1 500 ")
     assert json.loads(out["raised"].split("\r\n\r\n", 1)[1])["code"] == "server_error"
+
+
+def test_the_web_process_listens_with_a_backlog_for_a_crowd_reconnecting(out):
+    # Twisted's default backlog of 50 reset some of 500 players reconnecting at once.
+    assert out["backlog"] == [
+        "tcp:port=8000:interface=127.0.0.1:backlog=1024",
+        "tcp:port=1:backlog=5",
+        "fd:3",
+    ]
