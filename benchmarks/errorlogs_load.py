@@ -443,6 +443,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--only", help="run the scenarios whose name contains this")
+    parser.add_argument(
+        "--endpoint-only", action="store_true", help="leave out the plain DRF view (no ratios)"
+    )
+    parser.add_argument("--no-sigterm", action="store_true", help="leave out the SIGTERM run")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20_000), hard))
@@ -469,10 +473,10 @@ def main() -> None:
                 if args.only and args.only not in scenario.name:
                     continue
                 measured = {}
-                for design, path in (
-                    ("endpoint + group commit", REPORT_PATH),
-                    ("plain DRF view", PLAIN_PATH),
-                ):
+                designs = [("endpoint + group commit", REPORT_PATH)]
+                if not args.endpoint_only:
+                    designs.append(("plain DRF view", PLAIN_PATH))
+                for design, path in designs:
                     assert server.process is not None
                     server_cpu, client_cpu = process_cpu_s(server.process.pid), time.process_time()
                     with AdminProbe(server.url + ADMIN_PATH, server.cookie) as admin:
@@ -501,6 +505,8 @@ def main() -> None:
                     )
                     measured[design] = result
                     print(lines[-1], flush=True)
+                if args.endpoint_only:
+                    continue
                 ours, plain = measured["endpoint + group commit"], measured["plain DRF view"]
                 ratios.append(
                     f"- {scenario.name}: reports/s {ours.rate:,.0f} vs {plain.rate:,.0f} "
@@ -509,8 +515,12 @@ def main() -> None:
                 )
         finally:
             server.stop()
-        sigterm = sigterm_mid_burst(
-            Path(tmp) / "sigterm", clients=args.clients, reports=10_000, after_accepted=3_000
+        sigterm = (
+            ["not run (--no-sigterm)"]
+            if args.no_sigterm
+            else sigterm_mid_burst(
+                Path(tmp) / "sigterm", clients=args.clients, reports=10_000, after_accepted=3_000
+            )
         )
         print("\n".join(sigterm), flush=True)
     load_after = os.getloadavg()

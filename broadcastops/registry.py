@@ -46,6 +46,13 @@ The points:
     Django's handler (``broadcastops.request_guard``), for a route whose traffic Django's
     per-request cost would not carry. The route's body limit still applies before it runs;
     no middleware does: the endpoint answers CORS, security headers and its own errors itself.
+``HTTP_LEAN_ENDPOINTS`` (keyed by the request path)
+    ``endpoint(request: asgi_types.LeanRequest) -> Answer | LeanBody``: the same path's POST
+    in the web process (``broadcastops.webserver``), answered from Twisted's request without
+    daphne's ``process()``, an ASGI scope or an application task, when it declares a length
+    within the path's body limit; anything else (another method, chunked, over the limit,
+    ``Expect``) still goes to the path's ``HTTP_ENDPOINTS`` callable. An ``Answer`` refuses
+    the request before its body; a ``LeanBody`` gets the body and a reply callable.
 ``WEB_SHUTDOWN``
     ``async drain() -> None``: awaited by the web process (``broadcastops.webserver``) when it
     is told to stop (SIGTERM), before the requests still running are cancelled, for at most
@@ -125,5 +132,8 @@ CHANNEL_ADMIN_ACTIONS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("chan
 ON_AIR_LOOKUP: ExtensionPoint[Callable[..., Any]] = ExtensionPoint("on_air_lookup")
 HTTP_ENDPOINTS: ExtensionPoint[Callable[..., Awaitable[None]]] = ExtensionPoint(
     "http_endpoints", keyed=True
+)
+HTTP_LEAN_ENDPOINTS: ExtensionPoint[Callable[..., Any]] = ExtensionPoint(
+    "http_lean_endpoints", keyed=True
 )
 WEB_SHUTDOWN: ExtensionPoint[Callable[[], Awaitable[None]]] = ExtensionPoint("web_shutdown")

@@ -22,6 +22,14 @@ other request for seconds. Here, for a request that has a body:
 - an answer sent before the whole body came closes the connection (what is left of the body
   is never parsed as another request), after a short linger so the client can read it.
 
+A path an app serves itself on a lean path (``registry.HTTP_LEAN_ENDPOINTS``: the player error
+reports, 1,000 a second in an outage) skips daphne's ``process()``, the ASGI scope and the
+application task for a POST that declares its length within the path's body limit: the
+endpoint is called at the headers (it may refuse before the body, which is then not read) and
+with the whole body, and its answer is written as soon as it has it. Everything else on that
+path (chunked, over the limit, ``Expect``, another method, a header daphne would refuse) takes
+the usual way, where the request guard and the path's ``HTTP_ENDPOINTS`` callable answer it.
+
 WebSocket handshakes and requests without a body take daphne's own path, unchanged (the
 live-monitoring fan-out writes to daphne's WebSocket sockets: broadcastops/websocket_broadcast).
 The server's own error answers (a too-long request line or header section, a malformed
@@ -33,8 +41,10 @@ import daphne.server  # isort: skip  (installs Twisted's asyncio reactor before 
 
 import asyncio
 import contextvars
+import gc
 import json
 import logging
+import time
 import weakref
 from collections import deque
 from functools import partial
@@ -42,6 +52,7 @@ from typing import Any
 
 from daphne import cli
 from daphne.http_protocol import HTTPFactory, WebRequest
+from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES, parse_x_forwarded_for
 from django.conf import settings
 from django.utils.translation import gettext
 from twisted.internet import defer
@@ -50,6 +61,7 @@ from twisted.python.failure import Failure
 from twisted.web import http
 
 from broadcastops import registry
+from broadcastops.asgi_types import Answer, LeanBody, LeanRequest
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +73,17 @@ READ_AHEAD_BYTES = 1024 * 1024
 # unread data waiting, makes the kernel reset the connection, which can destroy the answer
 # still on its way to a client that is busy sending.
 LINGER_S = 2.0
+# Connections the kernel keeps waiting for accept(). Twisted's default, 50, overflowed when 500
+# players reconnected at once to a busy process: with SYN cookies some of them were reset
+# (TcpExtListenOverflows, TcpExtSyncookiesFailed; 135 of 500 in one benchmark run). The
+# kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
+# A full (generation 2) collection after this many of generation 1 (Python's default: 10).
+# Each full pass walks everything allocated since start-up (``gc.freeze()``, asgi.py) and
+# stalls the event loop: at 1,000 reports/s offered, 8 passes in 10 s of 107-120 ms at most,
+# 436-483 ms in all; with 100, one pass of 35-41 ms (two runs each, gc.callbacks), p99
+# 276-281 ms -> 223-260 ms. A report request leaves no cycle (test_webserver_garbage).
+FULL_COLLECTION_THRESHOLD = 100
 
 
 def _error_response(
@@ -233,10 +256,41 @@ class _NoContent:
 _NO_CONTENT = _NoContent()
 
 
+class _LeanBody:
+    """A lean request's body (``registry.HTTP_LEAN_ENDPOINTS``), kept whole for its endpoint.
+
+    Its length was declared and is within the path's limit, so Twisted reads it all.
+    ``complete`` as ``RequestBody``'s: the channel closes a connection whose body was not all
+    read when the request was answered.
+    """
+
+    def __init__(self, on_body: LeanBody | None):
+        self.on_body = on_body  # None: refused before the body, which is dropped
+        self.chunks: list[bytes] = []
+        self.complete = False
+
+
+def _write_now(transport: Any, data: bytes) -> None:
+    """``transport.write(data)``, sent at once when nothing is waiting to be sent before it."""
+    write_some = getattr(transport, "writeSomeData", None)  # a TCP socket's; not TLS's
+    if (
+        write_some is not None
+        and transport.connected
+        and not transport.dataBuffer
+        and not transport._tempDataBuffer
+    ):
+        sent = write_some(data)
+        if not isinstance(sent, int):
+            return  # the connection is lost: Twisted finds out as it reads
+        data = data[sent:]
+    if data:
+        transport.write(data)
+
+
 class BodyStreamingRequest(WebRequest):
     """daphne's request, started at its headers when it has a body (see the module docstring)."""
 
-    body: RequestBody | None = None
+    body: RequestBody | _LeanBody | None = None
 
     def gotLength(self, length: int | None) -> None:
         upgrade = (self.requestHeaders.getRawHeaders(b"upgrade") or [b""])[0].lower()
@@ -259,6 +313,8 @@ class BodyStreamingRequest(WebRequest):
         self.args: dict[bytes, list[bytes]] = {}
         self.content = _NO_CONTENT
         expect = (self.requestHeaders.getRawHeaders(b"expect") or [b""])[0].lower()
+        if not expect and self._lean_started(length):
+            return
         expects_continue = expect == b"100-continue" and self.clientproto == b"HTTP/1.1"
         if expects_continue:
             # Twisted answers 100 Continue right after this call; the body answers it when the
@@ -268,15 +324,120 @@ class BodyStreamingRequest(WebRequest):
         channel.hold_body(True)
         self.process()
 
+    def _lean_started(self, length: int | None) -> bool:
+        """Hand the request to its path's lean endpoint, if it has one and may take it."""
+        endpoint = registry.HTTP_LEAN_ENDPOINTS.get(self.path.decode("latin-1"))
+        if endpoint is None or self.method != b"POST" or length is None:
+            return False
+        from broadcastops.request_guard import path_rule  # needs Django set up
+
+        if length > path_rule(self.path.decode("latin-1")).max_bytes:
+            return False  # the request guard's 413, with its message
+        for name, values in self.requestHeaders.getAllRawHeaders():
+            # What daphne's process() refuses (its 400), it still refuses.
+            if not HEADER_NAME_RE.fullmatch(name) or any(
+                INVALID_HEADER_VALUE_BYTES.intersection(value) for value in values
+            ):
+                return False
+        self.request_start = time.time()  # daphne's timeouts and access log count from here
+        peer: Any = self.client
+        address, scheme = [str(peer.host), peer.port], "https" if self.isSecure() else "http"
+        if self.server.proxy_forwarded_address_header:
+            address, scheme = parse_x_forwarded_for(
+                self.requestHeaders,
+                self.server.proxy_forwarded_address_header,
+                self.server.proxy_forwarded_port_header,
+                self.server.proxy_forwarded_proto_header,
+                address,
+                scheme,
+            )
+        self.client_addr = address
+        headers = self.requestHeaders
+
+        def header(name: bytes) -> str:
+            values = headers.getRawHeaders(name)
+            return values[0].decode("latin-1") if values else ""
+
+        taken = endpoint(
+            LeanRequest(
+                method="POST",
+                path=self.path.decode("latin-1"),
+                scheme=scheme,
+                client=str(address[0]) if address else "",
+                header=header,
+            )
+        )
+        if isinstance(taken, Answer):
+            self.body = _LeanBody(None)
+            self.channel.hold_body(True)  # refused: its body is not read
+            asyncio.get_running_loop().call_soon(self.lean_reply, taken)
+        else:
+            self.body = _LeanBody(taken)
+        return True
+
+    def lean_reply(self, answer: Answer) -> None:
+        """Write a lean request's answer now (daphne's ``handle_reply``, without its checks)."""
+        if self.finished or self.channel is None:
+            return  # the client left
+        assert isinstance(self.body, _LeanBody)
+        if not self.body.complete:
+            self.channel.persistent = False  # the rest of its body will not be read
+            self.responseHeaders.setRawHeaders(b"connection", [b"close"])
+        self.setResponseCode(answer.status)
+        # The whole answer in one write, sent now: Twisted's write would buffer it and send it
+        # on the loop's next pass, registering and removing a writer (two epoll_ctl calls).
+        head = [b"%s %d %s\r\n" % (self.clientproto, self.code, self.code_message)]
+        head += [
+            b"%s: %s\r\n" % (n, v) for n, vs in self.responseHeaders.getAllRawHeaders() for v in vs
+        ]
+        head += [b"%s: %s\r\n" % pair for pair in answer.headers]
+        if self.server.server_name:
+            head.append(b"server: %s\r\n" % self.server.server_name.encode())
+        head.append(b"\r\n")
+        _write_now(self.channel.transport, b"".join(head) + answer.body)
+        self.startedWriting, self.sentLength = 1, len(answer.body)
+        self.finish()
+        if not 200 <= answer.status < 300:
+            self.server.log_action(
+                "http",
+                "complete",
+                {
+                    "path": self.path.decode("latin-1"),
+                    "status": answer.status,
+                    "method": "POST",
+                    "client": f"{self.client_addr[0]}:{self.client_addr[1]}"
+                    if self.client_addr
+                    else None,
+                    "time_taken": self.duration(),
+                    "size": self.sentLength,
+                },
+            )
+
     def handleContentChunk(self, data: bytes) -> None:
         if self.body is None:
             super().handleContentChunk(data)
+        elif isinstance(self.body, _LeanBody):
+            if self.body.on_body is not None:
+                self.body.chunks.append(data)
         elif not self.finished:
             self.body.feed(data)
 
     def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
         if self.body is None:
             super().requestReceived(command, path, version)
+            return
+        if isinstance(self.body, _LeanBody):
+            body, self.body.complete = self.body, True
+            if body.on_body is None:
+                if self.channel is not None:
+                    self.channel.hold_body(False)  # the refused body came all the same: read on
+            elif not self.finished:
+                data, body.chunks = b"".join(body.chunks), []
+                try:
+                    body.on_body(data, self.lean_reply)
+                except Exception:
+                    logger.exception("The lean endpoint of %s failed", self.path)
+                    self.basic_error(500, b"Internal Server Error", "")
             return
         # The whole body has been received and handed on; the application is already running
         # (Twisted would parse a form body here, all of it in memory, and then start it).
@@ -286,7 +447,7 @@ class BodyStreamingRequest(WebRequest):
         super().handle_reply(message)
         if (
             message.get("type") == "http.response.start"
-            and self.body is not None
+            and isinstance(self.body, RequestBody)
             and not self.body.complete
             and not self.finished
             and self.channel is not None
@@ -421,6 +582,13 @@ class BodyStreamingFactory(HTTPFactory):
     def protocol(self) -> BodyStreamingChannel:
         return BodyStreamingChannel()
 
+    def log(self, request: Any) -> None:
+        # Twisted's own access line for every request, formatted and handed to Twisted's log,
+        # which daphne sends nowhere (or, verbosity 2 and up, to the standard log beside its
+        # own access line): daphne writes its access log itself (``log_action``). The line
+        # cost about 25 us a request (cProfile: 76 us with its overhead).
+        pass
+
     def buildProtocol(self, addr: Any) -> Any:
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = BodyStreamingRequest
@@ -431,8 +599,22 @@ class BodyStreamingFactory(HTTPFactory):
         return [b"http/1.1"]
 
 
+def _with_backlog(endpoint: str) -> str:
+    """A listening endpoint with ``LISTEN_BACKLOG`` unless it names its own (tcp, unix)."""
+    if endpoint.split(":", 1)[0] in ("tcp", "tcp6", "unix") and "backlog=" not in endpoint:
+        return f"{endpoint}:backlog={LISTEN_BACKLOG}"
+    return endpoint
+
+
 class BodyStreamingServer(daphne.server.Server):
     """daphne's server listening with ``BodyStreamingFactory``."""
+
+    def run(self) -> None:
+        endpoints: list[str] = getattr(self, "endpoints", [])  # set by daphne's __init__
+        self.endpoints = [_with_backlog(endpoint) for endpoint in endpoints]
+        gen0, gen1, _gen2 = gc.get_threshold()
+        gc.set_threshold(gen0, gen1, FULL_COLLECTION_THRESHOLD)
+        super().run()
 
     @property
     def http_factory(self) -> BodyStreamingFactory:
@@ -461,7 +643,7 @@ class BodyStreamingServer(daphne.server.Server):
         accepted), for at most ``WEB_SHUTDOWN_DRAIN_S``."""
         drains = registry.WEB_SHUTDOWN.all()
         if not drains:
-            return super().kill_all_applications()
+            return self._kill_applications()
 
         async def drain_all() -> None:
             try:
@@ -475,8 +657,16 @@ class BodyStreamingServer(daphne.server.Server):
                 )
 
         drained = defer.Deferred.fromFuture(asyncio.ensure_future(drain_all()))
-        drained.addBoth(lambda _: super(BodyStreamingServer, self).kill_all_applications())
+        drained.addBoth(lambda _: self._kill_applications())
         return drained
+
+    def _kill_applications(self) -> Any:
+        # daphne's kill_all_applications() expects an application on every connection; a lean
+        # request has none (nor has a request whose headers are still coming).
+        for protocol, details in list(self.connections.items()):
+            if "application_instance" not in details:
+                del self.connections[protocol]
+        return super().kill_all_applications()
 
     def create_application(self, protocol: Any, scope: dict[str, Any]) -> Any:
         body = getattr(protocol, "body", None)

@@ -12,19 +12,27 @@ and the answer waits until its batch is on disk.
 
 It answers for itself what the middleware would have: CORS (``errorlogs.intake``), the request
 id, ``nosniff``, ``no-store`` and the caller's language.
+
+The report POST itself usually comes the lean way (``report_lean``, in
+``registry.HTTP_LEAN_ENDPOINTS``): the web process calls it from Twisted's request, with no
+ASGI scope and no task, and writes the answer as soon as the batch is on disk. Both ways run
+the same three steps below (``_head``, ``_take``, the answer) and give the same answers.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from functools import partial
 
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from broadcastops.asgi_types import Receive, Scope, Send
+from broadcastops.asgi_types import Answer, LeanBody, LeanRequest, Receive, Scope, Send
 from broadcastops.errors import ApplicationError
 from errorlogs import intake
 from errorlogs.errors import ReportsUnavailable
@@ -35,37 +43,52 @@ logger = logging.getLogger(__name__)
 # Requests whose reports were handed to the writer and whose answer is not sent yet.
 _answering = 0
 
+_WANTED = (b"origin", b"host", b"content-type", b"accept-language", b"x-request-id")
 
-def _incoming(scope: Scope) -> intake.Incoming:
-    wanted = {
-        b"origin": "",
-        b"host": "",
-        b"content-type": "",
-        b"accept-language": "",
-        b"x-request-id": "",
-    }
-    for name, value in scope.get("headers", ()):
-        if name in wanted and not wanted[name]:
-            wanted[name] = value.decode("latin-1")
-    client = scope.get("client") or ("", 0)
+
+def _incoming(
+    method: str, address: str, scheme: str, header: Callable[[bytes], str]
+) -> intake.Incoming:
     return intake.Incoming(
-        method=scope.get("method", ""),
-        address=str(client[0] or ""),
-        origin=wanted[b"origin"],
-        own_origin=f"{scope.get('scheme', 'http')}://{wanted[b'host']}",
-        content_type=wanted[b"content-type"],
-        accept_language=wanted[b"accept-language"],
-        request_id=intake.request_id(wanted[b"x-request-id"]),
+        method=method,
+        address=address,
+        origin=header(b"origin"),
+        own_origin=f"{scheme}://{header(b'host')}",
+        content_type=header(b"content-type"),
+        accept_language=header(b"accept-language"),
+        request_id=intake.request_id(header(b"x-request-id")),
     )
 
 
-async def _answer(
-    send: Send,
+def _scope_incoming(scope: Scope) -> intake.Incoming:
+    found: dict[bytes, str] = {}
+    for name, value in scope.get("headers", ()):
+        if name in _WANTED and name not in found:
+            found[name] = value.decode("latin-1")
+    client = scope.get("client") or ("", 0)
+    return _incoming(
+        scope.get("method", ""),
+        str(client[0] or ""),
+        scope.get("scheme", "http"),
+        lambda name: found.get(name, ""),
+    )
+
+
+def _language(incoming: intake.Incoming) -> AbstractContextManager[object]:
+    # translation.override costs about 13 us a request; the caller's language is usually the
+    # one already active.
+    language = intake.language_of(incoming.accept_language)
+    if language == translation.get_language():
+        return contextlib.nullcontext()
+    return translation.override(language)
+
+
+def _answer(
     incoming: intake.Incoming,
     status: int,
-    body: dict[str, Any] | None,
-    headers: list[tuple[str, str]] = (),  # type: ignore[assignment]
-) -> None:
+    body: Mapping[str, object] | None,
+    headers: Iterable[tuple[str, str]] = (),
+) -> Answer:
     payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
     raw = [
         (b"content-type", b"application/json"),
@@ -75,8 +98,118 @@ async def _answer(
         (b"x-request-id", incoming.request_id.encode()),
     ]
     raw += [(k.lower().encode(), v.encode("latin-1")) for k, v in headers]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": payload})
+    return Answer(status, raw, payload)
+
+
+def _refusal(
+    incoming: intake.Incoming, exc: ApplicationError, cors: list[tuple[str, str]]
+) -> Answer:
+    status, body, headers = intake.error_answer(exc)
+    if status >= 500:
+        logger.warning("Reports refused with %s: %s", status, exc.message)
+    return _answer(incoming, status, body, [*cors, *headers])
+
+
+def _head(incoming: intake.Incoming, cors: list[tuple[str, str]]) -> Answer | None:
+    """A POST's checks before its body (origin, throttle, media type): a refusal, or None."""
+    try:
+        with _language(incoming):
+            intake.intake_check(incoming)
+    except ApplicationError as exc:
+        return _refusal(incoming, exc, cors)
+    return None
+
+
+def _take(
+    incoming: intake.Incoming,
+    cors: list[tuple[str, str]],
+    body: bytes,
+    reply: Callable[[Answer], None],
+) -> None:
+    """Parse ``body`` and hand its reports to the writer; ``reply`` gets the answer, once:
+    at once for a refusal, else when the writer has them on disk (or has failed, or timed out).
+    """
+    global _answering
+    try:
+        with _language(incoming):
+            reports = intake.intake_parse(incoming, body, received_at=timezone.now())
+            try:
+                kept = writer.submit_async(reports)
+            except WriterClosed:
+                raise ReportsUnavailable(
+                    _("The server is restarting; send the reports again.")
+                ) from None
+            except WriterFull:
+                raise ReportsUnavailable(
+                    _("Too many reports are waiting to be written; send them again shortly."),
+                    retry_after_s=2,
+                ) from None
+    except ApplicationError as exc:
+        reply(_refusal(incoming, exc, cors))
+        return
+    _answering += 1
+    _Pending(incoming, cors, kept, reply)
+
+
+class _Pending:
+    """One request's reports at the writer: answered once, on disk (202) or not (503)."""
+
+    def __init__(
+        self,
+        incoming: intake.Incoming,
+        cors: list[tuple[str, str]],
+        kept: "asyncio.Future[int]",
+        reply: Callable[[Answer], None],
+    ) -> None:
+        self._incoming, self._cors, self._reply = incoming, cors, reply
+        self._reports = 0
+        self._timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            settings.ERRORLOGS_WRITE_TIMEOUT_S, self._settle, None
+        )
+        kept.add_done_callback(self._settle)
+
+    def _settle(self, kept: "asyncio.Future[int] | None") -> None:
+        global _answering
+        if self._timer is None:
+            return  # answered already (the write timed out, then finished)
+        self._timer.cancel()
+        self._timer = None
+        incoming = self._incoming
+        try:
+            if kept is not None and not kept.cancelled() and kept.exception() is None:
+                answer = _answer(incoming, 202, {"accepted": kept.result()}, self._cors)
+            else:
+                if kept is not None and not kept.cancelled():
+                    exc = kept.exception()
+                    if not isinstance(exc, WriterFailed):
+                        logger.error("Error reports writer failed", exc_info=exc)
+                with _language(incoming):
+                    refused = ReportsUnavailable(
+                        _("The reports could not be written now; send them again.")
+                    )
+                answer = _refusal(incoming, refused, self._cors)
+            self._reply(answer)
+        finally:
+            _answering -= 1
+
+
+def report_lean(request: LeanRequest) -> Answer | LeanBody:
+    """The report POST from the web process's lean path (``registry.HTTP_LEAN_ENDPOINTS``)."""
+    incoming = _incoming(request.method, request.client, request.scheme, request.header)
+    cors = intake.cors_headers(incoming)
+    refused = _head(incoming, cors)
+    if refused is not None:
+        return refused
+
+    def on_body(body: bytes, reply: Callable[[Answer], None]) -> None:
+        _take(incoming, cors, body, reply)
+
+    return on_body
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+    await send({"type": "http.response.body", "body": answer.body})
 
 
 async def _body(receive: Receive) -> bytes | None:
@@ -92,63 +225,43 @@ async def _body(receive: Receive) -> bytes | None:
 
 
 async def report_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-    incoming = _incoming(scope)
+    """The report path as an ASGI callable (``registry.HTTP_ENDPOINTS``): the preflight, other
+    methods, and the POSTs the lean path leaves to it (chunked, over the limit)."""
+    global _answering
+    incoming = _scope_incoming(scope)
     cors = intake.cors_headers(incoming)
-    with translation.override(intake.language_of(incoming.accept_language)):
-        if incoming.method == "OPTIONS":
-            status = 204 if len(cors) > 1 else 403
-            await _answer(send, incoming, status, None, intake.preflight_headers(incoming))
-            return
-        if incoming.method != "POST":
+    if incoming.method == "OPTIONS":
+        status = 204 if len(cors) > 1 else 403
+        await _send(send, _answer(incoming, status, None, intake.preflight_headers(incoming)))
+        return
+    if incoming.method != "POST":
+        with _language(incoming):
             body = {
                 "code": "method_not_allowed",
                 "message": _("Send reports with POST."),
                 "detail": {},
             }
-            await _answer(send, incoming, 405, body, [*cors, ("Allow", "POST, OPTIONS")])
-            return
-        try:
-            await _accept(scope, receive, send, incoming, cors)
-        except ApplicationError as exc:
-            status, body, headers = intake.error_answer(exc)
-            if status >= 500:
-                logger.warning("Reports refused with %s: %s", status, exc.message)
-            await _answer(send, incoming, status, body, [*cors, *headers])
-
-
-async def _accept(
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    incoming: intake.Incoming,
-    cors: list[tuple[str, str]],
-) -> None:
-    intake.intake_check(incoming)
-    body = await _body(receive)
-    if body is None:
+        await _send(send, _answer(incoming, 405, body, [*cors, ("Allow", "POST, OPTIONS")]))
         return
-    reports = intake.intake_parse(incoming, body, received_at=timezone.now())
+    refused = _head(incoming, cors)
+    if refused is not None:
+        await _send(send, refused)
+        return
+    data = await _body(receive)
+    if data is None:
+        return
+    answered: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+    _answering += 1  # until the answer is handed to daphne, not only decided
     try:
-        kept = writer.submit_async(reports)
-    except WriterClosed:
-        raise ReportsUnavailable(_("The server is restarting; send the reports again.")) from None
-    except WriterFull:
-        raise ReportsUnavailable(
-            _("Too many reports are waiting to be written; send them again shortly."),
-            retry_after_s=2,
-        ) from None
-    global _answering
-    _answering += 1
-    try:
-        try:
-            await asyncio.wait_for(asyncio.shield(kept), settings.ERRORLOGS_WRITE_TIMEOUT_S)
-        except (TimeoutError, WriterFailed):
-            raise ReportsUnavailable(
-                _("The reports could not be written now; send them again.")
-            ) from None
-        await _answer(send, incoming, 202, intake.accepted_body(reports), cors)
+        _take(incoming, cors, data, partial(_settle_once, answered))
+        await _send(send, await asyncio.shield(answered))
     finally:
         _answering -= 1
+
+
+def _settle_once(future: "asyncio.Future[Answer]", answer: Answer) -> None:
+    if not future.done():  # else the request was cancelled (the process is stopping)
+        future.set_result(answer)
 
 
 async def writer_drain() -> None:

@@ -131,6 +131,61 @@ def test_a_bad_body_gets_a_clear_error_in_the_callers_language(web):
     assert response.json()["message"] != english.json()["message"]
 
 
+def _both_ways(web, body: bytes, headers: dict) -> list[requests.Response]:
+    """The same POST with its length (the web process's lean path) and chunked (a body of
+    unknown length: daphne, the request guard and the ASGI endpoint)."""
+
+    def chunks():
+        yield body
+
+    return [
+        requests.post(web.url + URL, data=data, headers=headers, timeout=10)
+        for data in (body, chunks())
+    ]
+
+
+def test_the_web_process_takes_report_posts_the_lean_way():
+    from broadcastops import registry
+    from errorlogs.apps import REPORTS_PATH
+    from errorlogs.endpoint import report_endpoint, report_lean
+
+    assert registry.HTTP_LEAN_ENDPOINTS.get(REPORTS_PATH) is report_lean
+    assert registry.HTTP_ENDPOINTS.get(REPORTS_PATH) is report_endpoint  # the rest of it
+
+
+def test_the_lean_path_refuses_exactly_as_the_asgi_path(web):
+    good = json.dumps(report()).encode()
+    half_bad = [report(), report(), report(statusCode="five hundred")]
+    cases = [
+        (b"{not json", {"Content-Type": "application/json", "Accept-Language": "ko"}, 400),
+        (b'{"streamId": 5}', {"Content-Type": "application/json"}, 400),
+        ("\u00e9".encode("latin-1"), {"Content-Type": "application/json"}, 400),
+        (json.dumps(half_bad).encode(), {"Content-Type": "application/json"}, 400),
+        (good, {"Content-Type": "application/json", "Origin": "http://evil.example"}, 403),
+        (good, {"Content-Type": "application/xml", "Origin": PLAYERS}, 415),
+    ]
+    for body, headers, status in cases:
+        lean, chunked = _both_ways(web, body, headers)
+        assert lean.status_code == chunked.status_code == status, (body, lean.text)
+        assert lean.json() == chunked.json() and lean.json()["message"]
+        for name in ("Access-Control-Allow-Origin", "Vary", "Content-Type", "Cache-Control"):
+            assert lean.headers.get(name) == chunked.headers.get(name), name
+    # Nothing of the array with one bad report was kept, either way.
+    assert not {r["reportId"] for r in half_bad} & stored_ids(web)
+    assert not {r["reportId"] for r in half_bad} & set(line_ids(web))
+    # And both ways keep a good report, with the same answer.
+    first, second = report(), report()
+    answers = [
+        requests.post(
+            web.url + URL, data=data, headers={"Content-Type": "application/json"}, timeout=10
+        )
+        for data in (json.dumps(first).encode(), iter([json.dumps(second).encode()]))
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[0].json() == answers[1].json() == {"accepted": 1}
+    assert {first["reportId"], second["reportId"]} <= stored_ids(web)
+
+
 def test_past_the_throttle_429_with_retry_after(web):
     # The module's web process (a burst of 1,000 requests per address, then 1 a second), from
     # an address of its own (127.0.1.77) on 100 connections at once: a process of its own
