@@ -66,7 +66,8 @@ _RESTART_EVERY_S = 2.0
 # database thread 1/17 of the machine each, the wall's sockets took 15 s to join their tiles
 # and every tile of 20 browsers showed 0 frames/s (benchmarks/results/streaming_wall.md). At
 # nice 10 (a tenth of the weight) the fan-out, the joins and the requests run first and the
-# producers share what is left, each alike: 16 tiles of 20 browsers at 6-7 frames/s each.
+# producers share what is left, each alike: 16 tiles of 20 browsers at 5.5-7 frames/s each.
+# They also yield to every other process at normal priority on the machine.
 PRODUCER_NICE = 10
 
 AlarmReport = Callable[[list[AlarmChange]], None]
