@@ -105,8 +105,7 @@ async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> 
 
     hub = hub_get()
     feed = hub.feed(camera_id)
-    if feed.spec is None:
-        await feed.spec_reload()
+    await feed.spec_ensure()
     native = feed.spec.native_width() if feed.spec else 0
     width = rendition_width(
         requested=int(requested_width) if requested_width else None,
@@ -257,8 +256,7 @@ async def live_wall_socket(scope: Scope, receive: Receive, send: Send) -> None:
             if camera_id in tiles:
                 continue
             feed = hub.feed(camera_id)
-            if feed.spec is None:
-                await feed.spec_reload()
+            await feed.spec_ensure()
             is_full = camera_id == full
             native = feed.spec.native_width() if feed.spec else 0
             slot = WallTileSlot(

@@ -18,6 +18,7 @@ import functools
 import logging
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -59,6 +60,16 @@ _IDLE_WAIT_S = 0.25
 # A producer that died is started again at most this often by the monitor.
 _RESTART_EVERY_S = 2.0
 
+# How much nicer than the rest of its process a producer's thread runs (Linux: the nice value
+# is per thread, and FFmpeg's threads inherit it). At equal priority the kernel shares the
+# cores per thread: 16 producers short of CPU left the web process's event loop and its
+# database thread 1/17 of the machine each, the wall's sockets took 15 s to join their tiles
+# and every tile of 20 browsers showed 0 frames/s (benchmarks/results/streaming_wall.md). At
+# nice 10 (a tenth of the weight) the fan-out, the joins and the requests run first and the
+# producers share what is left, each alike: 16 tiles of 20 browsers at 5.5-7 frames/s each.
+# They also yield to every other process at normal priority on the machine.
+PRODUCER_NICE = 10
+
 AlarmReport = Callable[[list[AlarmChange]], None]
 
 
@@ -92,6 +103,18 @@ def _keyframes_scan(path: str, size: int, mtime_ns: int, limit: int) -> tuple[in
     finally:
         raw.release()
     return tuple(keys)
+
+
+def _priority_lower(camera_id: str) -> None:
+    """Run the calling thread PRODUCER_NICE nicer than it runs now (Linux only: elsewhere the
+    nice value is the whole process's, and a thread id is no process id)."""
+    if not sys.platform.startswith("linux") or PRODUCER_NICE <= 0:
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + PRODUCER_NICE)
+    except OSError as exc:  # a sandbox that forbids it: the producer runs, unprotected
+        logger.warning("Producer priority not lowered camera=%s: %s", camera_id, exc)
 
 
 class Producer(threading.Thread):
@@ -152,6 +175,7 @@ class Producer(threading.Thread):
 
     def run(self) -> None:
         spec = self.spec
+        _priority_lower(spec.camera_id)
         logger.info(
             "Producer started camera=%s session=%s upload=%s",
             spec.camera_id,

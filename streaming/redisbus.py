@@ -7,7 +7,9 @@ Keys (under ``STREAMING_REDIS_PREFIX``):
                             rate, "<width>@<fps>" at a lower one), scored by expiry
   viewers:<camera>          hash: viewers per web process, "count:expiry"
   frame-times               hash: camera -> when its stream worker last decoded a frame (epoch
-                            s), so that the other workers judge a lost feed when a worker dies
+                            s), so that beat's sweep judges a lost feed when a worker dies
+                            (``services.stream_feeds_lost_sweep``, read by
+                            ``selectors.frame_times_read``)
 
 Redis disconnects a subscriber that falls 32 MB behind and the messages are lost without a
 word (reference/perf-limits.md), so the subscriber reconnects with backoff, resumes from
@@ -120,19 +122,6 @@ class RedisPublisherSink:
             pipe.execute()
         except redis.RedisError as exc:
             self._error("frame times write", ",".join(times), exc)
-
-    def frame_times_get(self, cameras: list[str]) -> dict[str, float] | None:
-        """When each camera's worker last decoded a frame (None: Redis could not say)."""
-        if not cameras:
-            return {}
-        try:
-            values = cast(
-                "list[bytes | None]", self.redis.hmget(frame_times_key(self.prefix), cameras)
-            )
-        except redis.RedisError as exc:
-            self._error("frame times read", ",".join(cameras), exc)
-            return None
-        return {c: float(v) for c, v in zip(cameras, values, strict=True) if v is not None}
 
     def prune(self) -> None:
         """Forget demand entries whose web process stopped refreshing them."""

@@ -474,8 +474,9 @@ def stream_feeds_lost_sweep(*, now: float | None = None) -> int:
     """Scaled mode (beat): lost feeds judged from the frame times the stream workers write to
     Redis, for every running session, whoever holds it or if nobody does.
 
-    The workers judge their own cameras, and each other's (``streaming.worker``); this sweep
-    covers the case they cannot: the only worker died, or none runs. Opening and resolving
+    Each worker judges its own cameras (``streaming.worker``); the cameras of a worker that
+    died are judged here, while its lease still runs and after, whether another worker runs
+    or none does: every ``STREAMING_ALARM_LOST_S`` (the beat schedule). Opening and resolving
     go through ``picture_alarm_change`` (one open alarm per camera and kind, one notification
     each way), so a judgement made twice is made once. Returns the alarms changed.
     """

@@ -10,7 +10,7 @@ import time
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from streaming.alarms import AlarmChange, AlarmThresholds, LostWatch
+from streaming.alarms import AlarmThresholds
 from streaming.producer import ProducerManager
 from streaming.redisbus import RedisPublisherSink
 from streaming.runtime import alarm_reporter
@@ -35,12 +35,6 @@ class StreamWorker:
             alarms=alarm_reporter(),
         )
         self._leases: dict[str, float] = {}
-        # Lost feeds of the sessions other workers hold, judged by the frame times they write
-        # to Redis: a worker that dies judges nothing, and its sessions wait for their lease to
-        # run out before another worker takes them (STREAMING_WORKER_LEASE_S).
-        thresholds = self.manager.thresholds
-        self.others_lost = LostWatch(thresholds) if thresholds is not None else None
-        self._first_seen: dict[str, float] = {}  # session -> when this worker first saw it
 
     def _hold(self, spec: ProducerSpec) -> bool:
         expires = self._leases.get(spec.session_id, 0.0)
@@ -64,49 +58,12 @@ class StreamWorker:
         self.manager.sync(held)
         self.sink.prune()
         cameras = {spec.camera_id for spec in held}
+        # This worker's heartbeat per camera: beat's sweep (services.stream_feeds_lost_sweep)
+        # judges a lost feed by it when this worker dies with its leases held.
         self.sink.frame_times_set(
             {c: t for c, t in list(self.manager.frame_times.items()) if c in cameras}
         )
-        self._judge_others([spec for spec in specs if spec.camera_id not in cameras], cameras)
         return [spec.camera_id for spec in held]
-
-    def _judge_others(self, others: list[ProducerSpec], held: set[str]) -> None:
-        """Open a lost-feed alarm for another worker's camera whose frames stopped, and
-        resolve the ones this worker opened when frames come again (from that worker, or from
-        this one after taking the lease: its own judgement resolves it then)."""
-        watch = self.others_lost
-        if watch is None:
-            return
-        now = time.time()
-        for camera_id in held & set(watch.open):
-            watch.open.pop(camera_id)  # this worker's producer judges it from now on
-        running = {spec.session_id for spec in others}
-        self._first_seen = {s: t for s, t in self._first_seen.items() if s in running}
-        changes: list[AlarmChange] = []
-        others_cameras = {spec.camera_id for spec in others}
-        for camera_id in set(watch.open) - others_cameras - held:
-            changes += watch.forget(camera_id, now)  # the session stopped
-        times = self.sink.frame_times_get([spec.camera_id for spec in others])
-        if times is None:  # Redis is away: no evidence either way
-            self._report(changes)
-            return
-        for spec in others:
-            seen = self._first_seen.setdefault(spec.session_id, now)
-            last = max(times.get(spec.camera_id, 0.0), seen)
-            if spec.position_at(now)[1]:
-                last = now  # ended, not looping: no frame is due
-            was_open = spec.camera_id in watch.open
-            judged = watch.judge(
-                camera_id=spec.camera_id, session_id=spec.session_id, last_frame_at=last, now=now
-            )
-            # Only what this judgement opened is resolved here: the holder's own all-clear
-            # would otherwise be repeated, or an alarm its producer raised closed too early.
-            changes += [c for c in judged if c.opened or was_open]
-        self._report(changes)
-
-    def _report(self, changes: list[AlarmChange]) -> None:
-        if changes and self.manager.alarms is not None:
-            self.manager.alarms.report(changes)
 
     def run(self, *, stop: threading.Event, max_seconds: float | None = None) -> None:
         deadline = time.monotonic() + max_seconds if max_seconds else None

@@ -1,6 +1,8 @@
 """The producer's cadence: every source frame once, on the session's playback clock."""
 
+import hashlib
 import itertools
+import os
 import threading
 import time
 
@@ -216,3 +218,62 @@ def test_a_producer_that_cannot_decode_in_time_slips_and_jumps_instead_of_decodi
     for frame, at in zip(sink.frames, published, strict=True):
         lag_s = spec.position_at(at)[0] - frame.position_s
         assert lag_s < 2.0, f"{lag_s:.2f} s behind the playback clock"
+
+
+class CpuHogSink(RecordingSink):
+    """Stands for decoding and encoding that take more CPU than there is: the first publish
+    moves the producer's thread onto ``cpu`` and hashes there (native code, without the GIL)
+    until told to stop, noting how much CPU its thread has used."""
+
+    def __init__(self, cpu):
+        super().__init__(enough_at=1)
+        self.cpu = cpu
+        self.stop = threading.Event()
+        self.thread_cpu_s = 0.0
+
+    def publish(self, frame):
+        super().publish(frame)
+        os.sched_setaffinity(0, {self.cpu})  # 0: the calling thread (Linux)
+        block = bytes(4 * 1024 * 1024)
+        while not self.stop.is_set():
+            hashlib.sha256(block).digest()
+            self.thread_cpu_s = time.thread_time()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux: per-thread affinity")
+def test_producers_short_of_cpu_leave_the_rest_of_the_process_its_share(make_clip):
+    """Busy producers and the thread that stands for the web process's event loop on one
+    core: that thread still gets most of it. At the producers' priority the kernel gave every
+    thread the same share: 16 wall producers left daphne's event loop and its database thread
+    1/17 of the machine each, the wall's sockets took 15 s to join their tiles and 20 browsers
+    saw 0 frames/s on every tile (issue 18). Compared with the producers' own CPU over the
+    same second and a half, so other work on that core moves both alike: about 1 at equal
+    priority, about 8 with the producers at nice 10 (a tenth of the weight)."""
+    path = make_clip("hog.mp4", frames=30, fps=10.0)
+    affinity = os.sched_getaffinity(0)
+    cpu = min(affinity)
+    producers = [Producer(_spec(path), CpuHogSink(cpu), max_output_fps=30.0) for _ in range(3)]
+    for producer in producers:
+        producer.start()
+    try:
+        os.sched_setaffinity(0, {cpu})
+        for producer in producers:
+            assert producer.sink.enough.wait(5), "a producer published nothing in 5 s"
+        time.sleep(0.3)  # every hog busy
+        hog_cpu = [p.sink.thread_cpu_s for p in producers]
+        loop_cpu, deadline = time.thread_time(), time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            sum(range(1000))  # pure Python, the GIL held: like the event loop's own work
+        loop_cpu = time.thread_time() - loop_cpu
+        hog_cpu = [p.sink.thread_cpu_s - c for p, c in zip(producers, hog_cpu, strict=True)]
+    finally:
+        os.sched_setaffinity(0, affinity)
+        for producer in producers:
+            producer.sink.stop.set()
+        for producer in producers:
+            producer.halt()
+    hog_mean = sum(hog_cpu) / len(hog_cpu)
+    assert loop_cpu > 3.0 * hog_mean, (
+        f"this thread got {loop_cpu:.2f} s of CPU in 1.5 s, each of 3 busy producers on its "
+        f"core {hog_mean:.2f} s: they run at its priority"
+    )

@@ -211,9 +211,10 @@ async def test_a_subscription_that_died_of_an_error_is_started_again(
 def test_a_stream_worker_that_dies_raises_lost_feed_once_and_the_other_resolves_it(
     scaled, redis_url, make_clip, settings, monkeypatch
 ):
-    """The other worker judges the dead one's cameras by the frame times it stopped writing
-    to Redis: lost after ``lost_s``, not only once the lease runs out; taking the lease over
-    and producing again resolves it. Nobody watches: alarms matter most then."""
+    """Beat's sweep judges the dead worker's cameras by the frame times it stopped writing
+    to Redis: lost after ``lost_s``, not only once the lease runs out; the other worker
+    taking the lease over and producing again resolves it. Nobody watches: alarms matter
+    most then. The test runs the sweep in its polls (beat runs it every ``lost_s``)."""
     from streaming.tests.test_picture_alarms import _alarms, _notified, _until
 
     settings.STREAMING_ALARM_SAMPLE_FPS = 5.0
@@ -240,15 +241,27 @@ def test_a_stream_worker_that_dies_raises_lost_feed_once_and_the_other_resolves_
         thread.start()
     try:
         _until(lambda: "cam-w" in first.manager.frame_times, 3, "no frame decoded")
-        time.sleep(1.5)  # frames flow: no alarm from the other worker
+        for _ in range(3):  # frames flow: the sweep finds nothing lost
+            time.sleep(0.5)
+            assert services.stream_feeds_lost_sweep() == 0
         assert _alarms("cam-w") == []
         stops["first"].set()  # the first worker dies with its lease held
         threads[0].join(10)
-        _until(lambda: _alarms("cam-w"), 3, "no lost-feed alarm while the lease still runs")
+
+        def swept(condition):
+            def check():
+                services.stream_feeds_lost_sweep()
+                return condition()
+
+            return check
+
+        _until(swept(lambda: _alarms("cam-w")), 3, "no lost-feed alarm while the lease runs")
         opened = _alarms("cam-w")[0]
         assert opened.kind == "lost" and opened.resolved_at is None
         assert StreamSession.objects.get(pk=session.pk).worker_id == "first"
-        _until(lambda: _alarms("cam-w")[0].resolved_at is not None, 8, "lost feed not resolved")
+        _until(
+            swept(lambda: _alarms("cam-w")[0].resolved_at is not None), 8, "lost feed not resolved"
+        )
         assert StreamSession.objects.get(pk=session.pk).worker_id == "second"
         assert len(_alarms("cam-w")) == 1
         assert _notified("cam-w") == ["streaming.alarm.lost", "streaming.alarm.lost.resolved"]

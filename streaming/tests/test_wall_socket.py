@@ -256,3 +256,36 @@ def test_the_hub_demand_keeps_the_fastest_rate_of_a_width():
     assert demand_merge({640: 15.0}, {640: 30.0, 0: 0.0}) == {640: 30.0, 0: 0.0}
     assert demand_merge({640: 15.0}, {640: 0.0}) == {640: 0.0}
     assert runtime.BUS.demand("nobody-watches") == {}
+
+
+async def test_walls_that_join_at_once_read_each_camera_once(viewer, make_clip, monkeypatch):
+    """Every wall socket joins every camera at the same moment: one read of each camera's
+    session for all of them, not one per socket and camera (20 browsers and 16 cameras made
+    320 reads in the one thread that runs database calls, and the tiles took seconds to join
+    on a busy machine)."""
+    from streaming import hub as hub_module
+
+    cameras = ["wall-r", "wall-s"]
+    await database_sync_to_async(_start_cameras)(make_clip, cameras)
+    reads: list[str] = []
+    read = hub_module.camera_feed_get
+
+    def counted(*, camera_id):
+        reads.append(camera_id)
+        time.sleep(0.05)  # a busy database thread: the other sockets arrive meanwhile
+        return read(camera_id=camera_id)
+
+    monkeypatch.setattr(hub_module, "camera_feed_get", counted)
+    comms = [await _wall(viewer) for _ in range(5)]
+    for comm in comms:
+        assert (await comm.connect())[0]
+    watch = json.dumps({"type": "watch", "cameras": cameras, "full": None})
+    await asyncio.gather(*(comm.send_to(text_data=watch) for comm in comms))
+    for comm in comms:
+        while True:  # frames and statuses come first; "watching" ends the join
+            text = (await comm.receive_output(timeout=10)).get("text")
+            if text and json.loads(text).get("type") == "watching":
+                break
+    assert sorted(reads) == cameras, reads
+    for comm in comms:
+        await comm.disconnect()
