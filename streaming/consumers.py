@@ -18,12 +18,14 @@ sending the frame itself. The session's authentication middleware still wraps it
 listens on the channel layer once per camera and process.
 """
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -69,14 +71,19 @@ def _senders(
     keeps to ASGI; the order holds either way."""
     write = broadcast_writer(send)
 
+    # A send to a socket that has just closed is dropped: its disconnect is on its way to the
+    # receive loop, which ends the session (daphne raises autobahn's Disconnected, the ASGI
+    # spec an OSError; either one ended a wall still joining its tiles with an ERROR logged).
     async def send_frame(data: bytes) -> None:
         if write is not None:
             write(data)
         else:
-            await send({"type": "websocket.send", "bytes": data})
+            with contextlib.suppress(Disconnected, OSError):
+                await send({"type": "websocket.send", "bytes": data})
 
     async def send_text(text: str) -> None:
-        await send({"type": "websocket.send", "text": text})
+        with contextlib.suppress(Disconnected, OSError):
+            await send({"type": "websocket.send", "text": text})
 
     return send_frame, send_text
 

@@ -482,11 +482,17 @@ class Hub:
         feed.viewers.setdefault(slot.width, set()).add(slot)
         if self.demand_snapshot.get(camera_id) != feed.demand():
             self._demand_changed(feed)
-        if slot.send_text is not None:
-            await slot.send_text(json.dumps(feed.status(slot)))
-        frame = feed.latest.get(slot.width)
-        if slot.wants(frame):
-            await slot.offer(frame)
+        try:
+            if slot.send_text is not None:
+                await slot.send_text(json.dumps(feed.status(slot)))
+            frame = feed.latest.get(slot.width)
+            if slot.wants(frame):
+                await slot.offer(frame)
+        except BaseException:
+            # The socket failed (or the join was cancelled) before its caller could keep the
+            # slot: no viewer left behind, keeping the producer encoding for nobody.
+            self.leave(camera_id, slot)
+            raise
         return feed
 
     def leave(self, camera_id: str, slot: ViewerSlot) -> None:

@@ -289,3 +289,35 @@ async def test_walls_that_join_at_once_read_each_camera_once(viewer, make_clip, 
     assert sorted(reads) == cameras, reads
     for comm in comms:
         await comm.disconnect()
+
+
+async def test_a_socket_that_closes_while_joining_leaves_no_viewer_behind(monkeypatch):
+    """A wall closed while it joins its tiles: the join's first send fails. The slot goes
+    again (a viewer left behind would keep the camera's producer encoding for nobody), and the
+    consumers' senders drop a send to a closed socket instead of ending with an ERROR."""
+    from autobahn.exception import Disconnected
+
+    from streaming import hub as hub_module
+    from streaming.consumers import _senders
+
+    monkeypatch.setattr(hub_module, "camera_feed_get", lambda *, camera_id: (None, []))
+    hub = hub_module.Hub(asyncio.get_running_loop())
+
+    async def closed(_text: str) -> None:
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    async def no_frames(_data: bytes) -> None:
+        raise AssertionError("no frame to send")
+
+    slot = hub_module.ViewerSlot(width=320, max_fps=15.0, send=no_frames, send_text=closed)
+    with pytest.raises(Disconnected):
+        await hub.join("wall-gone", slot)
+    assert "wall-gone" not in hub.feeds
+    assert hub.demand_snapshot.get("wall-gone") is None
+
+    async def send(_message: dict) -> None:
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    send_frame, send_text = _senders(send)
+    await send_text("{}")  # dropped, no exception
+    await send_frame(b"\x01")
