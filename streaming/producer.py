@@ -105,16 +105,19 @@ def _keyframes_scan(path: str, size: int, mtime_ns: int, limit: int) -> tuple[in
     return tuple(keys)
 
 
-def _priority_lower(camera_id: str) -> None:
+def _priority_lower(camera_id: str) -> int | None:
     """Run the calling thread PRODUCER_NICE nicer than it runs now (Linux only: elsewhere the
-    nice value is the whole process's, and a thread id is no process id)."""
+    nice value is the whole process's, and a thread id is no process id). Returns the thread's
+    nice value (None where it is not the thread's), for the producer's start line: a wall
+    that collapsed once more at 16 cameras looked like producers at normal priority."""
     if not sys.platform.startswith("linux") or PRODUCER_NICE <= 0:
-        return
+        return None
     tid = threading.get_native_id()
     try:
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + PRODUCER_NICE)
     except OSError as exc:  # a sandbox that forbids it: the producer runs, unprotected
         logger.warning("Producer priority not lowered camera=%s: %s", camera_id, exc)
+    return os.getpriority(os.PRIO_PROCESS, tid)
 
 
 class Producer(threading.Thread):
@@ -175,12 +178,13 @@ class Producer(threading.Thread):
 
     def run(self) -> None:
         spec = self.spec
-        _priority_lower(spec.camera_id)
+        nice = _priority_lower(spec.camera_id)
         logger.info(
-            "Producer started camera=%s session=%s upload=%s",
+            "Producer started camera=%s session=%s upload=%s nice=%s",
             spec.camera_id,
             spec.session_id,
             spec.upload_id,
+            nice,
         )
         # One decoding thread per camera: FFmpeg's default (a thread per core, frame threading)
         # cost 2.5 ms of CPU per 720p H.264 frame against 2.3 with one, and sixteen cameras
