@@ -52,6 +52,15 @@ def make_clip(tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _producers_at_normal_priority(monkeypatch):
+    """The producers this process starts keep its priority: the tests time a producer against
+    its playback clock while ``make test``'s other pytest process fills the cores, and at nice
+    10 a producer got a tenth of a core beside it (0.54 s off the clock). The priority itself
+    is proven by test_producer.py's share test, which sets it back."""
+    monkeypatch.setattr("streaming.producer.PRODUCER_NICE", 0)
+
+
+@pytest.fixture(autouse=True)
 def _streaming_settings(settings, tmp_path):
     settings.STREAMING_DIR = tmp_path / "streaming-data"
     # Embedded mode unless a test asks for Redis (CI's scaled run sets REDIS_URL).
