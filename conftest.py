@@ -3,6 +3,8 @@
 import contextlib
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -26,11 +28,21 @@ def require_service(what: str, available: bool, how: str) -> None:
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """The second process of ``make test`` (``BROADCASTOPS_TEST_SHARD=1``) makes its
-    PostgreSQL test database under its own name (broadcastops/testing.py)."""
+    PostgreSQL test database under its own name (broadcastops/testing.py).
+
+    SQLite's test database is a file of this process, in WAL mode like the console's, not
+    Django's default of memory with a shared cache: there a thread's read that meets another
+    thread's write fails at once with "database table is locked" (an MCP tool waiting for its
+    approval while the Slack button decided it), where the console's database reads on."""
+    from django.conf import settings
     from pytest_django.fixtures import _set_suffix_to_test_databases
 
     from broadcastops.testing import SHARD
 
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = Path(tempfile.mkdtemp(prefix="broadcastops-db-"))
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
     if SHARD:
         _set_suffix_to_test_databases(suffix=f"shard{SHARD}")
 
