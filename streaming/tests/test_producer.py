@@ -94,9 +94,11 @@ def test_a_watched_producer_publishes_every_source_frame_once(make_clip):
     indices = _run_until_enough(spec, sink, info.fps)
     assert indices == list(range(indices[0], indices[0] + len(indices)))
     # Paced by the clock (the first frame comes at once, the others mid-frame): 14 frames of
-    # a 10 fps source take 1.3 s from the second one on, not less.
+    # a 10 fps source take 1.3 s from the second one on, not less, and a last wake-up late by
+    # less than half a frame (the slack the producer is built for) still finds its frame.
     span = sink.frames[-1].encoded_at - sink.frames[1].encoded_at
-    assert span == pytest.approx((len(indices) - 2) / info.fps, abs=0.04)
+    expected = (len(indices) - 2) / info.fps
+    assert expected - 0.04 <= span <= expected + 0.5 / info.fps
 
 
 class SlowLastFrameSink(RecordingSink):
