@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 # Requests whose reports were handed to the writer and whose answer is not sent yet.
 _answering = 0
 
+# A nested function's annotations are evaluated each time its ``def`` runs: once a request.
+_Reply = Callable[[Answer], None]
+
 _WANTED = (b"origin", b"host", b"content-type", b"accept-language", b"x-request-id")
 
 
@@ -201,7 +204,7 @@ def report_lean(request: LeanRequest) -> Answer | LeanBody:
     if refused is not None:
         return refused
 
-    def on_body(body: bytes, reply: Callable[[Answer], None]) -> None:
+    def on_body(body: bytes, reply: _Reply) -> None:
         _take(incoming, cors, body, reply)
 
     return on_body
