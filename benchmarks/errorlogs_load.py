@@ -430,6 +430,7 @@ def sigterm_mid_burst(data_dir, *, clients: int, reports: int, after_accepted: i
 
 def main() -> None:
     import argparse
+    import contextlib
     import os
     import resource
     import subprocess
@@ -447,6 +448,9 @@ def main() -> None:
         "--endpoint-only", action="store_true", help="leave out the plain DRF view (no ratios)"
     )
     parser.add_argument("--no-sigterm", action="store_true", help="leave out the SIGTERM run")
+    parser.add_argument(
+        "--no-admin", action="store_true", help="do not poll the admin's list meanwhile"
+    )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20_000), hard))
@@ -479,7 +483,12 @@ def main() -> None:
                 for design, path in designs:
                     assert server.process is not None
                     server_cpu, client_cpu = process_cpu_s(server.process.pid), time.process_time()
-                    with AdminProbe(server.url + ADMIN_PATH, server.cookie) as admin:
+                    admin_probe = (
+                        contextlib.nullcontext(None)
+                        if args.no_admin
+                        else AdminProbe(server.url + ADMIN_PATH, server.cookie)
+                    )
+                    with admin_probe as admin:
                         result = run(
                             scenario,
                             port=server.port,
@@ -498,7 +507,7 @@ def main() -> None:
                             scenario.name,
                             design,
                             result,
-                            admin.summary(),
+                            admin.summary() if admin is not None else "not polled",
                             loss(result, rows, ids),
                             cpu,
                         )

@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 # Requests whose reports were handed to the writer and whose answer is not sent yet.
 _answering = 0
 
+# A nested function's annotations are evaluated each time its ``def`` runs: once a request.
+_Reply = Callable[[Answer], None]
+
 _WANTED = (b"origin", b"host", b"content-type", b"accept-language", b"x-request-id")
 
 
@@ -86,10 +89,13 @@ def _language(incoming: intake.Incoming) -> AbstractContextManager[object]:
 def _answer(
     incoming: intake.Incoming,
     status: int,
-    body: Mapping[str, object] | None,
+    body: Mapping[str, object] | bytes | None,
     headers: Iterable[tuple[str, str]] = (),
 ) -> Answer:
-    payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+    if isinstance(body, bytes):
+        payload = body
+    else:
+        payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
     raw = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode()),
@@ -99,6 +105,12 @@ def _answer(
     ]
     raw += [(k.lower().encode(), v.encode("latin-1")) for k, v in headers]
     return Answer(status, raw, payload)
+
+
+def _accepted(count: int) -> bytes:
+    """``json.dumps({"accepted": count})``, byte for byte, without building an encoder for
+    every answer."""
+    return b'{"accepted": %d}' % count
 
 
 def _refusal(
@@ -177,7 +189,7 @@ class _Pending:
         incoming = self._incoming
         try:
             if kept is not None and not kept.cancelled() and kept.exception() is None:
-                answer = _answer(incoming, 202, {"accepted": kept.result()}, self._cors)
+                answer = _answer(incoming, 202, _accepted(kept.result()), self._cors)
             else:
                 if kept is not None and not kept.cancelled():
                     exc = kept.exception()
@@ -201,7 +213,7 @@ def report_lean(request: LeanRequest) -> Answer | LeanBody:
     if refused is not None:
         return refused
 
-    def on_body(body: bytes, reply: Callable[[Answer], None]) -> None:
+    def on_body(body: bytes, reply: _Reply) -> None:
         _take(incoming, cors, body, reply)
 
     return on_body

@@ -14,13 +14,13 @@ import logging
 import os
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from errorlogs.types import Report
+from errorlogs.types import Report, received_text
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +33,21 @@ def day_path(day: date) -> Path:
     return Path(settings.ERRORLOGS_DIR) / f"{day.isoformat()}.jsonl"
 
 
+# One encoder for every line: json.dumps with arguments builds a new one for each call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def lines_by_day(reports: Iterable[Report]) -> dict[date, bytes]:
     days: dict[date, list[str]] = defaultdict(list)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    # The reports of a request share their receive time: its day and text once, not each.
+    received: dict[datetime, tuple[date, str]] = {}
     for report in reports:
-        days[day_of(report)].append(
-            json.dumps(report.line(), ensure_ascii=False, separators=(",", ":"))
-        )
+        at = report.received_at
+        seen = received.get(at)
+        if seen is None:
+            seen = received[at] = (at.astimezone(zone).date(), received_text(at))
+        days[seen[0]].append(_encode(report.line(received_at=seen[1])))
     return {day: ("\n".join(lines) + "\n").encode() for day, lines in days.items()}
 
 

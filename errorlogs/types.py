@@ -35,13 +35,12 @@ class Report:
         """The incident scope: the MediaMTX server, or the stream when the URL names none."""
         return f"host:{self.whep_host}" if self.whep_host else f"stream:{self.stream_id}"
 
-    def line(self) -> dict[str, Any]:
-        """The report in the shape the player sent it, plus what the server adds."""
+    def line(self, *, received_at: str | None = None) -> dict[str, Any]:
+        """The report in the shape the player sent it, plus what the server adds
+        (``received_at``: ``received_text(self.received_at)``, when the caller has it)."""
         line: dict[str, Any] = {
             "timestamp": self.timestamp_sent,
-            "receivedAt": self.received_at.isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"
-            ),
+            "receivedAt": received_text(self.received_at) if received_at is None else received_at,
             "reportId": str(self.report_id),
             "streamId": self.stream_id,
             "errorType": self.error_type,
@@ -60,6 +59,11 @@ class Report:
         if self.error_type_sent:
             line["errorTypeSent"] = self.error_type_sent
         return line
+
+
+def received_text(at: datetime) -> str:
+    """A receive time as the lines give it: ISO 8601, milliseconds, ``Z`` for UTC."""
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,9 @@
 """Keeping reports: the rows, the day's JSON Lines file and the groups, all or nothing."""
 
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -20,11 +18,6 @@ from errorlogs.types import Report
 logger = logging.getLogger(__name__)
 
 
-def _chunks(items: Sequence[Report], size: int) -> list[Sequence[Report]]:
-    iterator = iter(items)
-    return list(iter(lambda: list(islice(iterator, size)), []))
-
-
 _COLUMNS = [f for f in ErrorReport._meta.concrete_fields if not f.primary_key]
 # The order _rows_insert gives the values in.
 assert [f.name for f in _COLUMNS] == [
@@ -34,14 +27,22 @@ assert [f.name for f in _COLUMNS] == [
 ]  # fmt: skip
 
 
-def _already_kept(reports: Sequence[Report], per_query: int) -> set[uuid.UUID]:
-    kept: set[uuid.UUID] = set()
-    for chunk in _chunks(reports, per_query):
-        kept.update(
-            ErrorReport.objects.filter(report_id__in=[r.report_id for r in chunk]).values_list(
-                "report_id", flat=True
+def _already_kept(keys: list[Any], per_query: int) -> set[Any]:
+    """Which of ``keys`` (report ids as the database holds them) are kept already: one plain
+    ``SELECT ... IN`` per ``per_query``, not a queryset (its lookup prepared every value
+    through the field, about 5 us a report in the writer thread)."""
+    quote = connection.ops.quote_name
+    table, column = quote(ErrorReport._meta.db_table), quote("report_id")
+    kept: set[Any] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), per_query):
+            chunk = keys[start : start + per_query]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {column} FROM {table} WHERE {column} IN ({marks})",  # noqa: S608 (the model's names)
+                chunk,
             )
-        )
+            kept.update(row[0] for row in cursor.fetchall())
     return kept
 
 
@@ -54,16 +55,17 @@ def _rows_insert(reports: Sequence[Report]) -> list[Report]:
     the ORM's statement compilation cost about ten times the insert itself here (200 rows:
     about 40 ms against 4), in the thread that shares the interpreter with the event loop.
     """
-    unique: dict[uuid.UUID, Report] = {}
-    for report in reports:
-        unique.setdefault(report.report_id, report)
-    per_query = max(1, (connection.features.max_query_params or 999) - 1)
-    already = _already_kept(list(unique.values()), per_query)
-    fresh = [r for r in unique.values() if r.report_id not in already]
-    if not fresh:
-        return []
-    ops, quote = connection.ops, connection.ops.quote_name
     native_uuid = connection.features.has_native_uuid_field
+    unique: dict[Any, Report] = {}  # by the report id as the database holds it
+    for report in reports:
+        unique.setdefault(report.report_id if native_uuid else report.report_id.hex, report)
+    per_query = max(1, (connection.features.max_query_params or 999) - 1)
+    already = _already_kept(list(unique), per_query)
+    fresh_keys = [key for key in unique if key not in already]
+    if not fresh_keys:
+        return []
+    fresh = [unique[key] for key in fresh_keys]
+    ops, quote = connection.ops, connection.ops.quote_name
     adapted: dict[datetime | None, Any] = {None: None}  # a batch shares its few distinct times
 
     def moment(value: datetime | None) -> Any:
@@ -73,7 +75,7 @@ def _rows_insert(reports: Sequence[Report]) -> list[Report]:
 
     rows: list[Any] = [
         (
-            r.report_id if native_uuid else r.report_id.hex,
+            key,
             moment(r.received_at),
             moment(r.client_timestamp),
             r.stream_id,
@@ -92,7 +94,7 @@ def _rows_insert(reports: Sequence[Report]) -> list[Report]:
             r.client_key,
             r.fingerprint,
         )
-        for r in fresh
+        for key, r in zip(fresh_keys, fresh, strict=True)
     ]
     table = quote(ErrorReport._meta.db_table)
     columns = ", ".join(quote(f.column or f.name) for f in _COLUMNS)
