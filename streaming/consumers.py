@@ -111,25 +111,23 @@ async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> 
     await send({"type": "websocket.accept"})
 
     hub = hub_get()
-    feed = hub.feed(camera_id)
-    await feed.spec_ensure()
-    native = feed.spec.native_width() if feed.spec else 0
-    width = rendition_width(
-        requested=int(requested_width) if requested_width else None,
-        native_width=native or 10**6,
-        allowed=settings.STREAMING_RENDITION_WIDTHS,
-    )
-
     send_frame, send_text = _senders(send)
-
-    slot = ViewerSlot(
-        width=width,
-        max_fps=max_fps,
-        send=send_frame,
-        send_text=send_text,
-        window=settings.STREAMING_ACK_WINDOW,
-    )
-    feed = await hub.join(camera_id, slot)
+    # Pinned from the session read that sizes the slot to the join (Hub.feed_pinned).
+    async with hub.feed_pinned(camera_id) as feed:
+        native = feed.spec.native_width() if feed.spec else 0
+        width = rendition_width(
+            requested=int(requested_width) if requested_width else None,
+            native_width=native or 10**6,
+            allowed=settings.STREAMING_RENDITION_WIDTHS,
+        )
+        slot = ViewerSlot(
+            width=width,
+            max_fps=max_fps,
+            send=send_frame,
+            send_text=send_text,
+            window=settings.STREAMING_ACK_WINDOW,
+        )
+        feed = await hub.join(camera_id, slot)
     logger.debug("Viewer joined camera=%s width=%s", camera_id, width)
     try:
         while True:
@@ -262,25 +260,26 @@ async def live_wall_socket(scope: Scope, receive: Receive, send: Send) -> None:
         for camera_id in cameras:
             if camera_id in tiles:
                 continue
-            feed = hub.feed(camera_id)
-            await feed.spec_ensure()
-            is_full = camera_id == full
-            native = feed.spec.native_width() if feed.spec else 0
-            slot = WallTileSlot(
-                tag=feed.tagged,
-                width=0
-                if is_full
-                else rendition_width(
-                    requested=tile_width,
-                    native_width=native or 10**6,
-                    allowed=settings.STREAMING_RENDITION_WIDTHS,
-                ),
-                max_fps=0.0 if is_full else tile_fps,
-                send=send_frame,
-                send_text=send_text,
-                window=settings.STREAMING_ACK_WINDOW,
-            )
-            tiles[camera_id] = (await hub.join(camera_id, slot), slot, is_full)
+            # Pinned from the session read that sizes the tile to its join: the tile's tag and
+            # acknowledgements go to the feed the hub delivers to (Hub.feed_pinned).
+            async with hub.feed_pinned(camera_id) as feed:
+                is_full = camera_id == full
+                native = feed.spec.native_width() if feed.spec else 0
+                slot = WallTileSlot(
+                    tag=feed.tagged,
+                    width=0
+                    if is_full
+                    else rendition_width(
+                        requested=tile_width,
+                        native_width=native or 10**6,
+                        allowed=settings.STREAMING_RENDITION_WIDTHS,
+                    ),
+                    max_fps=0.0 if is_full else tile_fps,
+                    send=send_frame,
+                    send_text=send_text,
+                    window=settings.STREAMING_ACK_WINDOW,
+                )
+                tiles[camera_id] = (await hub.join(camera_id, slot), slot, is_full)
         await send_text(json.dumps({"type": "watching", "cameras": cameras, "full": full}))
 
     try:
