@@ -144,12 +144,17 @@ async def test_the_tile_opened_full_size_gets_the_source_size_and_rate(viewer, m
     assert steps.count(1) >= len(steps) - 3, steps
     assert len(big) > 1.5 * len(small)
 
-    # Back to the wall: the same camera at the tile's size again.
+    # Back to the wall: the same camera at the tile's size again, on the same feed (the wall
+    # is its only viewer: left before the join, the feed was closed and made again).
+    from streaming.hub import hub_get
+
+    feed = hub_get().feeds["big"]
     await comm.send_to(text_data=json.dumps({"type": "watch", "cameras": ["big", "small"]}))
     await asyncio.sleep(0.3)
     got, _ = await _frames(comm, 30, ack={"big", "small"})
     image = cv2.imdecode(np.frombuffer(got[-1][1].data, np.uint8), cv2.IMREAD_COLOR)
     assert image.shape == (180, 320, 3)
+    assert hub_get().feeds["big"] is feed
     await comm.disconnect()
 
 
