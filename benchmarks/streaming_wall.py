@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -365,7 +366,8 @@ class Stack:
         import requests
 
         data = Path(self.env["BROADCASTOPS_DATA_DIR"])
-        self._log = (data / f"{self.mode}-{time.time():.0f}.log").open("wb")
+        self.log_path = data / f"{self.mode}-{time.time():.0f}.log"
+        self._log = self.log_path.open("wb")
         popen = {"cwd": ROOT, "env": self.env, "stdout": self._log, "stderr": self._log}
         if self.mode == "scaled":
             self.processes.append(
@@ -423,6 +425,7 @@ class Stack:
         )
         self.processes.append(web)
         self.web_pid = web.pid
+        self.producer_pids = self.worker_pids if self.mode == "scaled" else [web.pid]
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -432,6 +435,12 @@ class Stack:
                 if time.monotonic() > deadline or web.poll() is not None:
                     raise RuntimeError("daphne did not start") from None
                 time.sleep(0.2)
+
+    def log_keep(self, folder: Path) -> None:
+        """A copy of the processes' log (the data folder is a temporary one)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self._log.flush()
+        shutil.copy(self.log_path, folder / self.log_path.name)
 
     def __exit__(self, *exc) -> None:
         for process in reversed(self.processes):
@@ -453,6 +462,35 @@ def _cpu_seconds_of(path: str) -> float:
     with open(path) as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _threads_of(pids: list[int]) -> dict[int, tuple[int, float]]:
+    """Every thread of the processes: its nice value and its CPU seconds so far."""
+    threads: dict[int, tuple[int, float]] = {}
+    for pid in pids:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended meanwhile
+                continue
+            cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+            threads[int(task.name)] = (int(fields[16]), cpu)
+    return threads
+
+
+_STARTED = re.compile(r"Producer started camera=(\S+) session=\S+ upload=\S+ nice=(\S+)")
+
+
+def _producer_starts(log: Path, offset: int, cameras: list[str]) -> dict[str, int]:
+    """How many of the row's producers logged which nice value in their start line."""
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode(errors="replace")
+    nices: dict[str, int] = {}
+    for camera, nice in _STARTED.findall(text):
+        if camera in cameras:
+            nices[nice] = nices.get(nice, 0) + 1
+    return nices
 
 
 def run_load(server, stack: Stack, *, wall: bool, cameras: list[str], sockets: int, args) -> dict:
@@ -512,6 +550,7 @@ def run_load(server, stack: Stack, *, wall: bool, cameras: list[str], sockets: i
             loop0 = _loop_cpu_seconds(stack.web_pid)
             load_before = _load()
             workers0 = sum(_cpu_seconds(p) for p in stack.worker_pids)
+            threads0 = _threads_of(stack.producer_pids)
             wall0 = time.monotonic()
         elif line.startswith("MEASURE_END"):
             elapsed = time.monotonic() - wall0
@@ -521,6 +560,16 @@ def run_load(server, stack: Stack, *, wall: bool, cameras: list[str], sockets: i
                 100 * (sum(_cpu_seconds(p) for p in stack.worker_pids) - workers0) / elapsed
             )
             load = f"{load_before} -> {_load()}"
+            # The producers' priority, seen from outside: every thread of the processes that
+            # run them by nice value at the end, and the CPU the niced ones used meanwhile.
+            threads1 = _threads_of(stack.producer_pids)
+            nice_threads: dict[str, int] = {}
+            niced_cpu = 0.0
+            for tid, (nice, cpu) in threads1.items():
+                nice_threads[str(nice)] = nice_threads.get(str(nice), 0) + 1
+                if nice > 0:
+                    niced_cpu += cpu - threads0.get(tid, (nice, 0.0))[1]
+            niced_cpu_pct = 100 * niced_cpu / elapsed
         elif line.startswith("RESULT "):
             result = json.loads(line[7:])
     client.wait(60)
@@ -531,7 +580,12 @@ def run_load(server, stack: Stack, *, wall: bool, cameras: list[str], sockets: i
     if spy is not None and spy_out.exists():
         result["spy"] = spy_summary(spy_out)
     result.update(
-        web_cpu_pct=web_cpu, loop_cpu_pct=loop_cpu, workers_cpu_pct=workers_cpu, load=load
+        web_cpu_pct=web_cpu,
+        loop_cpu_pct=loop_cpu,
+        workers_cpu_pct=workers_cpu,
+        load=load,
+        nice_threads=nice_threads,
+        niced_cpu_pct=niced_cpu_pct,
     )
     return result
 
@@ -623,17 +677,25 @@ def render(report: dict, args) -> str:
             "",
             "| mode | scenario | cameras | streams (socket x camera) "
             "| fps slowest / 5th pct / median | latency p50 / p99 | web CPU (its event loop) "
-            "| workers CPU | client CPU | load 1/5/15 before -> after |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| workers CPU | client CPU | producers' nice: start lines; threads at the end "
+            "(niced threads' CPU) | load 1/5/15 before -> after |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in report["rows"]:
+            starts = ", ".join(
+                f"{n} at {nice}" for nice, n in sorted(row.get("producer_starts", {}).items())
+            )
+            threads = ", ".join(
+                f"{n} at {nice}" for nice, n in sorted(row.get("nice_threads", {}).items())
+            )
             lines.append(
                 f"| {row['mode']} | {row['scenario']} | {row['cameras']} | {row['streams']} "
                 f"({row['connected']} sockets) | {row['fps_min']:.1f} / {row['fps_p5']:.1f} / "
                 f"{row['fps_median']:.1f} | {row['p50_ms']:.0f} / {row['p99_ms']:.0f} ms | "
                 f"{row['web_cpu_pct']:.0f} % ({row['loop_cpu_pct']:.0f} %) | "
                 f"{row['workers_cpu_pct']:.0f} % | "
-                f"{row['client_cpu_pct']:.0f} % | {row['load']} |"
+                f"{row['client_cpu_pct']:.0f} % | {starts or 'none'}; {threads} "
+                f"({row.get('niced_cpu_pct', 0):.0f} %) | {row['load']} |"
             )
         spied = [row for row in report["rows"] if row.get("spy")]
         if spied:
@@ -697,6 +759,7 @@ def main() -> None:
         help="a py-spy binary: sample the web process (scaled: the first worker) over each "
         "load row's measured seconds, raw stacks next to --output (summarised by spy_summary)",
     )
+    parser.add_argument("--keep-logs", default="", help="a folder for the stack's logs")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--wall", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -745,7 +808,8 @@ def main() -> None:
             for n in (args.cameras if s == "wall" else args.full_cameras).split(",")
         ]
         for mode in modes if loads else []:
-            server = daphne_prepare(Path(tmp) / f"data-{mode}", LOG_LEVEL="WARNING")
+            # INFO: the producers' start lines name their nice value (checked in every row).
+            server = daphne_prepare(Path(tmp) / f"data-{mode}", LOG_LEVEL="INFO")
             with Stack(server, mode, args.workers) as stack:
                 for scenario, count in loads:
                     if scenario == "wall":
@@ -755,16 +819,20 @@ def main() -> None:
                         cameras = [f"full-{n:02d}" for n in range(count)]
                         sockets, wall = count * args.full_viewers, False
                     print(f"{mode} {scenario}: starting {len(cameras)} cameras…", file=sys.stderr)
+                    log_offset = stack.log_path.stat().st_size
                     start_cameras(server, source, cameras)
                     time.sleep(3.0 if mode == "embedded" else 5.0)
                     row = run_load(
                         server, stack, wall=wall, cameras=cameras, sockets=sockets, args=args
                     )
                     row.update(mode=mode, scenario=scenario, cameras=count)
+                    row["producer_starts"] = _producer_starts(stack.log_path, log_offset, cameras)
                     print(row, file=sys.stderr, flush=True)
                     report["rows"].append(row)
                     stop_cameras(server, cameras)
                     output.write_text(render(report, args))
+                if args.keep_logs:
+                    stack.log_keep(Path(args.keep_logs))
     print(render(report, args))
 
 

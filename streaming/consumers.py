@@ -111,25 +111,23 @@ async def live_monitoring_socket(scope: Scope, receive: Receive, send: Send) -> 
     await send({"type": "websocket.accept"})
 
     hub = hub_get()
-    feed = hub.feed(camera_id)
-    await feed.spec_ensure()
-    native = feed.spec.native_width() if feed.spec else 0
-    width = rendition_width(
-        requested=int(requested_width) if requested_width else None,
-        native_width=native or 10**6,
-        allowed=settings.STREAMING_RENDITION_WIDTHS,
-    )
-
     send_frame, send_text = _senders(send)
-
-    slot = ViewerSlot(
-        width=width,
-        max_fps=max_fps,
-        send=send_frame,
-        send_text=send_text,
-        window=settings.STREAMING_ACK_WINDOW,
-    )
-    feed = await hub.join(camera_id, slot)
+    # Pinned from the session read that sizes the slot to the join (Hub.feed_pinned).
+    async with hub.feed_pinned(camera_id) as feed:
+        native = feed.spec.native_width() if feed.spec else 0
+        width = rendition_width(
+            requested=int(requested_width) if requested_width else None,
+            native_width=native or 10**6,
+            allowed=settings.STREAMING_RENDITION_WIDTHS,
+        )
+        slot = ViewerSlot(
+            width=width,
+            max_fps=max_fps,
+            send=send_frame,
+            send_text=send_text,
+            window=settings.STREAMING_ACK_WINDOW,
+        )
+        feed = await hub.join(camera_id, slot)
     logger.debug("Viewer joined camera=%s width=%s", camera_id, width)
     try:
         while True:
@@ -255,32 +253,39 @@ async def live_wall_socket(scope: Scope, receive: Receive, send: Send) -> None:
     tiles: dict[str, tuple[CameraFeed, WallTileSlot, bool]] = {}
 
     async def watch(cameras: list[str], full: str | None) -> None:
-        for camera_id, (_feed, slot, was_full) in list(tiles.items()):
-            if camera_id not in cameras or was_full != (camera_id == full):
-                hub.leave(camera_id, slot)
-                del tiles[camera_id]
-        for camera_id in cameras:
-            if camera_id in tiles:
-                continue
-            feed = hub.feed(camera_id)
-            await feed.spec_ensure()
-            is_full = camera_id == full
-            native = feed.spec.native_width() if feed.spec else 0
-            slot = WallTileSlot(
-                tag=feed.tagged,
-                width=0
-                if is_full
-                else rendition_width(
-                    requested=tile_width,
-                    native_width=native or 10**6,
-                    allowed=settings.STREAMING_RENDITION_WIDTHS,
-                ),
-                max_fps=0.0 if is_full else tile_fps,
-                send=send_frame,
-                send_text=send_text,
-                window=settings.STREAMING_ACK_WINDOW,
-            )
-            tiles[camera_id] = (await hub.join(camera_id, slot), slot, is_full)
+        # A tile that changes size (opened full, or back) keeps its camera's feed across the
+        # swap: left first, the feed lost its last viewer, closed, and was made again for the
+        # same camera (a session read and, scaled, a new Redis subscription).
+        async with contextlib.AsyncExitStack() as kept:
+            for camera_id, (_feed, slot, was_full) in list(tiles.items()):
+                if camera_id not in cameras or was_full != (camera_id == full):
+                    if camera_id in cameras:
+                        await kept.enter_async_context(hub.feed_pinned(camera_id))
+                    hub.leave(camera_id, slot)
+                    del tiles[camera_id]
+            for camera_id in cameras:
+                if camera_id in tiles:
+                    continue
+                # Pinned from the session read that sizes the tile to its join: the tile's tag and
+                # acknowledgements go to the feed the hub delivers to (Hub.feed_pinned).
+                async with hub.feed_pinned(camera_id) as feed:
+                    is_full = camera_id == full
+                    native = feed.spec.native_width() if feed.spec else 0
+                    slot = WallTileSlot(
+                        tag=feed.tagged,
+                        width=0
+                        if is_full
+                        else rendition_width(
+                            requested=tile_width,
+                            native_width=native or 10**6,
+                            allowed=settings.STREAMING_RENDITION_WIDTHS,
+                        ),
+                        max_fps=0.0 if is_full else tile_fps,
+                        send=send_frame,
+                        send_text=send_text,
+                        window=settings.STREAMING_ACK_WINDOW,
+                    )
+                    tiles[camera_id] = (await hub.join(camera_id, slot), slot, is_full)
         await send_text(json.dumps({"type": "watching", "cameras": cameras, "full": full}))
 
     try:

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeGuard
 
 from channels.db import database_sync_to_async
@@ -166,6 +166,8 @@ class CameraFeed:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._first_load: asyncio.Task[None] | None = None
+        # Joins under way (Hub.feed_pinned): the feed stays the hub's until they are done.
+        self.pins = 0
         self._fps_window = (time.monotonic(), 0)
         self.fps = 0.0
         self.created_at = time.monotonic()
@@ -475,24 +477,42 @@ class Hub:
             feed.start()
         return feed
 
+    @contextlib.asynccontextmanager
+    async def feed_pinned(self, camera_id: str) -> AsyncIterator[CameraFeed]:
+        """The camera's feed with its session read, kept the hub's until the block ends.
+
+        A join waits for the session read; if meanwhile the feed's last viewer left, the feed
+        was closed and dropped from the hub, and the joiner added its slot to a feed that no
+        producer delivers to any more: a viewer that got nothing, for ever. A pinned feed is
+        not closed when its last viewer leaves; the block's end closes it if nobody stayed
+        (a join that failed or was cancelled leaves no feed behind either).
+        """
+        feed = self.feed(camera_id)
+        feed.pins += 1
+        try:
+            await feed.spec_ensure()
+            yield feed
+        finally:
+            feed.pins -= 1
+            self._close_if_unused(feed)
+
     async def join(self, camera_id: str, slot: ViewerSlot) -> CameraFeed:
         """Add a viewer; it gets the current frame at once when there is one."""
-        feed = self.feed(camera_id)
-        await feed.spec_ensure()
-        feed.viewers.setdefault(slot.width, set()).add(slot)
-        if self.demand_snapshot.get(camera_id) != feed.demand():
-            self._demand_changed(feed)
-        try:
-            if slot.send_text is not None:
-                await slot.send_text(json.dumps(feed.status(slot)))
-            frame = feed.latest.get(slot.width)
-            if slot.wants(frame):
-                await slot.offer(frame)
-        except BaseException:
-            # The socket failed (or the join was cancelled) before its caller could keep the
-            # slot: no viewer left behind, keeping the producer encoding for nobody.
-            self.leave(camera_id, slot)
-            raise
+        async with self.feed_pinned(camera_id) as feed:
+            feed.viewers.setdefault(slot.width, set()).add(slot)
+            if self.demand_snapshot.get(camera_id) != feed.demand():
+                self._demand_changed(feed)
+            try:
+                if slot.send_text is not None:
+                    await slot.send_text(json.dumps(feed.status(slot)))
+                frame = feed.latest.get(slot.width)
+                if slot.wants(frame):
+                    await slot.offer(frame)
+            except BaseException:
+                # The socket failed (or the join was cancelled) before its caller could keep
+                # the slot: no viewer left behind, keeping the producer encoding for nobody.
+                self.leave(camera_id, slot)
+                raise
         return feed
 
     def leave(self, camera_id: str, slot: ViewerSlot) -> None:
@@ -508,10 +528,14 @@ class Hub:
                 feed.latest.pop(slot.width, None)
         if feed.viewers and self.demand_snapshot.get(camera_id) != feed.demand():
             self._demand_changed(feed)
-        if not feed.viewers:
-            feed.close()
-            del self.feeds[camera_id]
-            self._demand_changed(feed, gone=True)
+        self._close_if_unused(feed)
+
+    def _close_if_unused(self, feed: CameraFeed) -> None:
+        if feed.viewers or feed.pins or self.feeds.get(feed.camera_id) is not feed:
+            return
+        feed.close()
+        del self.feeds[feed.camera_id]
+        self._demand_changed(feed, gone=True)
 
     def deliver(self, frame: Frame) -> None:
         feed = self.feeds.get(frame.camera_id)

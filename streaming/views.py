@@ -178,8 +178,6 @@ async def mjpeg_stream(request: HttpRequest, camera_id: str) -> HttpResponseBase
         )
     spec = await database_sync_to_async(selectors.stream_spec_from_session)(session)
     hub = hub_get()
-    feed = hub.feed(camera_id)
-    feed.spec_set(spec)
     width = rendition_width(
         requested=params.get("width"),
         native_width=spec.native_width() if spec else 0,
@@ -188,6 +186,9 @@ async def mjpeg_stream(request: HttpRequest, camera_id: str) -> HttpResponseBase
     slot = LatestSlot(width=width, max_fps=params.get("fps") or 0.0)
 
     async def parts() -> AsyncIterator[bytes]:
+        # The feed is made when the client reads, the join pinning it at once: made in the
+        # view, it stayed in the hub with no viewer when the client left before reading.
+        hub.feed(camera_id).spec_set(spec)  # the session just read: the join reads none
         await hub.join(camera_id, slot)
         try:
             while True:

@@ -276,3 +276,25 @@ async def test_mjpeg_and_snapshot_take_token_authentication(operator, make_clip)
         headers={"Authorization": "Token not-a-token"},
     )
     assert refused.status_code == 401 and refused.json()["code"] == "authentication_failed"
+
+
+async def test_an_mjpeg_response_that_is_never_read_leaves_no_feed_behind(viewer, make_clip):
+    """The view made the camera's feed before the response's body began (the join happens
+    when the client reads): a client that went away before that left a feed with no viewer
+    in the hub for good, its tasks running and its session read every few seconds."""
+    from channels.db import database_sync_to_async
+
+    from streaming.hub import hub_get
+
+    path = make_clip("never.mp4")
+    upload = await database_sync_to_async(_upload)(path, "cam-never")
+    await database_sync_to_async(services.stream_start)(camera_id="cam-never", upload=upload)
+    client = AsyncClient()
+    await _login(client, viewer)
+
+    response = await client.get(
+        "/api/v1/live-monitoring/cameras/cam-never/stream.mjpg", headers=SAME_ORIGIN
+    )
+
+    assert response.status_code == 200 and response.streaming
+    assert "cam-never" not in hub_get().feeds

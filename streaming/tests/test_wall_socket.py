@@ -144,12 +144,17 @@ async def test_the_tile_opened_full_size_gets_the_source_size_and_rate(viewer, m
     assert steps.count(1) >= len(steps) - 3, steps
     assert len(big) > 1.5 * len(small)
 
-    # Back to the wall: the same camera at the tile's size again.
+    # Back to the wall: the same camera at the tile's size again, on the same feed (the wall
+    # is its only viewer: left before the join, the feed was closed and made again).
+    from streaming.hub import hub_get
+
+    feed = hub_get().feeds["big"]
     await comm.send_to(text_data=json.dumps({"type": "watch", "cameras": ["big", "small"]}))
     await asyncio.sleep(0.3)
     got, _ = await _frames(comm, 30, ack={"big", "small"})
     image = cv2.imdecode(np.frombuffer(got[-1][1].data, np.uint8), cv2.IMREAD_COLOR)
     assert image.shape == (180, 320, 3)
+    assert hub_get().feeds["big"] is feed
     await comm.disconnect()
 
 
@@ -321,3 +326,102 @@ async def test_a_socket_that_closes_while_joining_leaves_no_viewer_behind(monkey
     send_frame, send_text = _senders(send)
     await send_text("{}")  # dropped, no exception
     await send_frame(b"\x01")
+
+
+async def test_a_viewer_that_joins_while_the_last_other_one_leaves_keeps_a_live_feed(monkeypatch):
+    """A join waits for the session read; the feed's only other viewer leaves meanwhile. The
+    feed was closed and dropped from the hub, and the joiner added its slot to it anyway: no
+    producer delivered to it any more, and the viewer got nothing, for ever."""
+    from streaming import hub as hub_module
+    from streaming.frames import Frame
+
+    reads: list[str] = []
+    release = threading.Event()
+
+    def held(*, camera_id):
+        reads.append(camera_id)
+        if len(reads) > 1:  # the second viewer's read: held until the first one has left
+            assert release.wait(10)
+        return None, []  # an idle camera: every join reads its session
+
+    monkeypatch.setattr(hub_module, "camera_feed_get", held)
+    hub = hub_module.Hub(asyncio.get_running_loop())
+    received: list[bytes] = []
+
+    async def keep(data: bytes) -> None:
+        received.append(data)
+
+    async def status(_text: str) -> None:
+        pass
+
+    first = hub_module.ViewerSlot(width=320, max_fps=15.0, send=keep, send_text=status)
+    second = hub_module.ViewerSlot(width=320, max_fps=15.0, send=keep, send_text=status)
+    await hub.join("join-race", first)
+    joining = asyncio.ensure_future(hub.join("join-race", second))
+    async with asyncio.timeout(10):
+        while len(reads) < 2:
+            await asyncio.sleep(0.01)
+    hub.leave("join-race", first)
+    release.set()
+    feed = await joining
+
+    assert hub.feeds.get("join-race") is feed, "the viewer joined a feed the hub dropped"
+    assert feed.viewers == {320: {second}}
+    assert hub.demand_snapshot.get("join-race") == {320: 15.0}
+    frame = Frame("join-race", 320, 1, time.time(), 0.0, "0" * 32, b"jpeg")
+    hub.deliver(frame)  # what a producer does
+    async with asyncio.timeout(5):
+        while not received:
+            await asyncio.sleep(0.01)
+    assert received == [b"jpeg"]
+    hub.leave("join-race", second)
+    assert "join-race" not in hub.feeds
+    assert hub.demand_snapshot.get("join-race") is None
+
+
+@pytest.mark.parametrize("during_read", [1, 2])
+async def test_a_wall_tile_that_joins_while_the_last_other_viewer_leaves_gets_frames(
+    viewer, make_clip, monkeypatch, during_read
+):
+    """The same race through the wall's socket: a tile of an idle camera reads the camera's
+    session twice (once to size the tile, once in the join), and the camera's only other
+    viewer leaves during either read. When the camera starts, the tile shows it."""
+    from streaming import hub as hub_module
+    from streaming.hub import ViewerSlot, hub_get
+
+    read = hub_module.camera_feed_get
+    wall_reads: list[str] = []
+    left = threading.Event()
+    hub = hub_get()
+    loop = asyncio.get_running_loop()
+
+    async def nothing(_data) -> None:
+        pass
+
+    other = ViewerSlot(width=320, max_fps=15.0, send=nothing, send_text=nothing)
+
+    def held(*, camera_id):
+        feed = hub.feeds.get(camera_id)
+        watched = feed is not None and other in feed.viewers.get(320, ())
+        if camera_id == "race-wall" and watched and not left.is_set():
+            wall_reads.append(camera_id)
+            if len(wall_reads) == during_read:  # the other viewer leaves meanwhile
+                loop.call_soon_threadsafe(hub.leave, camera_id, other)
+                loop.call_soon_threadsafe(left.set)
+                assert left.wait(10)
+        return read(camera_id=camera_id)
+
+    monkeypatch.setattr(hub_module, "camera_feed_get", held)
+    await hub.join("race-wall", other)
+    comm = await _wall(viewer, "width=320&fps=15")
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=json.dumps({"type": "watch", "cameras": ["race-wall"]}))
+    while True:
+        text = (await comm.receive_output(timeout=10)).get("text")
+        if text and json.loads(text).get("type") == "watching":
+            break
+    assert left.is_set(), f"the wall read the session {len(wall_reads)} times, not twice"
+    await database_sync_to_async(_start_cameras)(make_clip, ["race-wall"])
+    got, _ = await _frames(comm, 5, ack={"race-wall"}, timeout=10.0)
+    assert {camera for camera, _ in got} == {"race-wall"}
+    await comm.disconnect()
