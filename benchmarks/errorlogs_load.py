@@ -367,6 +367,26 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def settle(pid: int, *, idle_cpu: float = 0.05, timeout_s: float = 60.0) -> float:
+    """Wait until the web process is idle (under ``idle_cpu`` of a core over half a second,
+    at least a second in all, at most ``timeout_s``); the seconds waited.
+
+    The plain view's requests that daphne answered 503 (its ``http_timeout``) may still run in
+    Django's threads when their row ends; each row starts on an idle process, so no row
+    carries the one before. (In the run of 20:38 UTC no row needed more than 2 s,
+    yet the endpoint's row after the plain single burst still stalled in its first 3 s: the
+    cause is not this; README, "Figures".)
+    """
+    started = time.monotonic()
+    time.sleep(0.5)
+    while time.monotonic() - started < timeout_s:
+        before = process_cpu_s(pid)
+        time.sleep(0.5)
+        if process_cpu_s(pid) - before < idle_cpu * 0.5:
+            break
+    return time.monotonic() - started
+
+
 def row(name: str, design: str, result: Result, admin: str, lost: str, cpu: str) -> str:
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(result.statuses.items()))
     errors = ", ".join(f"{k}: {v}" for k, v in sorted(result.errors.items())) or "-"
@@ -465,6 +485,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     ratios: list[str] = []
+    settles: list[str] = []  # rows after which the process took over 2 s to go idle
     with tempfile.TemporaryDirectory(prefix="errorlogs-bench-") as tmp:
         server = daphne_prepare(
             Path(tmp) / "data",
@@ -473,6 +494,8 @@ def main() -> None:
         )
         server.start()
         try:
+            assert server.process is not None
+            settle(server.process.pid)
             for scenario in SCENARIOS:
                 if args.only and args.only not in scenario.name:
                     continue
@@ -500,7 +523,10 @@ def main() -> None:
                         f"{process_cpu_s(server.process.pid) - server_cpu:.1f} / "
                         f"{time.process_time() - client_cpu:.1f} / {result.duration_s:.1f}"
                     )
-                    time.sleep(1.0)  # the writer's last batch
+                    # The writer's last batch, and whatever the design left running.
+                    settled_s = settle(server.process.pid)
+                    if settled_s > 2:
+                        settles.append(f"{scenario.name}, {design}: {settled_s:.1f} s")
                     rows, ids = stored(server.data_dir)
                     lines.append(
                         row(
@@ -565,6 +591,11 @@ def main() -> None:
             "Ratios (endpoint vs plain view):",
             "",
             *ratios,
+            "",
+            "Each row started on an idle web process; after these it took over 2 s to go idle "
+            "(the plain view's requests daphne had answered 503 still running):",
+            "",
+            *([f"- {line}" for line in settles] or ["- none"]),
             "",
             "## SIGTERM mid-burst (a fresh process, single reports)",
             "",
