@@ -13,6 +13,7 @@ import ipaddress
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -299,7 +300,46 @@ def _report_fast(
     report_id = _report_id(item, fields)
     if fields.errors:
         raise _NotPlain()
-    browser_name, browser_version, os_name, screen = info_texts
+    return _report_kept(
+        rules=rules,
+        client=client,
+        address=address,
+        received_at=received_at,
+        report_id=report_id,
+        timestamp_sent=timestamp_sent,
+        client_timestamp=client_timestamp,
+        stream_id=stream_id,
+        sent_type=sent_type,
+        message=message,
+        status_code=status_code,
+        whep_url=whep_url,
+        user_agent=user_agent,
+        client_id=client_id,
+        info=info_texts,
+    )
+
+
+def _report_kept(
+    *,
+    rules: _Rules,
+    client: Client,
+    address: str,
+    received_at: datetime,
+    report_id: uuid.UUID,
+    timestamp_sent: str,
+    client_timestamp: datetime | None,
+    stream_id: str,
+    sent_type: str,
+    message: str,
+    status_code: int | None,
+    whep_url: str,
+    user_agent: str,
+    client_id: str,
+    info: Sequence[str],
+) -> Report:
+    """The report as it is kept, from its checked fields (``info``: browser name, browser
+    version, operating system, screen), both checks' last step."""
+    browser_name, browser_version, os_name, screen = info
     known = sent_type in _KNOWN_TYPES
     error_type = sent_type if known else m.ErrorType.UNKNOWN
     kept_url, whep_host = whep_parts(whep_url)
@@ -363,29 +403,22 @@ def _report(
         fields.errors["clientInfo"] = info_fields.errors
     if fields.errors:
         raise _ItemInvalid(fields.errors)
-    known = sent_type in _KNOWN_TYPES
-    error_type = sent_type if known else m.ErrorType.UNKNOWN
-    kept_url, whep_host = whep_parts(whep_url)
-    return Report(
-        report_id=report_id,
+    return _report_kept(
+        rules=rules,
+        client=client,
+        address=address,
         received_at=received_at,
+        report_id=report_id,
         timestamp_sent=timestamp_sent,
         client_timestamp=client_timestamp,
         stream_id=stream_id,
-        error_type=error_type,
-        error_type_sent="" if known else sent_type,
-        error_message=message,
+        sent_type=sent_type,
+        message=message,
         status_code=status_code,
-        whep_url=kept_url,
-        whep_host=whep_host,
-        user_agent=user_agent if rules.user_agent else "",
-        browser_name=browser_name if rules.browser else "",
-        browser_version=browser_version if rules.browser else "",
-        os=os_name if rules.browser else "",
-        screen_resolution=screen if rules.screen else "",
-        client_address=address,
-        client_key=_viewer_key(client_id, client.address, user_agent, screen, rules.secret),
-        fingerprint=_fingerprint(stream_id, error_type, status_code, whep_host),
+        whep_url=whep_url,
+        user_agent=user_agent,
+        client_id=client_id,
+        info=(browser_name, browser_version, os_name, screen),
     )
 
 
