@@ -25,10 +25,6 @@ from errorlogs.types import Report, received_text
 logger = logging.getLogger(__name__)
 
 
-def day_of(report: Report) -> date:
-    return report.received_at.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
-
-
 def day_path(day: date) -> Path:
     return Path(settings.ERRORLOGS_DIR) / f"{day.isoformat()}.jsonl"
 
