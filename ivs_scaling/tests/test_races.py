@@ -49,7 +49,11 @@ def work(i):
             taken = seats.seat_take(show=show, user_id=f"{tag}-{i}-{k}")
             with lock:
                 out["taken"].append(taken.stage_id)
-            if {leave} and k % 2:
+            # Every other seat is given back, the last round's kept: a seat given back is
+            # taken again by the thread's own next join at the latest. (When the last round
+            # gave its seat back, the last release of all left a hole nobody was left to
+            # take: 119 seats of 120, a true result the test called a failure.)
+            if {leave} and k % 2 == 0:
                 seats.seat_release(key=taken.key)
                 with lock:
                     out["left"] += 1
