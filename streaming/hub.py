@@ -20,8 +20,10 @@ from typing import Any, TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django import db
 from django.conf import settings
 
+from broadcastops.aio import task_cancel
 from streaming import runtime
 from streaming.frames import Frame
 from streaming.redisbus import RedisSource
@@ -422,8 +424,18 @@ class CameraFeed:
 
     def close(self) -> None:
         for task in self._tasks:
-            task.cancel()
+            task_cancel(task)  # the control loop's receive can swallow a first cancel
         FEED_HEALTH.pop(self.camera_id, None)
+
+
+def _producer_ensure(camera_id: str) -> None:
+    """``runtime.producer_ensure`` in a pool thread of asyncio's, its database connection
+    closed after: nothing else closes it (PostgreSQL kept it as a session until the garbage
+    collector came, and a test database with a session left cannot be dropped)."""
+    try:
+        runtime.producer_ensure(camera_id)
+    finally:
+        db.connections.close_all()
 
 
 class EmbeddedSource:
@@ -447,7 +459,7 @@ class EmbeddedSource:
     async def _ensure_producer(self, camera_id: str) -> None:
         # After a restart the session is in the database but no producer runs yet.
         try:
-            await asyncio.to_thread(runtime.producer_ensure, camera_id)
+            await asyncio.to_thread(_producer_ensure, camera_id)
         except Exception:
             logger.warning("Could not start the producer camera=%s", camera_id, exc_info=True)
 

@@ -26,6 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import translation
 
 from broadcastops.accounts.roles import Role, user_has_role
+from broadcastops.aio import task_cancel
 from broadcastops.i18n import language_from_scope
 from broadcastops.inventory.selectors import dashboard_get
 from broadcastops.inventory.services.dashboard import DASHBOARD_GROUP
@@ -72,8 +73,7 @@ class DashboardFeed:
         self.sockets.discard(socket)
         if not self.sockets:
             for task in (self._task, self._listener):
-                if task is not None:
-                    task.cancel()
+                task_cancel(task)  # the listener's receive can swallow a first cancel
             self._task = self._listener = None
 
     def wake(self) -> None:
@@ -132,6 +132,12 @@ def dashboard_feed() -> DashboardFeed:
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """Viewers and up; the texts in the language of the page that opened the socket."""
+
+    # No channel of its own: nudges reach the process's one feed (``DashboardFeed._listen``).
+    # With the Redis layer, a channel per socket was a BZPOPMIN per socket, and the receive
+    # Channels cancels at disconnect could swallow the cancel and poll on for good
+    # (``broadcastops.aio``).
+    channel_layer_alias = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
