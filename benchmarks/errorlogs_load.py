@@ -240,10 +240,10 @@ async def open_loop(
 #
 #     .venv/bin/python -m benchmarks.errorlogs_load --out benchmarks/results/errorlogs_load.md
 #
-# One web process as ``make run`` starts it (the Procfile's ``web`` command, embedded mode:
-# SQLite WAL, fsync'd JSON Lines), serving both designs: the web process's own endpoint
-# (errorlogs.endpoint, group-commit writer) at REPORT_PATH, and the plain DRF view (one
-# transaction and one fsync per request) at PLAIN_PATH. For each scenario: the figures, the
+# Web processes as ``make run`` starts them (the Procfile's ``web`` command, embedded mode:
+# SQLite WAL, fsync'd JSON Lines), one per design unless --same-process: the web process's own
+# endpoint (errorlogs.endpoint, group-commit writer) at REPORT_PATH, and the plain DRF view
+# (one transaction and one fsync per request) at PLAIN_PATH. For each scenario: the figures, the
 # admin's answers meanwhile, and afterwards every report answered 202 looked up in the table
 # and in the file. Last, a fresh process stopped with SIGTERM mid-burst.
 
@@ -467,6 +467,12 @@ def main() -> None:
     parser.add_argument(
         "--endpoint-only", action="store_true", help="leave out the plain DRF view (no ratios)"
     )
+    parser.add_argument(
+        "--same-process",
+        action="store_true",
+        help="serve both designs from one web process (the plain view's garbage then taxes "
+        "the endpoint's rows: README)",
+    )
     parser.add_argument("--no-sigterm", action="store_true", help="leave out the SIGTERM run")
     parser.add_argument(
         "--no-admin", action="store_true", help="do not poll the admin's list meanwhile"
@@ -487,15 +493,28 @@ def main() -> None:
     ratios: list[str] = []
     settles: list[str] = []  # rows after which the process took over 2 s to go idle
     with tempfile.TemporaryDirectory(prefix="errorlogs-bench-") as tmp:
-        server = daphne_prepare(
+        # Each design on a web process of its own: the plain view's aborted requests leave
+        # garbage in cycles (asgiref's AsyncToSync), and the endpoint's rows paid for its
+        # collection in the same process (a 0.7-1.3 s pause: README, "Figures").
+        endpoint_server = daphne_prepare(
             Path(tmp) / "data",
             DJANGO_SETTINGS_MODULE="benchmarks.errorlogs_plain_settings",
             CORS_ALLOWED_ORIGINS=origin,
         )
-        server.start()
+        servers = {"endpoint + group commit": endpoint_server, "plain DRF view": endpoint_server}
+        if not args.same_process and not args.endpoint_only:
+            servers["plain DRF view"] = daphne_prepare(
+                Path(tmp) / "plain",
+                DJANGO_SETTINGS_MODULE="benchmarks.errorlogs_plain_settings",
+                CORS_ALLOWED_ORIGINS=origin,
+            )
+        distinct = list({id(server): server for server in servers.values()}.values())
+        for server in distinct:
+            server.start()
         try:
-            assert server.process is not None
-            settle(server.process.pid)
+            for server in distinct:
+                assert server.process is not None
+                settle(server.process.pid)
             for scenario in SCENARIOS:
                 if args.only and args.only not in scenario.name:
                     continue
@@ -504,6 +523,7 @@ def main() -> None:
                 if not args.endpoint_only:
                     designs.append(("plain DRF view", PLAIN_PATH))
                 for design, path in designs:
+                    server = servers[design]
                     assert server.process is not None
                     server_cpu, client_cpu = process_cpu_s(server.process.pid), time.process_time()
                     admin_probe = (
@@ -549,7 +569,8 @@ def main() -> None:
                     f"p99 {ours.percentile_ms(0.99):,.0f} vs {plain.percentile_ms(0.99):,.0f} ms"
                 )
         finally:
-            server.stop()
+            for server in distinct:
+                server.stop()
         sigterm = (
             ["not run (--no-sigterm)"]
             if args.no_sigterm
@@ -566,8 +587,13 @@ def main() -> None:
         [
             "# Player error reports: the outage burst (benchmarks/errorlogs_load.py)",
             "",
-            f"Run {started:%Y-%m-%d %H:%M} UTC at {commit}: one web process as the Procfile "
-            "starts it "
+            f"Run {started:%Y-%m-%d %H:%M} UTC at {commit}: "
+            + (
+                "one web process for both designs"
+                if len(distinct) == 1
+                else "a web process per design"
+            )
+            + " as the Procfile starts it "
             f"(embedded mode: SQLite WAL, JSON Lines fsync'd), loopback, {args.clients} clients "
             "(each its own keep-alive connection and source address 127.0.x.y). Machine: 2 cores, "
             "shared with other engineers; load average before "
@@ -577,7 +603,7 @@ def main() -> None:
             "'endpoint + group commit' is the web process's own endpoint (errorlogs.endpoint: "
             "validated in the event loop, kept by the writer thread in batches: one INSERT, one "
             "fsync per batch); 'plain DRF view' is errorlogs.api.ErrorReportCreateApi mounted at "
-            f"{PLAIN_PATH} in the same process (same validation and reports_store, one transaction "
+            f"{PLAIN_PATH} (same settings, validation and reports_store, one transaction "
             "and one fsync per request, in Django's thread). Burst: every client sends its share "
             "one request after the other, as fast as answered. Open: requests leave at the fixed "
             "rate whatever the answers; latency counts from when each was due. 'lost' looks up "
