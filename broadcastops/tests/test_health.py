@@ -89,3 +89,38 @@ def test_a_degraded_feature_is_named_but_keeps_the_process_in_rotation(client):
     assert body["status"] == "degraded" and body["degraded"] == ["cameras"]
     assert "cam-1" in body["checks"]["cameras"]["warning"]
     assert body["checks"]["live_frames"]["ok"]  # streaming's own, from its ready()
+
+
+def test_a_channel_layer_receive_that_swallows_its_cancel_fails_the_check_in_time(
+    client, monkeypatch
+):
+    """A receive that ignores the first cancel (Python 3.11's wait_for inside redis-py,
+    broadcastops.aio) made the check wait for ever; it fails after its timeout instead."""
+    import asyncio
+    import contextlib
+
+    from channels.layers import get_channel_layer
+
+    from broadcastops import health
+
+    heartbeat_task()
+    layer = get_channel_layer()
+    ended = []
+
+    async def stuck(_channel):
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(30)  # the first cancel is lost here
+        try:
+            await asyncio.sleep(30)
+        finally:
+            ended.append(True)
+
+    monkeypatch.setattr(health, "CHECK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(layer, "receive", stuck)
+    started = time.monotonic()
+    response = client.get("/healthz")
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["channel_layer"]
+    assert "in time" in response.json()["checks"]["channel_layer"]["error"]
+    assert ended == [True]  # cancelled again when the first was lost, not left running
