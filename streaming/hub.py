@@ -430,8 +430,9 @@ class CameraFeed:
 
 def _producer_ensure(camera_id: str) -> None:
     """``runtime.producer_ensure`` in a pool thread of asyncio's, its database connection
-    closed after: nothing else closes it (PostgreSQL kept it as a session until the garbage
-    collector came, and a test database with a session left cannot be dropped)."""
+    closed after: nothing else closes it (the pool's threads live as long as the loop, and
+    PostgreSQL kept each one's connection as a session; a test database with a session left
+    cannot be dropped)."""
     try:
         runtime.producer_ensure(camera_id)
     finally:
