@@ -501,14 +501,16 @@ def main() -> None:
             DJANGO_SETTINGS_MODULE="benchmarks.errorlogs_plain_settings",
             CORS_ALLOWED_ORIGINS=origin,
         )
-        servers = {"endpoint + group commit": endpoint_server, "plain DRF view": endpoint_server}
+        distinct = [endpoint_server]
         if not args.same_process and not args.endpoint_only:
-            servers["plain DRF view"] = daphne_prepare(
-                Path(tmp) / "plain",
-                DJANGO_SETTINGS_MODULE="benchmarks.errorlogs_plain_settings",
-                CORS_ALLOWED_ORIGINS=origin,
+            distinct.append(
+                daphne_prepare(
+                    Path(tmp) / "plain",
+                    DJANGO_SETTINGS_MODULE="benchmarks.errorlogs_plain_settings",
+                    CORS_ALLOWED_ORIGINS=origin,
+                )
             )
-        distinct = list({id(server): server for server in servers.values()}.values())
+        servers = {"endpoint + group commit": distinct[0], "plain DRF view": distinct[-1]}
         for server in distinct:
             server.start()
         try:
