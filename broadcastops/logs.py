@@ -9,7 +9,9 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
 from broadcastops.masking import secrets_mask
@@ -20,19 +22,42 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Take the caller's ``X-Request-ID`` (when sane) or make one; echo it in the response."""
+    """Take the caller's ``X-Request-ID`` (when sane) or make one; echo it in the response.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    Sync and async alike, so that neither of Django's chains has to cross modes here.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        request_id = self._begin(request)
+        return self._answered(self.get_response(request), request_id)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        request_id = self._begin(request)
+        response = await self.get_response(request)
+        return self._answered(response, request_id)
+
+    @staticmethod
+    def _begin(request: HttpRequest) -> str:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]  # read by the views
         # Not reset on the way out: Django logs 4xx/5xx responses after the middleware chain
         # returns, and those lines need the id too. The next request sets its own.
         request_id_var.set(request_id)
-        response = self.get_response(request)
+        return request_id
+
+    @staticmethod
+    def _answered(response: HttpResponse, request_id: str) -> HttpResponse:
         response["X-Request-ID"] = request_id
         return response
 

@@ -41,14 +41,15 @@ from functools import partial
 from importlib import import_module
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user
 from django.contrib.auth.views import redirect_to_login
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.handlers.base import BaseHandler
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
 from django.utils import translation
@@ -407,8 +408,42 @@ class StreamedBody(io.RawIOBase):
         return len(data)
 
 
+class _SyncChain(BaseHandler):
+    """The middleware chain built for sync views: run whole in one thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.load_middleware(is_async=False)
+
+
+def _view_is_async(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False  # a static file (WhiteNoise) or Django's 404 page: sync either way
+    return iscoroutinefunction(match.func)
+
+
 class GuardedASGIHandler(ASGIHandler):
-    """Django's ASGI handler, judging each body by the request's headers first."""
+    """Django's ASGI handler, judging each body by the request's headers first.
+
+    A sync view's request runs the whole middleware chain and the view in one hop to
+    Django's sync thread (``_SyncChain``), as under WSGI. Django's own ASGI path builds the
+    chain for the event loop: each ``MiddlewareMixin`` hook is its own hop to that thread, and
+    a sync-only middleware makes the request cross back with ``async_to_sync``, whose
+    ``main_wrap`` keeps a cancelled request in a reference cycle (asgiref 3.13): every request
+    a client gave up waited in memory for a full garbage collection. Async views (the live
+    monitoring's streams) keep Django's chain, in which no middleware is sync-only.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sync_chain = _SyncChain()
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        if _view_is_async(request):
+            return await super().get_response_async(request)
+        return await sync_to_async(self._sync_chain.get_response, thread_sensitive=True)(request)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         length, has_body = _declared_length(scope)
