@@ -36,11 +36,10 @@ import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
-from typing import IO, Any
+from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from corsheaders.middleware import CorsMiddleware
@@ -409,8 +408,35 @@ class StreamedBody(io.RawIOBase):
         return len(data)
 
 
-# The request ``GuardedASGIHandler._django`` is handling (set by ``create_request``).
-_handled_request: ContextVar[HttpRequest | None] = ContextVar("handled_request", default=None)
+def _cycles_break(request: HttpRequest, response: HttpResponseBase) -> None:
+    """Break the reference cycles every Django request is, once the middleware returned.
+
+    The request's lazy user and ``auser`` are closures over it, its message storage and CSP
+    nonce point back at it; a class-based view (every DRF view) is a cycle of its own
+    (``View.setup`` sets ``self.head = self.get``) holding the request and the response, and so
+    are DRF's ``Request`` (its ``parser_context``) and a rendered DRF ``Response`` (its
+    ``renderer_context``). Reference counting alone never frees them, and a request that lived
+    long (queued in a burst) is in the collector's oldest generation by then, freed by a full
+    collection only: after the plain view's burst one such collection freed ~300,000 objects
+    and stopped the event loop 1.1 s. What comes after the chain (sending the response, closing
+    it) needs only the uploaded files, which ``request.close`` closes; a streaming response's
+    content may still read the request while it is sent, so that one is left to the collector.
+    """
+    if response.streaming:
+        return
+    # DRF's renderer_context (which, rendered, holds the response too), a generic view's
+    # context_data: the view is found there.
+    context = response.__dict__.pop("renderer_context", None)
+    if context is None:
+        context = getattr(response, "context_data", None)
+    if isinstance(context, dict):
+        for part in (context.get("view"), context.get("request")):  # DRF's Request: a cycle too
+            if part is not None and part is not request:
+                part.__dict__.clear()
+    files = request.__dict__.get("_files")
+    request.__dict__.clear()
+    if files is not None:
+        request._files = files  # type: ignore[attr-defined]  # closed with the response
 
 
 class _SyncChain(BaseHandler):
@@ -419,6 +445,13 @@ class _SyncChain(BaseHandler):
     def __init__(self) -> None:
         super().__init__()
         self.load_middleware(is_async=False)
+
+    def response(self, request: HttpRequest) -> HttpResponseBase:
+        # In the view's thread to the end, even when the client left and the handler
+        # stopped waiting: the request is cleared when the view and the chain are done with it.
+        response = self.get_response(request)
+        _cycles_break(request, response)
+        return response
 
 
 def _view_is_async(request: HttpRequest) -> bool:
@@ -446,9 +479,13 @@ class GuardedASGIHandler(ASGIHandler):
         self._sync_chain = _SyncChain()
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        if _view_is_async(request):
-            return await super().get_response_async(request)
-        return await sync_to_async(self._sync_chain.get_response, thread_sensitive=True)(request)
+        if not _view_is_async(request):
+            return await sync_to_async(self._sync_chain.response, thread_sensitive=True)(request)
+        # Cancelled (the client left), the view may still use the request in a thread of its
+        # own (a database call): then the collector frees it.
+        response = await super().get_response_async(request)
+        _cycles_break(request, response)
+        return response
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         length, has_body = _declared_length(scope)
@@ -457,7 +494,7 @@ class GuardedASGIHandler(ASGIHandler):
             await self._endpoint(endpoint, scope, receive, send, length, has_body)
             return
         if not has_body:
-            await self._django(scope, receive, send)
+            await super().handle(scope, receive, send)
             return
         rule, language, refusal = await sync_to_async(body_judge)(scope, length)
         refuse = partial(self._refuse, scope)
@@ -465,33 +502,7 @@ class GuardedASGIHandler(ASGIHandler):
             await refuse(refusal, send)
             return
         body = GuardedBody(receive, send, rule=rule, language=language, refuse=refuse)
-        await self._django(scope, body, body.send)
-
-    async def _django(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Django's handling, then the request's own reference cycles broken.
-
-        Every Django request is a cycle: its lazy user and ``auser`` are closures over it,
-        its message storage and CSP nonce point back at it. Reference counting alone never
-        frees one, and a request that lived long (queued behind others in a burst) is in the
-        collector's oldest generation by then, freed only by a full collection: the plain
-        view's burst left ~300,000 such objects, and their collection stopped the event loop
-        for 1.1 s. When Django's ``handle`` returns, the response is sent and closed and the
-        view's thread is done with the request (``request_finished`` ran in that thread,
-        after the view, even when the client left); nothing else holds it.
-        """
-        token = _handled_request.set(None)
-        await super().handle(scope, receive, send)
-        request = _handled_request.get()
-        _handled_request.reset(token)
-        if request is not None:
-            request.__dict__.clear()
-
-    def create_request(
-        self, scope: Mapping[str, Any], body_file: IO[bytes]
-    ) -> tuple[ASGIRequest, None] | tuple[None, HttpResponseBase]:
-        created = super().create_request(scope, body_file)
-        _handled_request.set(created[0])
-        return created
+        await super().handle(scope, body, body.send)
 
     async def _endpoint(
         self,

@@ -11,7 +11,8 @@ The cancel then crossed asgiref's ``async_to_sync`` (around the sync-only middle
 request (its frames and tracebacks) for the collector. ``GuardedASGIHandler`` now runs a sync
 view's request in one hop to Django's thread and an async view's in a chain of async-capable
 middleware, so neither crosses it; and it breaks the cycles every Django request is (its lazy
-user, its messages), so nothing of a request, answered or aborted, waits for the collector.
+user, its messages, a class-based view), so nothing of an answered request or of an aborted
+sync view's waits for the collector.
 """
 
 import asyncio
@@ -24,6 +25,9 @@ from django.contrib.messages import get_messages
 from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from broadcastops.request_guard import GuardedASGIHandler
 
@@ -59,7 +63,20 @@ def fast_sync(request):
     return HttpResponse(f"answered {request.user.is_authenticated} {messages} {request.csp_nonce}")
 
 
-urlpatterns = [path("slow/", slow), path("slow-sync/", slow_sync), path("fast/", fast_sync)]
+class FastApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def get(self, request):
+        return Response({"answered": str(request.user.is_authenticated)})
+
+
+urlpatterns = [
+    path("slow/", slow),
+    path("slow-sync/", slow_sync),
+    path("fast/", fast_sync),
+    path("fast-api/", FastApi.as_view()),
+]
 
 
 @pytest.fixture
@@ -150,9 +167,11 @@ async def test_a_request_the_client_left_is_cancelled_and_leaves_no_aborted_cycl
     assert "RequestAborted" not in _types(left), "Django's disconnect listener raised again"
     # The cancel crosses no async_to_sync (no middleware of the async chain is sync only),
     # whose main_wrap kept it in a cycle with its result future (asgiref 3.13): 239-250
-    # objects a request, its frames and tracebacks among them; then 40-43, the request's own
-    # cycles (its lazy user, its messages), which the handler now breaks.
-    assert _types(left) == Counter()
+    # objects a request, its frames and tracebacks among them. The request's own cycles
+    # (~40 objects: its lazy user, its messages) are left to the collector here: a cancelled
+    # async view may still have a thread of its own using the request.
+    call_stack = ("frame", "traceback", "CancelledError", "Future", "Task")
+    assert {name: n for name, n in _types(left).items() if name in call_stack} == {}
 
 
 @pytest.mark.parametrize(("method", "body"), [("GET", b""), ("POST", b"a body")])
@@ -171,7 +190,11 @@ async def test_a_sync_view_the_client_left_leaves_nothing_to_the_collector(handl
     assert _types(left) == Counter()
 
 
-async def test_an_answered_request_leaves_nothing_to_the_collector(handler):
+@pytest.mark.parametrize(
+    ("where", "answer"),
+    [("/fast/", b"answered False [] "), ("/fast-api/", b'{"answered":"False"}')],
+)
+async def test_an_answered_request_leaves_nothing_to_the_collector(handler, where, answer):
     sent: list[dict] = []
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
 
@@ -185,13 +208,14 @@ async def test_an_answered_request_leaves_nothing_to_the_collector(handler):
         sent.append(message)
 
     async def request() -> None:
-        await asyncio.wait_for(handler(_scope("GET", b"", "/fast/"), receive, send), 10)
+        await asyncio.wait_for(handler(_scope("GET", b"", where), receive, send), 10)
 
     left = await _garbage_of(request())
     assert sent[0]["status"] == 200
-    assert sent[1]["body"].startswith(b"answered False [] ")
+    assert sent[1]["body"].startswith(answer)
     # Every Django request is a cycle (its lazy user and auser are closures over it, its
-    # messages and CSP nonce point back at it): one that waited in a burst reached the
-    # collector's oldest generation and was freed by a full collection only, ~300,000
-    # objects and 1.1 s after the plain view's burst. The handler breaks them when done.
+    # messages and CSP nonce point back at it; a DRF view, its Request and its Response are
+    # cycles of their own): one that waited in a burst reached the collector's oldest
+    # generation and was freed by a full collection only, ~300,000 objects and 1.1 s after
+    # the plain view's burst. The handler breaks them when the chain is done.
     assert _types(left) == Counter()
