@@ -1,5 +1,6 @@
 """Fixtures shared by every app's tests."""
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -42,6 +43,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
         folder = Path(tempfile.mkdtemp(prefix="broadcastops-db-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
     if SHARD:
         _set_suffix_to_test_databases(suffix=f"shard{SHARD}")

@@ -36,6 +36,7 @@ import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
@@ -49,6 +50,7 @@ from django.contrib.auth import get_user
 from django.contrib.auth.views import redirect_to_login
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest
 from django.core.handlers.base import BaseHandler
+from django.db import close_old_connections, connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, ResolverMatch, resolve, reverse
@@ -246,7 +248,14 @@ def login_refusal(request: HttpRequest, match: ResolverMatch | None) -> HttpResp
         return None
     view = _drf_view(match, request)
     if view is not None:
-        return _drf_refusal(view, request)
+        try:
+            return _drf_refusal(view, request)
+        finally:
+            # Thrown away: a DRF Request is a cycle (its parser_context holds it).
+            drf_request = view.__dict__.get("request")
+            if drf_request is not None:
+                drf_request.__dict__.clear()
+            view.__dict__.clear()
     if match.app_name == "admin" and match.url_name not in _ADMIN_OPEN:
         if admin.site.has_permission(_with_session_user(request)):
             return None
@@ -272,21 +281,27 @@ def body_judge(scope: Scope, length: int | None) -> tuple[BodyRule, str, HttpRes
     """The route's rule, the caller's language and the refusal if refused (run in a thread)."""
     request = ASGIRequest(scope, _HeadersOnly())  # type: ignore[arg-type]
     language = translation.get_language_from_request(request)
-    with translation.override(language):
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            match = None
-        rule = body_rule(request, match)
-        if length is not None and length > rule.max_bytes:
-            logger.info(
-                "Refused a body path=%s length=%s limit=%s", request.path, length, rule.max_bytes
-            )
-            return rule, language, body_too_large(rule)
-        refusal = login_refusal(request, match)
-        if refusal is not None:
-            logger.info("Refused an anonymous body path=%s length=%s", request.path, length)
-        return rule, language, refusal
+    try:
+        with translation.override(language):
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                match = None
+            rule = body_rule(request, match)
+            if length is not None and length > rule.max_bytes:
+                logger.info(
+                    "Refused a body path=%s length=%s limit=%s",
+                    request.path,
+                    length,
+                    rule.max_bytes,
+                )
+                return rule, language, body_too_large(rule)
+            refusal = login_refusal(request, match)
+            if refusal is not None:
+                logger.info("Refused an anonymous body path=%s length=%s", request.path, length)
+            return rule, language, refusal
+    finally:
+        request.__dict__.clear()  # thrown away: its session user is a cycle
 
 
 class GuardedBody:
@@ -439,6 +454,43 @@ def _cycles_break(request: HttpRequest, response: HttpResponseBase) -> None:
         request._files = files  # type: ignore[attr-defined]  # closed with the response
 
 
+_SYNC_POOL: list[ThreadPoolExecutor] = []
+
+
+def _sync_pool() -> ThreadPoolExecutor:
+    """The web process's threads for sync work, made once (WEB_SYNC_THREADS)."""
+    if not _SYNC_POOL:
+        _SYNC_POOL.append(
+            ThreadPoolExecutor(max_workers=settings.WEB_SYNC_THREADS, thread_name_prefix="web-sync")
+        )
+    return _SYNC_POOL[0]
+
+
+def _connections_checked(func: Callable[..., Any], *args: Any) -> Any:
+    """``func(*args)`` between the connection checks of Django's ``request_started`` and
+    ``request_finished``, in the thread whose connections they are (as under WSGI): Django's
+    ASGI handler sends both signals from the request's own thread, not from this one."""
+    close_old_connections()
+    try:
+        return func(*args)
+    finally:
+        close_old_connections()
+
+
+async def in_sync_pool(func: Callable[..., Any], *args: Any) -> Any:
+    """Run ``func(*args)`` on one of the web process's kept threads.
+
+    Django's ASGI handler gives every request a thread of its own (``ThreadSensitiveContext``):
+    each request opened a database connection there (~1.7 ms with SQLite), and a connection
+    kept (``CONN_MAX_AGE``) stayed open, unused, until the collector freed the thread's
+    ``DatabaseWrapper`` (a reference cycle), with SQLite's page cache. After the benchmark's
+    plain view's burst, 1,938 such connections waited in the garbage.
+    """
+    return await sync_to_async(
+        partial(_connections_checked, func), thread_sensitive=False, executor=_sync_pool()
+    )(*args)
+
+
 class _SyncChain(BaseHandler):
     """The middleware chain built for sync views: run whole in one thread."""
 
@@ -453,6 +505,13 @@ class _SyncChain(BaseHandler):
         _cycles_break(request, response)
         return response
 
+    def response_own_thread(self, request: HttpRequest) -> HttpResponseBase:
+        """``response`` in a thread used for this request only: its connections close after."""
+        try:
+            return self.response(request)
+        finally:
+            connections.close_all()
+
 
 def _view_is_async(request: HttpRequest) -> bool:
     try:
@@ -465,8 +524,9 @@ def _view_is_async(request: HttpRequest) -> bool:
 class GuardedASGIHandler(ASGIHandler):
     """Django's ASGI handler, judging each body by the request's headers first.
 
-    A sync view's request runs the whole middleware chain and the view in one hop to
-    Django's sync thread (``_SyncChain``), as under WSGI. Django's own ASGI path builds the
+    A sync view's request runs the whole middleware chain and the view in one hop to one of
+    the process's kept threads (``_SyncChain``, ``in_sync_pool``), as under WSGI, where its
+    database connection is reused. Django's own ASGI path builds the
     chain for the event loop: each ``MiddlewareMixin`` hook is its own hop to that thread, and
     a sync-only middleware makes the request cross back with ``async_to_sync``, whose
     ``main_wrap`` keeps a cancelled request in a reference cycle (asgiref 3.13): every request
@@ -480,7 +540,11 @@ class GuardedASGIHandler(ASGIHandler):
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         if not _view_is_async(request):
-            return await sync_to_async(self._sync_chain.response, thread_sensitive=True)(request)
+            if isinstance(getattr(request, "_stream", None), StreamedBody):
+                # A streamed upload holds its thread as long as the body takes to arrive:
+                # the request's own thread, so that slow uploads never take the kept ones.
+                return await sync_to_async(self._sync_chain.response_own_thread)(request)
+            return await in_sync_pool(self._sync_chain.response, request)
         # Cancelled (the client left), the view may still use the request in a thread of its
         # own (a database call): then the collector frees it.
         response = await super().get_response_async(request)
@@ -496,7 +560,7 @@ class GuardedASGIHandler(ASGIHandler):
         if not has_body:
             await super().handle(scope, receive, send)
             return
-        rule, language, refusal = await sync_to_async(body_judge)(scope, length)
+        rule, language, refusal = await in_sync_pool(body_judge, scope, length)
         refuse = partial(self._refuse, scope)
         if refusal is not None:
             await refuse(refusal, send)

@@ -116,11 +116,11 @@ TEMPLATES = [
 # one of them writes. Scaled: DATABASE_URL (PostgreSQL is the one we test).
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db_url("DATABASE_URL")}
-    # No persistent connections by default: under ASGI every request runs in a thread of its
-    # own (Django's ThreadSensitiveContext), so a kept connection is never reused and stays
-    # open until its thread is collected. With 60 s, 300 joins through one web process held
-    # 96 PostgreSQL connections and PostgreSQL's 100 ran out (500s); with 0, at most 17
-    # (benchmarks/ivs_joins.py). A pool (psycopg_pool, or pgbouncer) is the next step.
+    # No persistent connections by default. Measured when every request ran in a thread of
+    # its own (Django's ThreadSensitiveContext), whose kept connection was never reused: with
+    # 60 s, 300 joins through one web process held 96 PostgreSQL connections and PostgreSQL's
+    # 100 ran out (500s); with 0, at most 17 (benchmarks/ivs_joins.py). Sync views now run on
+    # WEB_SYNC_THREADS threads, which would reuse kept connections; not measured again yet.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
@@ -128,7 +128,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "broadcastops.sqlite3",
-            # Opening a SQLite connection costs ~1.7 ms (reference/perf-limits.md): keep it.
+            # Opening a SQLite connection costs ~1.7 ms (reference/perf-limits.md): keep it,
+            # one per thread of the web process's WEB_SYNC_THREADS.
             "CONN_MAX_AGE": None,
             "OPTIONS": {
                 "init_command": (
@@ -318,6 +319,10 @@ SPECTACULAR_SETTINGS = {
 # an anonymous caller of a route that needs a login -> 401, neither with a byte of it read.
 # The default limit, also Django's for the form data it keeps in memory (2.5 MiB).
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=2_621_440)
+# The web process runs sync views (the admin, the REST API, the pages) on this many threads,
+# kept for its life as a WSGI server's are, so that each keeps its database connection
+# (broadcastops.request_guard). A streamed upload runs on a thread of its own instead.
+WEB_SYNC_THREADS = env.int("WEB_SYNC_THREADS", default=16)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 # Bodies sent before signing in are small.
 REQUEST_BODY_SIGN_IN_MAX_BYTES = env.int("REQUEST_BODY_SIGN_IN_MAX_BYTES", default=16 * 1024)

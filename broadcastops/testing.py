@@ -10,11 +10,15 @@ PostgreSQL test databases with the suffix ``_shardN`` (root ``conftest.py``): no
 flushes or drops is the other's. SQLite's test database is in memory, one per process.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
-os.environ.setdefault("BROADCASTOPS_DATA_DIR", tempfile.mkdtemp(prefix="broadcastops-test-"))
+if "BROADCASTOPS_DATA_DIR" not in os.environ:
+    os.environ["BROADCASTOPS_DATA_DIR"] = tempfile.mkdtemp(prefix="broadcastops-test-")
+    atexit.register(shutil.rmtree, os.environ["BROADCASTOPS_DATA_DIR"], ignore_errors=True)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "broadcastops.settings")
 
 SHARD = int(os.environ.get("BROADCASTOPS_TEST_SHARD") or 0)

@@ -1,6 +1,7 @@
 """REST API of player error reports: the report POST (as the schema shows it) and the latest."""
 
 import logging
+import traceback
 
 from django.db import DatabaseError
 from django.utils import timezone
@@ -101,6 +102,9 @@ class ErrorReportCreateApi(APIView):
                 reports_store(reports=reports)
             except (DatabaseError, OSError) as exc:
                 logger.exception("Reports could not be kept")
+                # Django's DatabaseErrorWrapper.__exit__ frame holds the error that holds
+                # that frame: a cycle keeping every frame of the request for the collector.
+                traceback.clear_frames(exc.__traceback__)
                 raise ReportsUnavailable(
                     _("The reports could not be written now; send them again.")
                 ) from exc

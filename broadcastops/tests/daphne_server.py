@@ -5,6 +5,7 @@ pytest-django's live server speaks WSGI only; WebSockets, MJPEG and the browser 
 the ASGI server the console runs in production.
 """
 
+import atexit
 import contextlib
 import os
 import shlex
@@ -198,6 +199,7 @@ def migrated_data_dir(data_dir: Path, code_dir: Path = BASE_DIR) -> None:
     from nothing: a copy of one migrated once per test process (``migrate`` costs ~8 s)."""
     if code_dir not in _MIGRATED:
         folder = Path(tempfile.mkdtemp(prefix="broadcastops-migrated-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         maker = DaphneServer(data_dir=folder, env=_embedded_env(folder), port=0, code_dir=code_dir)
         maker.manage("migrate", "--noinput")
         _MIGRATED[code_dir] = folder
@@ -207,6 +209,7 @@ def migrated_data_dir(data_dir: Path, code_dir: Path = BASE_DIR) -> None:
 def _signed_in(code_dir: Path) -> tuple[Path, str, str]:
     if code_dir not in _SIGNED_IN:
         folder = Path(tempfile.mkdtemp(prefix="broadcastops-web-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         migrated_data_dir(folder, code_dir)
         maker = DaphneServer(data_dir=folder, env=_embedded_env(folder), port=0, code_dir=code_dir)
         session_key, token = maker.manage("shell", "-c", _SETUP).split()[-2:]

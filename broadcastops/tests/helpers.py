@@ -17,18 +17,20 @@ def run_django(code: str, env: dict[str, str], timeout: float = 60) -> dict:
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
     }
-    base["BROADCASTOPS_DATA_DIR"] = tempfile.mkdtemp(prefix="bo-child-")
-    base.update(env)
     script = "import django, json\ndjango.setup()\n" + code
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "broadcastops.settings"},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    # The child's own data directory, removed after it (468 were left in /tmp before).
+    with tempfile.TemporaryDirectory(prefix="bo-child-") as data_dir:
+        base["BROADCASTOPS_DATA_DIR"] = data_dir
+        base.update(env)
+        proc = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={**base, "DJANGO_SETTINGS_MODULE": "broadcastops.settings"},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     if proc.returncode != 0:
         return {"returncode": proc.returncode, "stderr": proc.stderr}
     return json.loads(proc.stdout.strip().splitlines()[-1])
