@@ -373,9 +373,9 @@ def settle(pid: int, *, idle_cpu: float = 0.05, timeout_s: float = 60.0) -> floa
 
     The plain view's requests that daphne answered 503 (its ``http_timeout``) may still run in
     Django's threads when their row ends; each row starts on an idle process, so no row
-    carries the one before. (In the run of 20:38 UTC no row needed more than 2 s,
-    yet the endpoint's row after the plain single burst still stalled in its first 3 s: the
-    cause is not this; README, "Figures".)
+    carries the one before. (In the run of 20:38 UTC no row needed more than 2 s, yet the
+    endpoint's row after the plain single burst still stalled in its first 3 s: the collector
+    freeing the plain view's garbage, gone since f6c40bf; README, "Figures".)
     """
     started = time.monotonic()
     time.sleep(0.5)
