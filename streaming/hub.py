@@ -11,6 +11,7 @@ the server: at most ``STREAMING_ACK_WINDOW`` frames per viewer are ever in fligh
 
 import asyncio
 import contextlib
+import enum
 import json
 import logging
 import time
@@ -468,6 +469,12 @@ class EmbeddedSource:
         runtime.producer_wake(feed.camera_id)
 
 
+class _Unread(enum.Enum):
+    """``Hub.feed_pinned``'s default: the caller has not read the camera's session."""
+
+    UNREAD = 0
+
+
 class Hub:
     """All camera feeds of one event loop (one per web process in production)."""
 
@@ -483,16 +490,16 @@ class Hub:
             self.source = EmbeddedSource(self)
         self.mode = self.source.mode
 
-    def feed(self, camera_id: str) -> CameraFeed:
-        feed = self.feeds.get(camera_id)
-        if feed is None:
-            feed = self.feeds[camera_id] = CameraFeed(self, camera_id)
-            feed.start()
-        return feed
-
     @contextlib.asynccontextmanager
-    async def feed_pinned(self, camera_id: str) -> AsyncIterator[CameraFeed]:
+    async def feed_pinned(
+        self, camera_id: str, *, spec: ProducerSpec | _Unread | None = _Unread.UNREAD
+    ) -> AsyncIterator[CameraFeed]:
         """The camera's feed with its session read, kept the hub's until the block ends.
+
+        The only way to a feed (there is no public getter): a feed made outside such a block
+        stayed in the hub, its tasks running, unless a join followed (the MJPEG view's did
+        not when the client left before reading). ``spec``: the session a caller has just
+        read, so the feed reads none.
 
         A join waits for the session read; if meanwhile the feed's last viewer left, the feed
         was closed and dropped from the hub, and the joiner added its slot to a feed that no
@@ -500,18 +507,30 @@ class Hub:
         not closed when its last viewer leaves; the block's end closes it if nobody stayed
         (a join that failed or was cancelled leaves no feed behind either).
         """
-        feed = self.feed(camera_id)
+        feed = self.feeds.get(camera_id)
+        if feed is None:
+            feed = self.feeds[camera_id] = CameraFeed(self, camera_id)
+            feed.start()
         feed.pins += 1
         try:
+            if spec is not _Unread.UNREAD:
+                feed.spec_set(spec)
             await feed.spec_ensure()
             yield feed
         finally:
             feed.pins -= 1
             self._close_if_unused(feed)
 
-    async def join(self, camera_id: str, slot: ViewerSlot) -> CameraFeed:
-        """Add a viewer; it gets the current frame at once when there is one."""
-        async with self.feed_pinned(camera_id) as feed:
+    async def join(
+        self,
+        camera_id: str,
+        slot: ViewerSlot,
+        *,
+        spec: ProducerSpec | _Unread | None = _Unread.UNREAD,
+    ) -> CameraFeed:
+        """Add a viewer; it gets the current frame at once when there is one. ``spec`` as in
+        ``feed_pinned``."""
+        async with self.feed_pinned(camera_id, spec=spec) as feed:
             feed.viewers.setdefault(slot.width, set()).add(slot)
             if self.demand_snapshot.get(camera_id) != feed.demand():
                 self._demand_changed(feed)

@@ -19,6 +19,7 @@ word (reference/perf-limits.md), so the subscriber reconnects with backoff, resu
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from typing import cast
 
@@ -36,6 +37,12 @@ logger = logging.getLogger(__name__)
 DEMAND_TTL_S = 5.0
 _ADVERTISE_EVERY_S = 1.0
 _DEMAND_CACHE_S = 0.2
+# Every call of the stream worker's to Redis (connect, read, write) gives up after this.
+_REDIS_TIMEOUT_S = 2.0
+# A frame that waited longer than this for the sender (Redis slow or away) is dropped.
+_SEND_WITHIN_S = 0.5
+# After a failed send the sender waits this long before the next (the frames meanwhile drop).
+_RETRY_AFTER_S = 0.5
 
 
 def frames_channel(prefix: str, camera_id: str, width: int) -> str:
@@ -68,13 +75,41 @@ def demand_parse(members: list[bytes]) -> Demand:
 
 
 class RedisPublisherSink:
-    """The stream worker's side: reads demand, publishes each encoded frame once."""
+    """The stream worker's side: reads demand, publishes each encoded frame once.
 
-    def __init__(self, url: str, prefix: str):
+    ``publish`` never waits for Redis: it leaves the frame for the sink's sender thread and
+    returns. A round trip per frame (the frame's SET and PUBLISH, then the reply) used to hold
+    the producer thread: 27 % of its samples with 12 full-size cameras on two full cores, 85
+    of those 162 waiting for the reply (benchmarks/results/streaming_wall.md, run 7). The
+    sender writes every frame waiting at the time in one pipeline, so frames that arrive
+    during a round trip share the next one. Memory is bounded: at most one frame waits per
+    rendition (a newer one replaces it, as the hub's viewers skip to the newest), and one
+    that waited longer than ``_SEND_WITHIN_S`` (Redis slow or away) is dropped, not sent
+    late. After a failed send the sender waits ``_RETRY_AFTER_S``, dropping what comes
+    meanwhile, rather than reconnecting once per frame.
+    """
+
+    def __init__(self, url: str, prefix: str, *, timeout_s: float = _REDIS_TIMEOUT_S):
         self.prefix = prefix
-        self.redis = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self.redis = redis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
+        self._timeout_s = timeout_s
         self._demand: dict[str, tuple[float, Demand]] = {}
         self._last_error_at = 0.0
+        # (camera, width) -> (when handed over, frame): the frames waiting for the sender.
+        self._waiting: dict[tuple[str, int], tuple[float, Frame]] = {}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._closed = threading.Event()
+        self.frames_sent = 0
+        self.frames_dropped = 0  # replaced while waiting, too late, failed or left at close
+        self.sends = 0  # pipelines written (round trips)
+        self.sends_failed = 0
+        # Started here, in the thread that makes the sink (the worker's main thread): a thread
+        # started by a producer would inherit its nice value (streaming.producer).
+        self._sender = threading.Thread(target=self._send_run, name="redis-sender", daemon=True)
+        self._sender.start()
 
     def _error(self, what: str, camera_id: str, exc: Exception) -> None:
         if time.monotonic() - self._last_error_at > 10:
@@ -99,17 +134,72 @@ class RedisPublisherSink:
         return widths
 
     def publish(self, frame: Frame) -> None:
+        """Leave the frame for the sender; returns at once, whatever Redis does."""
+        with self._lock:
+            if self._closed.is_set():
+                self.frames_dropped += 1
+                return
+            replaced = self._waiting.get((frame.camera_id, frame.width))
+            self._waiting[frame.camera_id, frame.width] = (time.monotonic(), frame)
+            if replaced is not None:
+                self.frames_dropped += 1
+        self._ready.set()
+
+    def _take(self) -> list[Frame]:
+        """The frames waiting, the ones that waited too long dropped."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, {}
+        now = time.monotonic()
+        frames = [frame for at, frame in waiting.values() if now - at <= _SEND_WITHIN_S]
+        with self._lock:
+            self.frames_dropped += len(waiting) - len(frames)
+        return frames
+
+    def _send(self, frames: list[Frame]) -> bool:
         pipe = self.redis.pipeline(transaction=False)
-        pipe.set(
-            latest_key(self.prefix, frame.camera_id, frame.width),
-            frame.data,
-            px=int(DEMAND_TTL_S * 1000),
-        )
-        pipe.publish(frames_channel(self.prefix, frame.camera_id, frame.width), frame.data)
+        for frame in frames:
+            pipe.set(
+                latest_key(self.prefix, frame.camera_id, frame.width),
+                frame.data,
+                px=int(DEMAND_TTL_S * 1000),
+            )
+            pipe.publish(frames_channel(self.prefix, frame.camera_id, frame.width), frame.data)
         try:
             pipe.execute()
         except redis.RedisError as exc:
-            self._error("publish", frame.camera_id, exc)
+            self._error("publish", ",".join(sorted({f.camera_id for f in frames})), exc)
+            with self._lock:
+                self.sends_failed += 1
+                self.frames_dropped += len(frames)
+            return False
+        with self._lock:
+            self.sends += 1
+            self.frames_sent += len(frames)
+        return True
+
+    def _send_run(self) -> None:
+        while not self._closed.is_set():
+            self._ready.wait(1.0)
+            self._ready.clear()
+            try:
+                frames = self._take()
+                if frames and not self._send(frames):
+                    self._closed.wait(_RETRY_AFTER_S)
+            except Exception:  # a bug here must not end the publishing of every camera
+                logger.exception("Frame sender pass failed")
+                self._closed.wait(_RETRY_AFTER_S)
+
+    def close(self) -> None:
+        """Stop the sender (within the Redis timeout) and close the connections. The frames
+        still waiting are dropped: a worker that stops has no viewer to be late for."""
+        with self._lock:
+            self._closed.set()
+        self._ready.set()
+        self._sender.join(self._timeout_s + 1.0)
+        with self._lock:
+            self.frames_dropped += len(self._waiting)
+            self._waiting.clear()
+        self.redis.close()
 
     def frame_times_set(self, times: dict[str, float]) -> None:
         """This worker's cameras and when each last decoded a frame (its heartbeat)."""

@@ -186,10 +186,9 @@ async def mjpeg_stream(request: HttpRequest, camera_id: str) -> HttpResponseBase
     slot = LatestSlot(width=width, max_fps=params.get("fps") or 0.0)
 
     async def parts() -> AsyncIterator[bytes]:
-        # The feed is made when the client reads, the join pinning it at once: made in the
+        # The feed is made when the client reads, by the join that pins it: made in the
         # view, it stayed in the hub with no viewer when the client left before reading.
-        hub.feed(camera_id).spec_set(spec)  # the session just read: the join reads none
-        await hub.join(camera_id, slot)
+        await hub.join(camera_id, slot, spec=spec)  # the session just read: the join reads none
         try:
             while True:
                 frame = await slot.next_frame(timeout=5.0)

@@ -78,6 +78,7 @@ class StreamWorker:
                 stop.wait(settings.STREAMING_WORKER_POLL_S)
         finally:
             self.manager.shutdown()
+            self.sink.close()
             for session_id in list(self._leases):
                 stream_session_release(session_id=session_id, worker_id=self.worker_id)
             # This thread's connection would otherwise stay open until the process ends.

@@ -167,6 +167,8 @@ def test_stream_worker_command_claims_and_releases_the_session(scaled, make_clip
     assert scaled.get("test-streaming:latest:cam-r:0") is not None
     session.refresh_from_db()
     assert session.worker_id == ""  # handed back on exit, not held until the lease ends
+    # The worker's frame sender (redisbus.RedisPublisherSink) ended with it.
+    assert [t.name for t in threading.enumerate() if t.name == "redis-sender"] == []
     pubsub.close()
 
 
