@@ -16,7 +16,6 @@ sync view's waits for the collector.
 """
 
 import asyncio
-import gc
 import threading
 from collections import Counter
 
@@ -30,6 +29,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from broadcastops.request_guard import GuardedASGIHandler
+from broadcastops.tests.helpers import asgi_http_scope, garbage_left
 
 CANCELLED: list[bool] = []
 STARTED = asyncio.Event()
@@ -89,26 +89,6 @@ def handler(settings):
     return GuardedASGIHandler()
 
 
-def _scope(method: str, body: bytes, where: str) -> dict:
-    headers = [(b"host", b"127.0.0.1")]
-    if body:
-        headers += [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": where,
-        "raw_path": where.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-
 async def _left(handler, method: str, body: bytes, where: str) -> list[dict]:
     """Run a request whose client disconnects while the view runs; what was sent back."""
     sent: list[dict] = []
@@ -126,30 +106,16 @@ async def _left(handler, method: str, body: bytes, where: str) -> list[dict]:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    await asyncio.wait_for(handler(_scope(method, body, where), receive, send), 10)
+    await asyncio.wait_for(handler(asgi_http_scope(method, where, body), receive, send), 10)
     return sent
 
 
-async def _garbage_of(request) -> list[object]:
-    """What a request left for the collector: reference counting alone frees the rest."""
-    gc.collect()
-    gc.disable()
-    try:
+async def _garbage_of(request) -> Counter:
+    """What a request left for the collector, by type."""
+    with garbage_left() as left:
         await request
         await asyncio.sleep(0)  # the handler's own tasks finish
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        gc.collect()
-        return list(gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-
-
-def _types(garbage: list[object]) -> Counter:
-    # type(), not isinstance(): that asks a lazy object (the user, the CSP nonce) its class,
-    # which evaluates it.
-    return Counter(type(o).__name__ for o in garbage)
+    return left
 
 
 @pytest.mark.parametrize(("method", "body"), [("GET", b""), ("POST", b"a body")])
@@ -164,14 +130,14 @@ async def test_a_request_the_client_left_is_cancelled_and_leaves_no_aborted_cycl
     left = await _garbage_of(request())
     assert CANCELLED == [True]  # the view stopped when the client left
     assert sent == []  # and nothing was answered to nobody
-    assert "RequestAborted" not in _types(left), "Django's disconnect listener raised again"
+    assert "RequestAborted" not in left, "Django's disconnect listener raised again"
     # The cancel crosses no async_to_sync (no middleware of the async chain is sync only),
     # whose main_wrap kept it in a cycle with its result future (asgiref 3.13): 239-250
     # objects a request, its frames and tracebacks among them. The request's own cycles
     # (~40 objects: its lazy user, its messages) are left to the collector here: a cancelled
     # async view may still have a thread of its own using the request.
     call_stack = ("frame", "traceback", "CancelledError", "Future", "Task")
-    assert {name: n for name, n in _types(left).items() if name in call_stack} == {}
+    assert {name: n for name, n in left.items() if name in call_stack} == {}
 
 
 @pytest.mark.parametrize(("method", "body"), [("GET", b""), ("POST", b"a body")])
@@ -187,7 +153,7 @@ async def test_a_sync_view_the_client_left_leaves_nothing_to_the_collector(handl
     # The sync chain is one hop to Django's thread and back, crossing no async_to_sync:
     # 270-307 objects a request before (the plain view's 5,000 aborted requests once made a
     # 1.27 s collection), then 38-41 (the request's own cycles), none now.
-    assert _types(left) == Counter()
+    assert left == Counter()
 
 
 @pytest.mark.parametrize(
@@ -208,7 +174,7 @@ async def test_an_answered_request_leaves_nothing_to_the_collector(handler, wher
         sent.append(message)
 
     async def request() -> None:
-        await asyncio.wait_for(handler(_scope("GET", b"", where), receive, send), 10)
+        await asyncio.wait_for(handler(asgi_http_scope("GET", where), receive, send), 10)
 
     left = await _garbage_of(request())
     assert sent[0]["status"] == 200
@@ -218,4 +184,4 @@ async def test_an_answered_request_leaves_nothing_to_the_collector(handler, wher
     # cycles of their own): one that waited in a burst reached the collector's oldest
     # generation and was freed by a full collection only, ~300,000 objects and 1.1 s after
     # the plain view's burst. The handler breaks them when the chain is done.
-    assert _types(left) == Counter()
+    assert left == Counter()

@@ -10,7 +10,6 @@ and ``request_finished`` in the thread that owns the connection.
 """
 
 import asyncio
-import gc
 import threading
 from collections import Counter
 
@@ -27,6 +26,7 @@ from rest_framework.views import APIView
 
 from broadcastops import request_guard
 from broadcastops.request_guard import GuardedASGIHandler
+from broadcastops.tests.helpers import asgi_http_scope, garbage_left
 
 THREADS: list[str] = []
 
@@ -83,26 +83,6 @@ def opened():
     connection_created.disconnect(count)
 
 
-def _scope(method: str, where: str, body: bytes = b"") -> dict:
-    headers = [(b"host", b"127.0.0.1")]
-    if body:
-        headers += [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": where,
-        "raw_path": where.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-
 async def _answer(handler, method: str, where: str, body: bytes = b"") -> list[dict]:
     sent: list[dict] = []
     messages = [{"type": "http.request", "body": body, "more_body": False}]
@@ -116,7 +96,7 @@ async def _answer(handler, method: str, where: str, body: bytes = b"") -> list[d
     async def send(message: dict) -> None:
         sent.append(message)
 
-    await asyncio.wait_for(handler(_scope(method, where, body), receive, send), 10)
+    await asyncio.wait_for(handler(asgi_http_scope(method, where, body), receive, send), 10)
     return sent
 
 
@@ -161,18 +141,9 @@ async def test_the_threads_are_bounded_by_the_setting(handler, settings, fresh_t
 async def test_an_upload_with_a_body_leaves_nothing_to_the_collector(handler, fresh_threads):
     # Warm: the kept thread's connection is opened once, by the first request.
     await _answer(handler, "POST", "/users-api/", b"first")
-    gc.collect()
-    gc.disable()
-    try:
+    with garbage_left() as left:
         sent = await _answer(handler, "POST", "/users-api/", b"a report")
         await asyncio.sleep(0)
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        gc.collect()
-        left = Counter(type(o).__name__ for o in gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
     assert sent[0]["status"] == 202
     assert b'"body":"a report"' in sent[1]["body"]
     # The guard judged the body by its headers on a throwaway request and DRF view (a DRF

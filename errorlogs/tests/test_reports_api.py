@@ -210,12 +210,12 @@ def test_latest_needs_a_viewer_and_lists_newest_first_with_filters(
 def test_a_locked_database_answers_503_and_leaves_no_frames_to_the_collector(
     api_client, errorlogs_state, monkeypatch
 ):
-    import gc
     import logging
     import sqlite3
-    from collections import Counter
 
     from django.db import connection
+
+    from broadcastops.tests.helpers import garbage_left
 
     def locked(**kwargs):
         # What a burst does to SQLite: the error comes through Django's DatabaseErrorWrapper,
@@ -227,17 +227,8 @@ def test_a_locked_database_answers_503_and_leaves_no_frames_to_the_collector(
     # pytest's log capture keeps each record, and with it the error: not for this test.
     monkeypatch.setattr(logging.getLogger("errorlogs.api"), "disabled", True)
     post(api_client, report())  # warm: the first request's one-off objects
-    gc.collect()
-    gc.disable()
-    try:
+    with garbage_left() as left:
         response = post(api_client, report())
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        gc.collect()
-        left = Counter(type(o).__name__ for o in gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
     assert response.status_code == 503
     assert "send them again" in response.json()["message"]
     assert ErrorReport.objects.count() == 0 and lines(errorlogs_state) == []

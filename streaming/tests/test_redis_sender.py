@@ -148,11 +148,8 @@ def _received(pubsub, count: int, timeout: float = 5.0) -> list[tuple[str, bytes
     return got
 
 
-@pytest.mark.redis
-def test_frames_that_arrive_during_a_round_trip_share_the_next_one(live, monkeypatch):
-    """The sender is held in its first round trip; the frames published meanwhile go in one
-    pipeline after it, a rendition's older frame replaced by its newer one (dropped)."""
-    sink, client, pubsub = live
+def _first_send_held(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """The sender's first round trip waits for ``gate``; ``in_flight`` says it is waiting."""
     gate = threading.Event()
     in_flight = threading.Event()
     real_execute = redis.client.Pipeline.execute
@@ -164,6 +161,15 @@ def test_frames_that_arrive_during_a_round_trip_share_the_next_one(live, monkeyp
         return real_execute(pipe, *args, **kwargs)
 
     monkeypatch.setattr(redis.client.Pipeline, "execute", held)
+    return gate, in_flight
+
+
+@pytest.mark.redis
+def test_frames_that_arrive_during_a_round_trip_share_the_next_one(live, monkeypatch):
+    """The sender is held in its first round trip; the frames published meanwhile go in one
+    pipeline after it, a rendition's older frame replaced by its newer one (dropped)."""
+    sink, client, pubsub = live
+    gate, in_flight = _first_send_held(monkeypatch)
     sink.publish(_frame("cam-1", 320, 1))
     assert in_flight.wait(5)
     sink.publish(_frame("cam-1", 320, 2))
@@ -189,17 +195,7 @@ def test_frames_that_arrive_during_a_round_trip_share_the_next_one(live, monkeyp
 def test_a_frame_that_waited_too_long_is_dropped_not_sent_late(live, monkeypatch):
     sink, _client, pubsub = live
     monkeypatch.setattr(redisbus, "_SEND_WITHIN_S", 0.2)
-    gate = threading.Event()
-    in_flight = threading.Event()
-    real_execute = redis.client.Pipeline.execute
-
-    def held(pipe, *args, **kwargs):
-        if not in_flight.is_set():
-            in_flight.set()
-            assert gate.wait(5)
-        return real_execute(pipe, *args, **kwargs)
-
-    monkeypatch.setattr(redis.client.Pipeline, "execute", held)
+    gate, in_flight = _first_send_held(monkeypatch)
     sink.publish(_frame("cam-1", 0, 1))
     assert in_flight.wait(5)
     sink.publish(_frame("cam-1", 0, 2))  # waits 0.4 s behind the held round trip
