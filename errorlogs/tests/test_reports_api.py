@@ -211,7 +211,6 @@ def test_a_locked_database_answers_503_and_leaves_no_frames_to_the_collector(
     api_client, errorlogs_state, monkeypatch
 ):
     import logging
-    import sqlite3
 
     from django.db import connection
 
@@ -221,7 +220,7 @@ def test_a_locked_database_answers_503_and_leaves_no_frames_to_the_collector(
         # What a burst does to SQLite: the error comes through Django's DatabaseErrorWrapper,
         # whose __exit__ frame holds the error that holds the frame.
         with connection.wrap_database_errors:
-            raise sqlite3.OperationalError("database is locked")
+            raise connection.Database.OperationalError("database is locked")
 
     monkeypatch.setattr("errorlogs.api.reports_store", locked)
     # pytest's log capture keeps each record, and with it the error: not for this test.
