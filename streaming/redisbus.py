@@ -10,6 +10,9 @@ Keys (under ``STREAMING_REDIS_PREFIX``):
                             s), so that beat's sweep judges a lost feed when a worker dies
                             (``services.stream_feeds_lost_sweep``, read by
                             ``selectors.frame_times_read``)
+  workers                   sorted set: the live stream workers, each scored by when its entry
+                            expires (``RedisPublisherSink.worker_beat``), so that the workers
+                            share the running sessions (``streaming.worker``)
 
 Redis disconnects a subscriber that falls 32 MB behind and the messages are lost without a
 word (reference/perf-limits.md), so the subscriber reconnects with backoff, resumes from
@@ -111,9 +114,9 @@ class RedisPublisherSink:
         self._sender = threading.Thread(target=self._send_run, name="redis-sender", daemon=True)
         self._sender.start()
 
-    def _error(self, what: str, camera_id: str, exc: Exception) -> None:
+    def _error(self, what: str, ids: str, exc: Exception, *, label: str = "camera") -> None:
         if time.monotonic() - self._last_error_at > 10:
-            logger.warning("Redis %s failed camera=%s: %s", what, camera_id, exc)
+            logger.warning("Redis %s failed %s=%s: %s", what, label, ids, exc)
             self._last_error_at = time.monotonic()
 
     def demand(self, camera_id: str) -> Demand:
@@ -212,6 +215,31 @@ class RedisPublisherSink:
             pipe.execute()
         except redis.RedisError as exc:
             self._error("frame times write", ",".join(times), exc)
+
+    def worker_beat(self, worker_id: str, *, ttl_s: float) -> int | None:
+        """Mark this worker live for ``ttl_s`` and count the live workers (itself included);
+        None when Redis did not answer. A worker that died stops counting once its entry
+        expires. Scores are each worker's own clock: the workers of one deployment are
+        assumed to keep time within a second or so of each other."""
+        key = f"{self.prefix}:workers"
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(key, {worker_id: now + ttl_s})
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zcard(key)
+        pipe.expire(key, 3600)
+        try:
+            return int(pipe.execute()[2])
+        except redis.RedisError as exc:
+            self._error("worker registry write", worker_id, exc, label="worker")
+            return None
+
+    def worker_leave(self, worker_id: str) -> None:
+        """A stopping worker stops counting at once, so the others take its share now."""
+        try:
+            self.redis.zrem(f"{self.prefix}:workers", worker_id)
+        except redis.RedisError as exc:
+            self._error("worker registry remove", worker_id, exc, label="worker")
 
     def prune(self) -> None:
         """Forget demand entries whose web process stopped refreshing them."""

@@ -1,7 +1,14 @@
 """Scaled mode: a ``stream_worker`` process claims running sessions and publishes their frames
-through Redis (``streaming.redisbus``); the web processes only subscribe."""
+through Redis (``streaming.redisbus``); the web processes only subscribe.
+
+The workers share the running sessions: each holds at most its share, ceil(running sessions /
+live workers), counting the live workers in Redis (``RedisPublisherSink.worker_beat``). One
+above its share (a worker joined, or it took everything while alone) hands a few back each
+pass, and only a worker under its share claims them, so a session does not go back and forth.
+"""
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -19,6 +26,10 @@ from streaming.services import stream_session_lease, stream_session_release
 from streaming.types import ProducerSpec
 
 logger = logging.getLogger(__name__)
+
+# A worker above its share hands back at most this many sessions a pass: a worker joining a
+# full wall restarts a few cameras at a time, not half of them at once.
+GIVE_BACK_PER_PASS = 2
 
 
 class StreamWorker:
@@ -48,10 +59,38 @@ class StreamWorker:
         self._leases.pop(spec.session_id, None)
         return False
 
+    def _share(self, running: int) -> int:
+        """The most sessions this worker should hold now. Its registry entry lasts a lease,
+        so a worker that died stops counting about when its leases run out. With Redis not
+        answering there is no limit: the worker keeps what it holds and claims what nobody
+        holds, as before the sharing (its frames go nowhere meanwhile anyway)."""
+        live = self.sink.worker_beat(self.worker_id, ttl_s=self.lease_s)
+        return running if live is None else math.ceil(running / live)
+
     def tick(self) -> list[str]:
-        """One pass: claim or renew sessions, run exactly their producers. Returns cameras."""
+        """One pass: renew its sessions, claim more while under its share, hand back a few
+        above it, run exactly the producers of what it holds. Returns cameras."""
         specs = stream_spec_list_running()
-        held = [spec for spec in specs if self._hold(spec)]
+        share = self._share(len(specs))
+        # Its own first, so that the share counts them before any claim.
+        others = [spec for spec in specs if spec.session_id not in self._leases]
+        held = [spec for spec in specs if spec.session_id in self._leases and self._hold(spec)]
+        for spec in others:
+            if len(held) >= share:
+                break
+            if self._hold(spec):
+                held.append(spec)
+        for spec in held[share:][:GIVE_BACK_PER_PASS]:
+            stream_session_release(session_id=spec.session_id, worker_id=self.worker_id)
+            self._leases.pop(spec.session_id, None)
+            held.remove(spec)
+            logger.info(
+                "Session handed back session=%s camera=%s worker=%s share=%d",
+                spec.session_id,
+                spec.camera_id,
+                self.worker_id,
+                share,
+            )
         running = {spec.session_id for spec in specs}
         for session_id in set(self._leases) - running:
             self._leases.pop(session_id)
@@ -78,6 +117,7 @@ class StreamWorker:
                 stop.wait(settings.STREAMING_WORKER_POLL_S)
         finally:
             self.manager.shutdown()
+            self.sink.worker_leave(self.worker_id)
             self.sink.close()
             for session_id in list(self._leases):
                 stream_session_release(session_id=session_id, worker_id=self.worker_id)
