@@ -242,12 +242,19 @@ class RedisPublisherSink:
             self._error("worker registry remove", worker_id, exc, label="worker")
 
     def prune(self) -> None:
-        """Forget demand entries whose web process stopped refreshing them."""
-        for camera_id in list(self._demand):
-            try:
-                self.redis.zremrangebyscore(demand_key(self.prefix, camera_id), "-inf", time.time())
-            except redis.RedisError as exc:
-                self._error("demand prune", camera_id, exc)
+        """Forget demand entries whose web process stopped refreshing them: one round trip for
+        every camera, so that a Redis that hangs costs a pass one timeout, not one a camera."""
+        cameras = list(self._demand)
+        if not cameras:
+            return
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        for camera_id in cameras:
+            pipe.zremrangebyscore(demand_key(self.prefix, camera_id), "-inf", now)
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            self._error("demand prune", ",".join(cameras), exc)
 
 
 class RedisSource:

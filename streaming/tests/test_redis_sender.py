@@ -233,3 +233,28 @@ def test_frames_flow_again_after_redis_drops_the_senders_connection(live):
     while sink.frames_sent + sink.frames_dropped < seq - 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert sink.frames_sent + sink.frames_dropped == seq - 1  # each frame sent or dropped
+
+
+def test_pruning_the_demand_of_many_cameras_costs_a_hung_redis_one_timeout():
+    """The worker prunes every camera's demand each pass; against a Redis that never answers
+    that was one timeout a camera (12 cameras: 24 s, past the 10 s lease), now one a pass."""
+    with _silent_server() as url:
+        sink = RedisPublisherSink(url, "test-prune-hung", timeout_s=0.3)
+        sink._demand = {f"cam-{i}": (0.0, {}) for i in range(6)}
+        started = time.monotonic()
+        sink.prune()
+        took = time.monotonic() - started
+        sink.close()
+    assert took < 0.3 * 2, f"prune took {took:.2f} s"
+
+
+@pytest.mark.redis
+def test_pruning_forgets_only_the_demand_nobody_refreshed(live):
+    sink, client, _pubsub = live
+    now = time.time()
+    for camera in ("cam-1", "cam-2"):
+        client.zadd(redisbus.demand_key(sink.prefix, camera), {"320@15": now - 1, "640": now + 5})
+        sink.demand(camera)
+    sink.prune()
+    for camera in ("cam-1", "cam-2"):
+        assert client.zrange(redisbus.demand_key(sink.prefix, camera), 0, -1) == [b"640"]
