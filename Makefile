@@ -52,8 +52,8 @@ format: install
 # of the 2 cores busy. The second process is BROADCASTOPS_TEST_SHARD=1 (its own Redis and
 # PostgreSQL test databases: broadcastops/testing.py). Each line is prefixed with [1] or
 # [2]; the target fails if either fails. PYTEST_ARGS go to both.
-TEST_SHARD_0 := broadcastops failover
-TEST_SHARD_1 := streaming errorlogs assistant scheduling ivs_scaling
+TEST_SHARD_0 := broadcastops
+TEST_SHARD_1 := streaming errorlogs assistant scheduling failover ivs_scaling
 define pytest_in_two
 	@set -o pipefail; \
 	( $(1) $(BIN)/pytest $(2) $(PYTEST_ARGS) $(TEST_SHARD_0) 2>&1 | sed -u 's/^/[1] /' ) & first=$$!; \
